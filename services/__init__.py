@@ -1,0 +1,1 @@
+"""The platform's services: identity, linking, content, audit and the gateway. None imports another."""

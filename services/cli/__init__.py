@@ -1,0 +1,136 @@
+"""The ``portal`` command: run the platform, migrate, relay, operate events, and each service's own
+commands (``grant-role``, ``audit verify``, ``policy publish``, ...) collected from ``services/<name>/cli.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+import click
+
+SERVICES = ("identity", "linking", "content", "audit", "gateway")
+CONSUMERS = ("identity", "linking", "content", "audit")
+
+
+def load_container(service: str, run_migrations: bool = True) -> Any:
+    module = importlib.import_module(f"services.{service}.bootstrap")
+    return module.bootstrap(run_migrations=run_migrations)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+def main(verbose: bool) -> None:
+    """Operate the portal privacy platform."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.argument("services", nargs=-1, type=click.Choice(SERVICES))
+def migrate(services: tuple[str, ...]) -> None:
+    """Apply every (or the named) service's migrations."""
+    for service in services or SERVICES:
+        load_container(service, run_migrations=True)
+        click.echo(f"{service}: migrated")
+
+
+@main.command()
+@click.argument("services", nargs=-1, type=click.Choice(SERVICES))
+def relay(services: tuple[str, ...]) -> None:
+    """Publish pending outbox rows to the broker, continuously, for each named service (default all)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    threads = []
+    for service in services or SERVICES:
+        container = load_container(service)
+        relay_ = container.runtime.relay()
+        interval = container.runtime.settings.relay_interval
+        thread = threading.Thread(target=relay_.run_forever, args=(stop, interval), name=f"relay-{service}")
+        thread.start()
+        threads.append(thread)
+        click.echo(f"relay: {service} outbox -> broker")
+    for thread in threads:
+        thread.join()
+
+
+@main.group()
+def events() -> None:
+    """Event operations: dead letters, replay, schema snapshots."""
+
+
+@events.command("dead-letters")
+@click.option("--service", type=click.Choice(CONSUMERS), multiple=True, help="Default: every consumer.")
+@click.option("--all", "include_replayed", is_flag=True, help="Include dead letters already replayed.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def dead_letters(service: tuple[str, ...], include_replayed: bool, as_json: bool) -> None:
+    """List dead-lettered events of each consumer."""
+    total = 0
+    for name in service or CONSUMERS:
+        store = load_container(name).runtime.dead_letters()
+        for row in store.list(include_replayed=include_replayed, limit=10_000):
+            total += 1
+            if as_json:
+                click.echo(json.dumps({"service": name, **row}, default=str))
+            else:
+                state = "replayed" if row["replayed_at"] else "pending"
+                click.echo(f"{name}\t{row['id']}\t{row['event_id']}\t{row['type']}\t{row['attempts']}\t"
+                           f"{row['failed_at']:%Y-%m-%dT%H:%M:%S}\t{state}\t{row['error'][:120]}")
+    if not as_json:
+        click.echo(f"{total} dead letter(s)", err=True)
+
+
+@events.command("replay")
+@click.option("--service", type=click.Choice(CONSUMERS), required=True)
+@click.option("--id", "ids", type=int, multiple=True, help="Dead letter ids (default: all pending).")
+def replay(service: str, ids: tuple[int, ...]) -> None:
+    """Send dead letters back to their service's queue."""
+    from shared.bus.consumer import replay_dead_letters
+
+    runtime = load_container(service).runtime
+    count = replay_dead_letters(runtime.dead_letters(), runtime.celery(), service, list(ids) or None)
+    click.echo(f"replayed {count} event(s) to {service}")
+
+
+@events.command("snapshot")
+def snapshot() -> None:
+    """Record the current event schemas as published (refuses incompatible changes)."""
+    from shared.events.compat import write_snapshot
+
+    try:
+        for path in write_snapshot():
+            click.echo(f"wrote {path}")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _add_service_commands() -> None:
+    for service in SERVICES:
+        try:
+            module = importlib.import_module(f"services.{service}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name not in (f"services.{service}", f"services.{service}.cli"):
+                raise
+            continue
+        for command in getattr(module, "COMMANDS", []):
+            main.add_command(command)
+
+
+_add_service_commands()
+
+try:
+    from services.cli.run import run as _run_command
+
+    main.add_command(_run_command)
+except ModuleNotFoundError as exc:  # the supervisor module is optional until it exists
+    if exc.name != "services.cli.run":
+        raise
+
+if __name__ == "__main__":
+    sys.exit(main())

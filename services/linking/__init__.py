@@ -1,0 +1,1 @@
+"""linking: companies, link requests, manager approvals and members."""

@@ -1,0 +1,11 @@
+"""linking's tables (its own database; no other service reads them)."""
+
+from sqlalchemy import MetaData
+
+from shared.inbox import dead_letters_table, processed_events_table
+from shared.outbox import outbox_table
+
+metadata = MetaData()
+outbox = outbox_table(metadata)
+processed_events = processed_events_table(metadata)
+dead_letters = dead_letters_table(metadata)

@@ -1,0 +1,1 @@
+"""linking's HTTP edge: blueprints and marshmallow schemas."""

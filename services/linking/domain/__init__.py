@@ -1,0 +1,1 @@
+"""linking's domain: plain objects and rules, no Flask, no SQLAlchemy."""

@@ -1,0 +1,1 @@
+"""Messaging: the Celery app factory, the ``events`` topology, publishing and consuming batches."""

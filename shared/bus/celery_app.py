@@ -1,0 +1,43 @@
+"""The Celery app factory every service's worker and publisher use."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from shared.bus.topology import queue_for
+from shared.config import env_int
+
+
+def make_celery(name: str, broker_url: str, consume_queue: str | None = None) -> Celery:
+    """JSON only, late acks, requeue on a lost worker, no result backend.
+
+    ``consume_queue`` is the consuming service whose queue this app's worker reads.
+    """
+    app = Celery(name, broker=broker_url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        result_backend=None,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=env_int("PORTAL_WORKER_PREFETCH", 4),
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            # An unacked message (worker killed) is delivered again after this many seconds.
+            "visibility_timeout": env_int("PORTAL_VISIBILITY_TIMEOUT", 300),
+            "unacked_restore_interval": 5,
+            "unacked_restore_throttle": 1,
+        },
+        task_create_missing_queues=False,
+        enable_utc=True,
+    )
+    if consume_queue:
+        queue = queue_for(consume_queue)
+        app.conf.task_queues = [queue]
+        app.conf.task_default_queue = queue.name
+    return app

@@ -1,0 +1,128 @@
+"""The consuming side: one Celery task per service that takes a batch of events.
+
+At least once in, exactly once in effect: handlers run inside one transaction with the record of
+processed ``event_id``s. A failing batch is sent back to the service's own queue with backoff; on the
+last attempt events are tried one by one and only the failing ones go to the dead-letter table.
+Nothing is swallowed: every failure is logged and kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from celery import Celery
+from marshmallow import ValidationError
+from sqlalchemy import Table
+from sqlalchemy.orm import Session
+
+from shared.bus.publisher import CeleryPublisher
+from shared.bus.topology import DELIVER_TASK
+from shared.events import Event, load_events
+from shared.inbox import DeadLetterStore, already_processed, mark_processed
+
+log = logging.getLogger("portal.consumer")
+
+BatchHandler = Callable[[list[Event]], None]
+EventHandler = Callable[[Session, Event], None]
+
+
+def backoff_seconds(attempt: int, cap: float = 60.0) -> float:
+    return min(cap, (2 ** attempt) * (0.5 + random.random() / 2))
+
+
+def register_consumer(
+    app: Celery,
+    service: str,
+    handle_batch: BatchHandler,
+    dead_letters: DeadLetterStore,
+    max_attempts: int = 5,
+) -> Any:
+    publisher = CeleryPublisher(app)
+
+    @app.task(name=DELIVER_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
+    def deliver(self: Any, events: list[dict[str, Any]], attempt: int = 0) -> int:
+        started = time.perf_counter()
+        good_raw, good = _load_or_dead_letter(events, dead_letters, attempt)
+        try:
+            if good:
+                handle_batch(good)
+        except Exception as exc:  # noqa: BLE001 - every failure is retried, then dead-lettered
+            if attempt + 1 < max_attempts:
+                delay = backoff_seconds(attempt)
+                log.warning("%s: batch of %d failed (attempt %d), retry in %.1fs: %r",
+                            service, len(good), attempt + 1, delay, exc)
+                publisher.send_to_queue(service, good_raw, attempt + 1, countdown=delay)
+                return 0
+            log.error("%s: batch of %d failed %d times; isolating events", service, len(good), attempt + 1)
+            return _isolate(good_raw, good, handle_batch, dead_letters, attempt + 1)
+        log.info("%s: stored batch of %d events in %.1f ms", service, len(good),
+                 (time.perf_counter() - started) * 1000)
+        return len(good)
+
+    return deliver
+
+
+def _load_or_dead_letter(events: list[dict[str, Any]], dead_letters: DeadLetterStore, attempt: int):
+    try:
+        return events, load_events(events)
+    except ValidationError:
+        pass
+    good_raw, good = [], []
+    for raw in events:
+        try:
+            good.append(load_events([raw])[0])
+            good_raw.append(raw)
+        except ValidationError as exc:
+            log.error("malformed event %s dead-lettered: %s", raw.get("event_id") if isinstance(raw, dict) else "?",
+                      exc.messages)
+            dead_letters.add(raw if isinstance(raw, dict) else {"raw": raw}, f"malformed: {exc.messages}",
+                             attempt + 1)
+    return good_raw, good
+
+
+def _isolate(raws: Sequence[dict[str, Any]], events: Sequence[Event], handle_batch: BatchHandler,
+             dead_letters: DeadLetterStore, attempts: int) -> int:
+    stored = 0
+    for raw, event in zip(raws, events, strict=True):
+        try:
+            handle_batch([event])
+            stored += 1
+        except Exception as exc:  # noqa: BLE001 - kept in the dead-letter table for replay
+            log.error("event %s (%s) dead-lettered: %r", event.event_id, event.type, exc)
+            dead_letters.add(raw, repr(exc), attempts)
+    return stored
+
+
+def inbox_batch_handler(
+    session_factory: Callable[[], Session],
+    processed: Table,
+    handlers: Mapping[str, EventHandler],
+) -> BatchHandler:
+    """A batch handler for projection-keeping services: one transaction, duplicates dropped."""
+
+    def handle(events: list[Event]) -> None:
+        with session_factory() as session, session.begin():
+            seen = already_processed(session, processed, [e.event_id for e in events])
+            fresh: list[Event] = []
+            for event in events:
+                if event.event_id in seen:
+                    continue
+                seen.add(event.event_id)
+                handler = handlers.get(event.type)
+                if handler is not None:
+                    handler(session, event)
+                fresh.append(event)
+            mark_processed(session, processed, fresh)
+
+    return handle
+
+
+def replay_dead_letters(dead_letters: DeadLetterStore, app: Celery, service: str,
+                        ids: Sequence[int] | None = None) -> int:
+    """Send dead letters back to the service's queue (fresh attempt counter)."""
+    events = dead_letters.take_for_replay(ids, lambda evs: CeleryPublisher(app).send_to_queue(service, evs))
+    return len(events)

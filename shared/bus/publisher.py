@@ -1,0 +1,71 @@
+"""Publishing batches of events: many events per broker message, one message per event type."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from celery import Celery
+
+from shared.bus.topology import DELIVER_TASK, EVENTS_EXCHANGE, RETRY_EXCHANGE, declare_all, queue_name
+
+
+class Publisher(Protocol):
+    def publish(self, events: Sequence[dict[str, Any]]) -> None: ...
+
+
+def group_by_type(events: Iterable[dict[str, Any]], max_per_message: int) -> list[tuple[str, list]]:
+    """Consecutive runs of the same type, cut at ``max_per_message``; keeps the original order."""
+    groups: list[tuple[str, list]] = []
+    for ev in events:
+        if groups and groups[-1][0] == ev["type"] and len(groups[-1][1]) < max_per_message:
+            groups[-1][1].append(ev)
+        else:
+            groups.append((ev["type"], [ev]))
+    return groups
+
+
+class CeleryPublisher:
+    """Publishes ``portal.events.deliver`` task messages to the ``events`` topic exchange."""
+
+    def __init__(self, app: Celery, max_per_message: int = 500) -> None:
+        self.app = app
+        self.max_per_message = max_per_message
+        self._declared = False
+
+    def _ensure_topology(self) -> None:
+        if not self._declared:
+            with self.app.connection_for_write() as conn:
+                declare_all(conn)
+            self._declared = True
+
+    def publish(self, events: Sequence[dict[str, Any]]) -> None:
+        if not events:
+            return
+        self._ensure_topology()
+        with self.app.producer_pool.acquire(block=True) as producer:
+            for type_, batch in group_by_type(events, self.max_per_message):
+                self.app.send_task(
+                    DELIVER_TASK,
+                    args=[batch],
+                    exchange=EVENTS_EXCHANGE.name,
+                    exchange_type="topic",
+                    routing_key=type_,
+                    producer=producer,
+                    retry=True,
+                )
+
+    def send_to_queue(self, service: str, events: Sequence[dict[str, Any]], attempt: int = 0,
+                      countdown: float | None = None) -> None:
+        """Deliver straight to one service's queue (retries, dead-letter replays)."""
+        self._ensure_topology()
+        self.app.send_task(
+            DELIVER_TASK,
+            args=[list(events)],
+            kwargs={"attempt": attempt},
+            exchange=RETRY_EXCHANGE.name,
+            exchange_type="direct",
+            routing_key=queue_name(service),
+            countdown=countdown,
+            retry=True,
+        )

@@ -1,0 +1,118 @@
+"""Settings read once from environment variables.
+
+One helper per kind of setting; each service builds a frozen dataclass from them in its own
+``config.py``. Embedded defaults make ``make run`` work on a fresh machine: a SQLite file per
+service under ``var/`` and the Redis URL that the supervisor exported.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; raised at start, never mid-request."""
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        if default is None:
+            raise ConfigError(f"environment variable {name} is required")
+        return default
+    return value
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be a boolean, got {raw!r}")
+
+
+def var_dir() -> Path:
+    """Where embedded state lives (SQLite files, spool, mail, uploads)."""
+    path = Path(env_str("PORTAL_VAR_DIR", str(REPO_ROOT / "var")))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url(service: str) -> str:
+    """``<SERVICE>_DATABASE_URL`` wins; then ``PORTAL_DATABASE_URL_TEMPLATE`` with ``{service}``;
+    otherwise an embedded SQLite file ``var/<service>.db``."""
+    explicit = os.environ.get(f"{service.upper()}_DATABASE_URL")
+    if explicit:
+        return explicit
+    template = os.environ.get("PORTAL_DATABASE_URL_TEMPLATE")
+    if template:
+        return template.format(service=service)
+    return f"sqlite:///{var_dir() / (service + '.db')}"
+
+
+def broker_url() -> str:
+    return env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def internal_secret() -> bytes:
+    """The HMAC key shared by the gateway and the services for the identity headers."""
+    return env_str("PORTAL_INTERNAL_SECRET").encode()
+
+
+def service_url(service: str) -> str:
+    """Base URL of another service, for synchronous calls (``<SERVICE>_URL``)."""
+    defaults = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 8104, "gateway": 8080}
+    return env_str(f"{service.upper()}_URL", f"http://127.0.0.1:{defaults[service]}").rstrip("/")
+
+
+@dataclass(frozen=True)
+class CommonSettings:
+    """What every service needs; services embed it in their own frozen settings."""
+
+    service: str
+    database_url: str
+    broker_url: str
+    internal_secret: bytes
+    max_content_length: int
+    outbox_batch_size: int
+    relay_interval: float
+
+    @classmethod
+    def from_env(cls, service: str) -> CommonSettings:
+        return cls(
+            service=service,
+            database_url=database_url(service),
+            broker_url=broker_url(),
+            internal_secret=internal_secret(),
+            max_content_length=env_int("PORTAL_MAX_BODY_BYTES", 1024 * 1024),
+            outbox_batch_size=env_int("PORTAL_OUTBOX_BATCH", 1000),
+            relay_interval=env_float("PORTAL_RELAY_INTERVAL", 0.05),
+        )

@@ -1,0 +1,112 @@
+"""The one envelope every event travels in."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from shared import clock
+from shared.events.registry import UnknownEventType, latest_version, schema_for
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    type: str
+    version: int
+    occurred_at: str
+    producer: str
+    actor: str
+    subject: str
+    correlation_id: str | None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class EnvelopeSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    event_id = fields.UUID(required=True)
+    type = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]+\.[a-z_]+\.[a-z_]+$"))
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    occurred_at = fields.AwareDateTime(required=True, default_timezone=None)
+    producer = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    actor = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    subject = fields.String(required=True, validate=validate.Length(max=500))
+    correlation_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    payload = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+_envelope = EnvelopeSchema()
+
+
+def new_event(
+    type_: str,
+    *,
+    producer: str,
+    actor: str,
+    subject: str,
+    payload: dict[str, Any],
+    correlation_id: str | None = None,
+    occurred_at: datetime | None = None,
+) -> Event:
+    """Build an event, checking its payload against the registered schema (raises ValueError)."""
+    version = latest_version(type_)
+    schema = schema_for(type_, version)
+    errors = schema.validate(payload)
+    if errors:
+        raise ValueError(f"invalid payload for {type_} v{version}: {errors}")
+    return Event(
+        event_id=str(uuid.uuid4()),
+        type=type_,
+        version=version,
+        occurred_at=clock.isoformat(occurred_at or clock.now()),
+        producer=producer,
+        actor=actor,
+        subject=subject,
+        correlation_id=correlation_id,
+        payload=dict(schema.dump(payload)),
+    )
+
+
+def load_events(raw: list[dict[str, Any]], *, strict_payload: bool = True) -> list[Event]:
+    """Load envelopes as a consumer: unknown fields are excluded; payloads of known types are loaded
+    with their schema (unknown fields dropped), payloads of unknown types are kept as they are.
+
+    Raises ``marshmallow.ValidationError`` for a malformed envelope or payload.
+    """
+    loaded = _envelope.load(raw, many=True)
+    out: list[Event] = []
+    for item, original in zip(loaded, raw, strict=True):
+        payload = item["payload"]
+        if strict_payload:
+            try:
+                schema = schema_for(item["type"], item["version"])
+            except UnknownEventType:
+                schema = None
+            if schema is not None:
+                payload = schema.dump(schema.load(payload))
+        out.append(
+            Event(
+                event_id=str(item["event_id"]),
+                type=item["type"],
+                version=item["version"],
+                occurred_at=str(original["occurred_at"]),
+                producer=item["producer"],
+                actor=item["actor"],
+                subject=item["subject"],
+                correlation_id=item["correlation_id"],
+                payload=payload,
+            )
+        )
+    return out
+
+
+__all__ = ["Event", "EnvelopeSchema", "ValidationError", "load_events", "new_event"]

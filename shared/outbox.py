@@ -1,0 +1,133 @@
+"""The transactional outbox: events are rows written in the same transaction as the state change.
+
+A relay publishes pending rows in batches and marks them sent. A crash between publish and mark
+only republishes, and every consumer drops duplicates by ``event_id``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from shared import clock
+from shared.db import UtcDateTime
+from shared.bus.publisher import Publisher
+from shared.events import Event
+
+log = logging.getLogger(__name__)
+
+_ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    table = Table(
+        "outbox",
+        metadata,
+        Column("id", _ID, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("type", String(100), nullable=False),
+        Column("body", Text, nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("sent_at", UtcDateTime(), nullable=True),
+        Index("ix_outbox_sent_at", "sent_at"),
+    )
+    pending = table.c.sent_at.is_(None)
+    Index("ix_outbox_pending", table.c.id, postgresql_where=pending, sqlite_where=pending)
+    return table
+
+
+def add_events(session: Session, table: Table, events: Sequence[Event]) -> None:
+    """Stage events in the caller's transaction; they are published only once it commits."""
+    if not events:
+        return
+    now = clock.now()
+    session.execute(
+        insert(table),
+        [
+            {
+                "event_id": e.event_id,
+                "type": e.type,
+                "body": json.dumps(e.to_dict(), separators=(",", ":")),
+                "created_at": now,
+            }
+            for e in events
+        ],
+    )
+
+
+class OutboxRelay:
+    """Moves pending outbox rows to the broker, oldest first, a batch at a time."""
+
+    def __init__(self, engine: Engine, table: Table, publisher: Publisher, batch_size: int = 1000,
+                 keep_sent: timedelta = timedelta(days=1)) -> None:
+        self.engine = engine
+        self.table = table
+        self.publisher = publisher
+        self.batch_size = batch_size
+        self.keep_sent = keep_sent
+        self._runs = 0
+
+    def run_once(self) -> int:
+        t = self.table
+        query = select(t.c.id, t.c.body).where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(self.batch_size)
+        if self.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)  # several relays may run side by side
+        with self.engine.execution_options(write=True).begin() as conn:
+            rows = conn.execute(query).all()
+            if not rows:
+                return 0
+            self.publisher.publish([json.loads(r.body) for r in rows])
+            conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=clock.now()))
+        self._runs += 1
+        if self._runs % 200 == 0:
+            self.purge()
+        return len(rows)
+
+    def purge(self) -> int:
+        """Forget rows sent long ago; they are in the broker's consumers' stores by now."""
+        cutoff = clock.now() - self.keep_sent
+        with self.engine.execution_options(write=True).begin() as conn:
+            result = conn.execute(delete(self.table).where(self.table.c.sent_at < cutoff))
+        return result.rowcount or 0
+
+    def pending(self) -> int:
+        from sqlalchemy import func
+
+        with self.engine.connect() as conn:
+            return int(conn.execute(
+                select(func.count()).select_from(self.table).where(self.table.c.sent_at.is_(None))
+            ).scalar_one())
+
+    def run_forever(self, stop: threading.Event, interval: float = 0.05) -> None:
+        """Drain continuously; back off to ``interval`` when idle and on broker/database errors."""
+        backoff = interval
+        while not stop.is_set():
+            try:
+                moved = self.run_once()
+                backoff = interval
+            except Exception:  # noqa: BLE001 - a broker or database outage must not kill the relay
+                log.exception("outbox relay: publish failed; retrying in %.1fs", backoff)
+                moved = 0
+                backoff = min(backoff * 2 if backoff >= 0.5 else 0.5, 10.0)
+            if moved < self.batch_size:
+                stop.wait(backoff)

@@ -1,0 +1,83 @@
+"""What every service's ``bootstrap.py`` composes: engine, sessions, outbox, broker, relay, readiness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from celery import Celery
+from sqlalchemy import Engine, MetaData, Table
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.bus.celery_app import make_celery
+from shared.bus.publisher import CeleryPublisher
+from shared.config import CommonSettings
+from shared.db import make_engine, make_session_factory, migrate, ping, write_session_factory
+from shared.inbox import DeadLetterStore
+from shared.outbox import OutboxRelay
+
+
+@dataclass
+class Runtime:
+    settings: CommonSettings
+    engine: Engine
+    metadata: MetaData
+    migrations_dir: Path
+    read_session: sessionmaker[Session]
+    write_session: sessionmaker[Session]
+    _celery: dict[bool, Celery] = field(default_factory=dict)
+
+    @property
+    def service(self) -> str:
+        return self.settings.service
+
+    def table(self, name: str) -> Table:
+        return self.metadata.tables[name]
+
+    def migrate(self) -> None:
+        migrate(self.engine, self.migrations_dir, self.service)
+
+    def celery(self, consume: bool = False) -> Celery:
+        """The Celery app: ``consume=True`` for this service's worker (reads its own queue)."""
+        app = self._celery.get(consume)
+        if app is None:
+            app = make_celery(f"portal.{self.service}", self.settings.broker_url,
+                              consume_queue=self.service if consume else None)
+            self._celery[consume] = app
+        return app
+
+    def publisher(self) -> CeleryPublisher:
+        return CeleryPublisher(self.celery())
+
+    def relay(self) -> OutboxRelay:
+        return OutboxRelay(self.engine, self.table("outbox"), self.publisher(), self.settings.outbox_batch_size)
+
+    def dead_letters(self) -> DeadLetterStore:
+        return DeadLetterStore(self.write_session, self.table("dead_letters"))
+
+    def check_database(self) -> None:
+        ping(self.engine)
+
+    def check_broker(self) -> None:
+        with self.celery().connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+
+    def readiness(self) -> dict[str, Any]:
+        return {"database": self.check_database, "broker": self.check_broker}
+
+
+def build_runtime(settings: CommonSettings, metadata: MetaData, migrations_dir: Path,
+                  run_migrations: bool = True) -> Runtime:
+    engine = make_engine(settings.database_url)
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        metadata=metadata,
+        migrations_dir=migrations_dir,
+        read_session=make_session_factory(engine),
+        write_session=write_session_factory(engine),
+    )
+    if run_migrations:
+        runtime.migrate()
+    return runtime

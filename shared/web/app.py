@@ -1,0 +1,114 @@
+"""The base of every service's ``create_app``: errors, signed identity, request ids, health, OpenAPI."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+
+from flask import Flask, g, jsonify, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from shared.web.errors import ApiError, error_response, http_exception_response, register_error_handlers
+from shared.web.identity import H_REQUEST_ID, Identity, verify_headers
+
+log = logging.getLogger("portal.web")
+
+ReadinessCheck = Callable[[], None]
+OPEN_PATHS = ("/healthz", "/readyz", "/openapi.json")
+JSON_TYPES = frozenset({"application/json"})
+
+
+class PortalApi(Api):
+    """flask-smorest, with its HTTP errors in the contract's shape."""
+
+    def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
+        return http_exception_response(error)
+
+
+def accepts(*mimetypes: str):
+    """Mark a view as taking these request media types instead of JSON (e.g. multipart uploads)."""
+
+    def mark(view):
+        view._portal_accepts = frozenset(mimetypes)
+        return view
+
+    return mark
+
+
+def create_base_app(
+    name: str,
+    *,
+    secret: bytes | None,
+    max_content_length: int,
+    readiness: dict[str, ReadinessCheck] | None = None,
+    trusted_open_paths: Iterable[str] = (),
+    verify_identity: bool = True,
+) -> tuple[Flask, PortalApi]:
+    app = Flask(name)
+    app.config.update(
+        API_TITLE=f"portal {name}",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        MAX_CONTENT_LENGTH=max_content_length,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    api = PortalApi(app)
+    register_error_handlers(app)
+    open_paths = set(OPEN_PATHS) | set(trusted_open_paths)
+    checks = dict(readiness or {})
+
+    @app.before_request
+    def _identity_and_media_type():
+        rid = request.headers.get(H_REQUEST_ID) or str(uuid.uuid4())
+        g.request_id = rid[:200]
+        if request.path in open_paths:
+            g.identity = Identity(request_id=g.request_id)
+        elif verify_identity:
+            if secret is None:
+                raise RuntimeError("verify_identity needs a secret")
+            g.identity = verify_headers(secret, request.headers, request.method, request.path)
+        else:
+            g.identity = Identity(request_id=g.request_id)
+        _check_media_type(app)
+
+    @app.after_request
+    def _request_id(resp):
+        resp.headers[H_REQUEST_ID] = getattr(g, "request_id", "")
+        resp.headers.setdefault("Cache-Control", "no-store")
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return resp
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok", service=name)
+
+    @app.get("/readyz")
+    def readyz():
+        failed = {}
+        for check_name, check in checks.items():
+            try:
+                check()
+            except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
+                failed[check_name] = type(exc).__name__
+        if failed:
+            return error_response(503, "not_ready", f"{name} is not ready", {k: [v] for k, v in failed.items()})
+        return jsonify(status="ready", service=name, checks=sorted(checks))
+
+    return app, api
+
+
+def _check_media_type(app: Flask) -> None:
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding") == "chunked"
+    if not has_body:
+        return
+    view = app.view_functions.get(request.endpoint or "")
+    allowed = getattr(view, "_portal_accepts", JSON_TYPES)
+    if request.mimetype not in allowed:
+        raise ApiError(f"Send {' or '.join(sorted(allowed))}.", status=415, code="unsupported_media_type")

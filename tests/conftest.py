@@ -1,0 +1,31 @@
+"""Fixtures shared by every test folder."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+
+from tests.support.databases import drop_database_url, new_database_url
+from tests.support.redis_server import start_redis
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    server = start_redis()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path):
+    """A fresh, empty database for one test (SQLite file, or PostgreSQL when PORTAL_TEST_PG_URL is set)."""
+    url = new_database_url(tmp_path, "db")
+    yield url
+    drop_database_url(url)
+
+
+@pytest.fixture
+def internal_secret() -> str:
+    return secrets.token_hex(32)

