@@ -6,8 +6,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from celery import Celery
+from kombu.common import maybe_declare
 
-from shared.bus.topology import DELIVER_TASK, EVENTS_EXCHANGE, RETRY_EXCHANGE, declare_all, queue_name
+from shared.bus.topology import DELIVER_TASK, EVENTS_EXCHANGE, RETRY_EXCHANGE, all_queues, queue_name
 
 
 class Publisher(Protocol):
@@ -25,25 +26,29 @@ def group_by_type(events: Iterable[dict[str, Any]], max_per_message: int) -> lis
     return groups
 
 
+def _declare_topology(producer: Any) -> None:
+    """Declare every queue, binding and exchange on the producer's own channel.
+
+    kombu's virtual transports (Redis) keep exchange types per connection: publishing to an exchange
+    this connection never declared drops the message silently. ``maybe_declare`` caches per
+    connection, so this costs one round of declarations per pooled connection.
+    """
+    for queue in all_queues():
+        maybe_declare(queue, producer.channel)
+
+
 class CeleryPublisher:
     """Publishes ``portal.events.deliver`` task messages to the ``events`` topic exchange."""
 
     def __init__(self, app: Celery, max_per_message: int = 500) -> None:
         self.app = app
         self.max_per_message = max_per_message
-        self._declared = False
-
-    def _ensure_topology(self) -> None:
-        if not self._declared:
-            with self.app.connection_for_write() as conn:
-                declare_all(conn)
-            self._declared = True
 
     def publish(self, events: Sequence[dict[str, Any]]) -> None:
         if not events:
             return
-        self._ensure_topology()
         with self.app.producer_pool.acquire(block=True) as producer:
+            _declare_topology(producer)
             for type_, batch in group_by_type(events, self.max_per_message):
                 self.app.send_task(
                     DELIVER_TASK,
@@ -58,14 +63,16 @@ class CeleryPublisher:
     def send_to_queue(self, service: str, events: Sequence[dict[str, Any]], attempt: int = 0,
                       countdown: float | None = None) -> None:
         """Deliver straight to one service's queue (retries, dead-letter replays)."""
-        self._ensure_topology()
-        self.app.send_task(
-            DELIVER_TASK,
-            args=[list(events)],
-            kwargs={"attempt": attempt},
-            exchange=RETRY_EXCHANGE.name,
-            exchange_type="direct",
-            routing_key=queue_name(service),
-            countdown=countdown,
-            retry=True,
-        )
+        with self.app.producer_pool.acquire(block=True) as producer:
+            _declare_topology(producer)
+            self.app.send_task(
+                DELIVER_TASK,
+                args=[list(events)],
+                kwargs={"attempt": attempt},
+                exchange=RETRY_EXCHANGE.name,
+                exchange_type="direct",
+                routing_key=queue_name(service),
+                countdown=countdown,
+                producer=producer,
+                retry=True,
+            )

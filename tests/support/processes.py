@@ -22,9 +22,9 @@ class Proc:
         self.popen: subprocess.Popen | None = None
 
     def start(self) -> Proc:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
-        self.popen = subprocess.Popen(self.args, env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.popen = subprocess.Popen(self.args, env=self.env, cwd=REPO, stdout=log,
+                                          stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
     @property
