@@ -101,7 +101,7 @@ def _flatten_messages(messages: Any) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if not isinstance(messages, dict):
         return {"_schema": [str(messages)]}
-    for location, errs in messages.items():
+    for errs in messages.values():
         if not isinstance(errs, dict):
             out.setdefault("_schema", []).extend(errs if isinstance(errs, list) else [str(errs)])
             continue

@@ -12,7 +12,7 @@ import hmac
 import time
 from dataclasses import dataclass, field
 
-from flask import g, request
+from flask import g
 
 from shared.web.errors import Forbidden, NotAuthenticated
 

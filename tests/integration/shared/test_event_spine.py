@@ -13,7 +13,7 @@ from shared.bus.consumer import backoff_seconds, replay_dead_letters
 from shared.events import Event
 from shared.outbox import add_events
 from tests.support import probe_worker
-from tests.support.processes import Proc, VENV_BIN, base_env, wait_until
+from tests.support.processes import VENV_BIN, Proc, base_env, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ def probe(redis_url, database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("REDIS_URL", redis_url)
     rt = probe_worker.runtime()
     env = base_env({"PROBE_DATABASE_URL": database_url, "REDIS_URL": redis_url, "PROBE_ATTEMPTS": "2",
-                    "PROBE_FAIL_FILE": str(tmp_path / "fail"), "PYTHONPATH": str(probe_worker.__file__).rsplit("/tests/", 1)[0]})
+                    "PROBE_FAIL_FILE": str(tmp_path / "fail")})
     worker = Proc("probe-worker", [str(VENV_BIN / "celery"), "-A", "tests.support.probe_worker", "worker",
                                    "-Q", "events.probe", "--concurrency", "1", "--pool", "solo",
                                    "--loglevel", "INFO", "--without-gossip", "--without-mingle",
