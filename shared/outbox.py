@@ -30,8 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from shared import clock
-from shared.db import UtcDateTime
 from shared.bus.publisher import Publisher
+from shared.db import UtcDateTime
 from shared.events import Event
 
 log = logging.getLogger(__name__)
