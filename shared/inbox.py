@@ -81,7 +81,7 @@ class DeadLetterStore:
                 failed_at=clock.now(),
             ))
 
-    def list(self, include_replayed: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+    def entries(self, include_replayed: bool = False, limit: int = 100) -> list[dict[str, Any]]:
         t = self.table
         query = select(t).order_by(t.c.id).limit(limit)
         if not include_replayed:

@@ -74,7 +74,7 @@ def dead_letters(service: tuple[str, ...], include_replayed: bool, as_json: bool
     total = 0
     for name in service or CONSUMERS:
         store = load_container(name).runtime.dead_letters()
-        for row in store.list(include_replayed=include_replayed, limit=10_000):
+        for row in store.entries(include_replayed=include_replayed, limit=10_000):
             total += 1
             if as_json:
                 click.echo(json.dumps({"service": name, **row}, default=str))

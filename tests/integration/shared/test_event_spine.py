@@ -77,8 +77,8 @@ def test_failing_event_is_retried_then_dead_lettered_and_replayed(probe):
     rt.publisher().publish([good1.to_dict(), bad.to_dict(), good2.to_dict()])
 
     store = rt.dead_letters()
-    wait_until(lambda: store.list(), timeout=60, message="a dead letter")
-    (letter,) = store.list()
+    wait_until(lambda: store.entries(), timeout=60, message="a dead letter")
+    (letter,) = store.entries()
     assert letter["event_id"] == bad.event_id and letter["attempts"] == 2
     assert "probe asked to fail" in letter["error"]
     assert count(rt, probe_worker.seen) == 2  # the good ones were isolated and stored
@@ -86,8 +86,8 @@ def test_failing_event_is_retried_then_dead_lettered_and_replayed(probe):
     os.remove(tmp / "fail")
     assert replay_dead_letters(store, rt.celery(), "probe") == 1
     wait_until(lambda: count(rt, probe_worker.seen) == 3, timeout=30)
-    assert store.list() == []
-    assert len(store.list(include_replayed=True)) == 1
+    assert store.entries() == []
+    assert len(store.entries(include_replayed=True)) == 1
 
 
 def test_malformed_event_goes_straight_to_dead_letters(probe):
@@ -96,8 +96,8 @@ def test_malformed_event_goes_straight_to_dead_letters(probe):
     broken = good.to_dict() | {"event_id": "not-a-uuid"}
     rt.publisher().publish([broken, probe_event(8).to_dict()])
     store = rt.dead_letters()
-    wait_until(lambda: store.list() and count(rt, probe_worker.seen) == 1, timeout=30)
-    (letter,) = store.list()
+    wait_until(lambda: store.entries() and count(rt, probe_worker.seen) == 1, timeout=30)
+    (letter,) = store.entries()
     assert letter["error"].startswith("malformed")
 
 
