@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from services.linking.api import companies, link_requests, me
 from services.linking.bootstrap import Container, bootstrap
 from shared.web.app import create_base_app
 
@@ -11,11 +12,13 @@ from shared.web.app import create_base_app
 def create_app(container: Container | None = None) -> Flask:
     container = container or bootstrap()
     common = container.settings.common
-    app, _api = create_base_app(
+    app, api = create_base_app(
         "linking",
         secret=common.internal_secret,
         max_content_length=common.max_content_length,
         readiness=container.runtime.readiness(),
     )
     app.extensions["container"] = container
+    for blueprint in (companies.blp, link_requests.blp, me.blp):
+        api.register_blueprint(blueprint)
     return app

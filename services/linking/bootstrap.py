@@ -6,8 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.linking.adapters import tables
-from services.linking.config import Settings
+from services.linking.adapters.identity_client import IdentityDirectory, UserDirectory
+from services.linking.adapters.uow import LinkingUnitOfWork
+from services.linking.config import SERVICE, Settings
 from shared.runtime import Runtime, build_runtime
+from shared.web.client import ServiceClient
+from shared.web.identity import Identity
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -16,9 +20,23 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 class Container:
     settings: Settings
     runtime: Runtime
+    directory: UserDirectory
+
+    def uow(self, context: Identity | None = None) -> LinkingUnitOfWork:
+        """A unit of work for a use case that changes state (takes the write lock up front on SQLite)."""
+        return LinkingUnitOfWork(self.runtime.write_session, tables.outbox, SERVICE, context)
+
+    def reader(self, context: Identity | None = None) -> LinkingUnitOfWork:
+        """A unit of work for a read-only use case: never blocks, nor is blocked by, writers."""
+        return LinkingUnitOfWork(self.runtime.read_session, tables.outbox, SERVICE, context)
 
 
-def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> Container:
+def bootstrap(settings: Settings | None = None, run_migrations: bool = True,
+              directory: UserDirectory | None = None) -> Container:
     settings = settings or Settings.from_env()
     runtime = build_runtime(settings.common, tables.metadata, MIGRATIONS, run_migrations)
-    return Container(settings=settings, runtime=runtime)
+    if directory is None:
+        client = ServiceClient(settings.identity_url, settings.common.internal_secret, SERVICE,
+                               timeout=settings.identity_timeout, retries=1)
+        directory = IdentityDirectory(client)
+    return Container(settings=settings, runtime=runtime, directory=directory)

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from celery import Celery
+from sqlalchemy.orm import Session
 
 from services.linking.adapters import tables
+from services.linking.adapters.repositories import UserRepository
 from services.linking.bootstrap import Container
+from services.linking.handlers import projection
+from services.linking.handlers.projection import UserStore
 from shared.bus.consumer import EventHandler, inbox_batch_handler, register_consumer
+from shared.events import Event
 
-HANDLERS: dict[str, EventHandler] = {}
+
+def _on_users(handler: Callable[[UserStore, Event], None]) -> EventHandler:
+    """Run a projection handler on the users table, inside the inbox batch's transaction."""
+
+    def run(session: Session, event: Event) -> None:
+        handler(UserRepository(session), event)
+
+    return run
+
+
+# identity.* events not listed here are marked processed and otherwise ignored.
+HANDLERS: dict[str, EventHandler] = {
+    "identity.user.registered": _on_users(projection.user_registered),
+    "identity.user.updated": _on_users(projection.user_updated),
+}
 
 
 def create_worker(container: Container) -> Celery:

@@ -1,0 +1,24 @@
+"""The caller's own companies and link requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.linking.api import context as ctx
+from services.linking.api.schemas import MembershipListOut, OwnRequestPageOut, PageArgs
+from services.linking.handlers import link_requests, members
+
+blp = ctx.logged_in_blueprint("me", __name__, "Your companies and link requests.")
+
+
+@blp.route("/me/companies", methods=["GET"])
+@blp.response(200, MembershipListOut)
+def my_companies():
+    return {"items": members.list_own_memberships(ctx.caller(), ctx.reader())}
+
+
+@blp.route("/me/link-requests", methods=["GET"])
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, OwnRequestPageOut)
+def my_link_requests(args: dict[str, Any]):
+    return link_requests.list_own_requests(args["limit"], args["offset"], ctx.caller(), ctx.reader())

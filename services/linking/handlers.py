@@ -1,1 +1,0 @@
-"""linking's use cases; one function, one transaction."""

@@ -1,0 +1,1 @@
+"""linking's use cases; one function, one transaction (events committed with the change)."""

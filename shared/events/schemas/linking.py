@@ -1,0 +1,133 @@
+"""Events the linking service produces.
+
+Consumers: content keeps company memberships from ``linking.member.*`` and ``linking.company.*``
+(every member event carries ``company_id`` and ``user_id``); identity's mailer tells requesters the
+outcome of ``linking.link.approved`` / ``linking.link.rejected`` (it looks the address up by
+``user_id`` itself, so no address travels here); audit stores everything and enters
+``linking.contact.shared`` in its disclosure register.
+"""
+
+from marshmallow import Schema, fields
+
+from shared.events.registry import event_schema
+
+
+@event_schema("linking.company.created", 1)
+class CompanyCreatedV1(Schema):
+    company_id = fields.String(required=True)
+    name = fields.String(required=True)
+    domain = fields.String(load_default=None, allow_none=True)
+    primary_contact_user_id = fields.String(required=True)
+
+
+@event_schema("linking.primary_contact.transferred", 1)
+class PrimaryContactTransferredV1(Schema):
+    company_id = fields.String(required=True)
+    company_name = fields.String(load_default=None, allow_none=True)
+    from_user_id = fields.String(required=True)
+    to_user_id = fields.String(required=True)
+
+
+@event_schema("linking.manager.added", 1)
+class ManagerAddedV1(Schema):
+    company_id = fields.String(required=True)
+    company_name = fields.String(load_default=None, allow_none=True)
+    user_id = fields.String(required=True)
+    via = fields.String(load_default=None, allow_none=True)  # company_created | promoted | primary_contact
+
+
+@event_schema("linking.manager.removed", 1)
+class ManagerRemovedV1(Schema):
+    company_id = fields.String(required=True)
+    company_name = fields.String(load_default=None, allow_none=True)
+    user_id = fields.String(required=True)
+    reason = fields.String(load_default=None, allow_none=True)  # demoted | left | removed
+
+
+@event_schema("linking.member.added", 1)
+class MemberAddedV1(Schema):
+    company_id = fields.String(required=True)
+    company_name = fields.String(load_default=None, allow_none=True)
+    user_id = fields.String(required=True)
+    role = fields.String(required=True)  # member | manager (its role when it joined)
+    via = fields.String(load_default=None, allow_none=True)  # company_created | link_approved
+
+
+@event_schema("linking.member.removed", 1)
+class MemberRemovedV1(Schema):
+    company_id = fields.String(required=True)
+    company_name = fields.String(load_default=None, allow_none=True)
+    user_id = fields.String(required=True)
+    role = fields.String(load_default=None, allow_none=True)
+    reason = fields.String(load_default=None, allow_none=True)  # left | removed
+
+
+@event_schema("linking.link.requested", 1)
+class LinkRequestedV1(Schema):
+    # The message stays in linking's database: free text may hold anything, the log needs none of it.
+    request_id = fields.String(required=True)
+    company_id = fields.String(required=True)
+    company_name = fields.String(load_default=None, allow_none=True)
+    user_id = fields.String(required=True)
+    share_contact = fields.Boolean(required=True)
+
+
+class _LinkDecidedV1(Schema):
+    """What a mail telling the requester the outcome needs (their address is identity's to look up)."""
+
+    request_id = fields.String(required=True)
+    company_id = fields.String(required=True)
+    company_name = fields.String(required=True)
+    user_id = fields.String(required=True)
+    decided_by = fields.String(required=True)
+    reason = fields.String(load_default=None, allow_none=True)
+
+
+@event_schema("linking.link.approved", 1)
+class LinkApprovedV1(_LinkDecidedV1):
+    pass
+
+
+@event_schema("linking.link.rejected", 1)
+class LinkRejectedV1(_LinkDecidedV1):
+    pass
+
+
+@event_schema("linking.link.withdrawn", 1)
+class LinkWithdrawnV1(Schema):
+    request_id = fields.String(required=True)
+    company_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+
+
+@event_schema("linking.contact.shared", 1)
+class ContactSharedV1(Schema):
+    """The disclosure record: whose contact details were made visible to which company's managers.
+
+    ``user_id`` repeats ``subject_user_id`` and ``company_id`` names the recipient company, so this
+    event reads like every other linking event about a person and a company.
+    """
+
+    subject_user_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+    company_id = fields.String(required=True)
+    company_name = fields.String(load_default=None, allow_none=True)
+    recipient = fields.String(required=True)  # human-readable, for the disclosure register
+    recipient_manager_ids = fields.List(fields.String(), required=True)
+    data_categories = fields.List(fields.String(), required=True)  # name, email, phone
+    legal_basis = fields.String(required=True)  # consent (share_contact: true on the request)
+    link_request_id = fields.String(load_default=None, allow_none=True)
+    trigger = fields.String(load_default=None, allow_none=True)  # link_requested | manager_added
+
+
+@event_schema("linking.pii.accessed", 1)
+class PiiAccessedV1(Schema):
+    """Staff (an admin who is not one of the company's managers) read someone's contact details in
+    linking; the event's subject is the person read about, so it shows in their own history."""
+
+    accessor_id = fields.String(required=True)
+    subject_user_id = fields.String(required=True)
+    company_id = fields.String(required=True)
+    reason = fields.String(required=True)  # link_requests_listed | members_listed
+    # "fields" cannot be an attribute name on a marshmallow Schema (it holds the declared fields)
+    fields_ = fields.List(fields.String(), data_key="fields", attribute="fields", load_default=list)
