@@ -17,7 +17,8 @@ DELIVER_TASK = "portal.events.deliver"
 # Routing patterns per consuming service ("*" one word, "#" any number of words).
 QUEUE_BINDINGS: dict[str, tuple[str, ...]] = {
     "audit": ("#",),
-    "identity": ("linking.privacy.*", "content.privacy.*", "audit.privacy.*"),
+    # identity.mail.queued: identity's own worker sends the mails a committed use case queued
+    "identity": ("linking.privacy.*", "content.privacy.*", "audit.privacy.*", "identity.mail.queued"),
     "linking": ("identity.user.*", "identity.privacy.*"),
     "content": ("linking.member.*", "linking.company.*", "identity.user.*", "identity.privacy.*"),
 }

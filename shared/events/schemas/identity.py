@@ -42,3 +42,108 @@ class RoleGrantedV1(Schema):
     user_id = fields.String(required=True)
     role = fields.String(required=True)
     granted_by = fields.String(required=True)
+
+
+@event_schema("identity.role.revoked", 1)
+class RoleRevokedV1(Schema):
+    user_id = fields.String(required=True)
+    role = fields.String(required=True)
+    revoked_by = fields.String(required=True)
+
+
+@event_schema("identity.user.updated", 1)
+class UserUpdatedV1(Schema):
+    """The profile after a correction; ``changed`` names what changed. Projections copy the values."""
+
+    user_id = fields.String(required=True)
+    changed = fields.List(fields.String(), required=True)
+    name = fields.String(load_default=None, allow_none=True)
+    email = fields.String(load_default=None, allow_none=True)
+    phone = fields.String(load_default=None, allow_none=True)
+
+
+@event_schema("identity.email.verification_requested", 1)
+class EmailVerificationRequestedV1(Schema):
+    # purpose: verify_email (registration, resend) | change_email (a new address to confirm)
+    user_id = fields.String(required=True)
+    purpose = fields.String(required=True)
+    expires_at = fields.String(required=True)
+
+
+@event_schema("identity.email.verified", 1)
+class EmailVerifiedV1(Schema):
+    user_id = fields.String(required=True)
+    email = fields.String(required=True)
+    previous_email = fields.String(load_default=None, allow_none=True)  # set when the address changed
+
+
+@event_schema("identity.password.reset_requested", 1)
+class PasswordResetRequestedV1(Schema):
+    # Only for existing accounts (the HTTP answer is the same either way; events are internal).
+    user_id = fields.String(required=True)
+    expires_at = fields.String(required=True)
+
+
+@event_schema("identity.password.reset", 1)
+class PasswordResetV1(Schema):
+    user_id = fields.String(required=True)
+    sessions_ended = fields.Integer(required=True)
+
+
+@event_schema("identity.session.reauthenticated", 1)
+class SessionReauthenticatedV1(Schema):
+    user_id = fields.String(required=True)
+    session_id = fields.String(required=True)
+
+
+@event_schema("identity.consent.changed", 1)
+class ConsentChangedV1(Schema):
+    """A cookie-consent record; for an anonymous browser ``user_id`` is null and ``browser_id`` set."""
+
+    user_id = fields.String(load_default=None, allow_none=True)
+    browser_id = fields.String(load_default=None, allow_none=True)
+    analytics = fields.Boolean(required=True)
+    policy_version = fields.String(load_default=None, allow_none=True)
+    source = fields.String(required=True)  # browser | account | login_carry
+
+
+@event_schema("identity.policy.published", 1)
+class PolicyPublishedV1(Schema):
+    version = fields.String(required=True)
+    reduces_rights = fields.Boolean(required=True)
+    seq = fields.Integer(load_default=None, allow_none=True)
+
+
+@event_schema("identity.policy.accepted", 1)
+class PolicyAcceptedV1(Schema):
+    user_id = fields.String(required=True)
+    version = fields.String(required=True)
+    source = fields.String(load_default="explicit")  # registration | explicit
+
+
+@event_schema("identity.pii.accessed", 1)
+class PiiAccessedV1(Schema):
+    """A staff read of someone else's personal data; the event's subject is the person read about."""
+
+    accessor_id = fields.String(required=True)
+    subject_user_id = fields.String(required=True)
+    reason = fields.String(required=True)
+    # "fields" cannot be an attribute name on a marshmallow Schema (it holds the declared fields)
+    fields_ = fields.List(fields.String(), data_key="fields", attribute="fields", load_default=list)
+
+
+@event_schema("identity.mail.queued", 1)
+class MailQueuedV1(Schema):
+    """Mails were committed for sending; identity's worker sends them (the body stays in identity's DB:
+    it may carry a single-use token, which must never reach the audit store)."""
+
+    count = fields.Integer(required=True)
+    template = fields.String(required=True)
+
+
+@event_schema("identity.mail.sent", 1)
+class MailSentV1(Schema):
+    mail_id = fields.String(required=True)
+    user_id = fields.String(load_default=None, allow_none=True)
+    template = fields.String(required=True)
+    policy_version = fields.String(load_default=None, allow_none=True)

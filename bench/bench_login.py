@@ -1,0 +1,158 @@
+"""Login latency under 20 concurrent logins, beside the raw argon2id hash that every login pays.
+
+Same run, same machine: identity runs under gunicorn (the web server settings of `portal run`) on
+free ports, with a private Redis and a fresh SQLite file in a temporary directory; 20 users are
+registered, then 20 clients log in at the same time, over and over (a closed loop), with headers
+signed as the gateway signs them. The baseline is one argon2id hash at the production parameters
+(m=19456 KiB, t=2, p=1) timed in this process. Goal (issue 3): p95 < 300 ms.
+
+``run(report)`` is called by the benchmark runner; ``python bench/bench_login.py`` runs alone.
+Environment: BENCH_LOGIN_CLIENTS (default 20), BENCH_LOGIN_ROUNDS (logins per client, default 10),
+BENCH_KEEP=1 keeps the work directory and logs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import requests  # noqa: E402
+
+from services.identity.adapters.passwords import Argon2Hasher  # noqa: E402
+from shared.web.identity import Identity, sign_headers  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
+from tests.support.processes import VENV_BIN, Proc, base_env, wait_until  # noqa: E402
+from tests.support.redis_server import start_redis  # noqa: E402
+
+Report = Callable[..., None]
+SECRET = "bench-login-secret"  # noqa: S105 - signs requests to a throwaway process
+PASSWORD = "bench password that is long enough"  # noqa: S105 - a throwaway account in a temp database
+GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--no-control-socket",
+            "--timeout", "60", "--log-level", "warning"]
+
+
+def clients() -> int:
+    return int(os.environ.get("BENCH_LOGIN_CLIENTS", "20"))
+
+
+def rounds() -> int:
+    return int(os.environ.get("BENCH_LOGIN_ROUNDS", "10"))
+
+
+def hash_ms(samples: int = 15) -> float:
+    """Median wall time of one argon2id hash at the production parameters, in this process."""
+    hasher = Argon2Hasher()
+    hasher.hash("warm up")
+    times = []
+    for n in range(samples):
+        started = time.perf_counter()
+        hasher.hash(f"password number {n}")
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def _call(http: requests.Session, base: str, method: str, path: str, body: dict) -> requests.Response:
+    headers = sign_headers(SECRET.encode(), Identity(client_ip="127.0.0.1"), method, path)
+    return http.request(method, base + path, json=body, headers=headers, timeout=60)
+
+
+def _up(url: str) -> bool:
+    try:
+        return requests.get(url + "/healthz", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def run(report: Report) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-login-"))
+    server = start_redis()
+    proc: Proc | None = None
+    try:
+        port = free_port()
+        env = base_env({"PORTAL_INTERNAL_SECRET": SECRET, "PORTAL_VAR_DIR": str(workdir), "REDIS_URL": server.url})
+        proc = Proc("identity", [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", *GUNICORN,
+                                 "services.identity.wsgi:app"], env, workdir).start()
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _up(base), timeout=60, message="identity up")
+
+        emails = [f"bench{n}@example.com" for n in range(clients())]
+        with requests.Session() as http:
+            for address in emails:
+                resp = _call(http, base, "POST", "/users", {"name": "Bench", "email": address, "password": PASSWORD})
+                if resp.status_code != 201:
+                    raise RuntimeError(f"register failed: {resp.status_code} {resp.text[:200]}")
+
+        latencies: list[float] = []
+        failures: list[str] = []
+        lock = threading.Lock()
+        start = threading.Barrier(len(emails))
+
+        def client(address: str) -> None:
+            mine: list[float] = []
+            with requests.Session() as http:
+                _call(http, base, "POST", "/sessions", {"email": address, "password": PASSWORD})  # warm connection
+                start.wait()
+                for _ in range(rounds()):
+                    started = time.perf_counter()
+                    resp = _call(http, base, "POST", "/sessions", {"email": address, "password": PASSWORD})
+                    elapsed = (time.perf_counter() - started) * 1000
+                    if resp.status_code != 200:
+                        with lock:
+                            failures.append(f"{resp.status_code} {resp.text[:120]}")
+                    mine.append(elapsed)
+            with lock:
+                latencies.extend(mine)
+
+        threads = [threading.Thread(target=client, args=(a,)) for a in emails]
+        began = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - began
+        if failures:
+            raise RuntimeError(f"{len(failures)} failed logins, e.g. {failures[0]}")
+
+        baseline = hash_ms()
+        label = f"{clients()} concurrent, gunicorn 2x4 gthread, SQLite"
+        report(f"login p50 ({label})", round(percentile(latencies, 50), 1), "ms",
+               "one argon2id hash (m=19456,t=2,p=1)", round(baseline, 1))
+        report(f"login p95 ({label})", round(percentile(latencies, 95), 1), "ms",
+               "one argon2id hash (m=19456,t=2,p=1)", round(baseline, 1))
+        cores = os.cpu_count() or 1
+        report(f"logins/s ({label})", round(len(latencies) / wall, 1), "logins/s",
+               f"argon2id hashes/s on {cores} cores (ceiling)", round(cores * 1000 / baseline, 1))
+    finally:
+        if proc is not None:
+            proc.stop()
+        server.stop()
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"bench work directory kept: {workdir}")
+
+
+def _print_report(name: str, value: float, unit: str, baseline_name: str, baseline_value: float) -> None:
+    ratio = value / baseline_value if baseline_value else float("nan")
+    print(f"{name}: {value:,} {unit}  |  {baseline_name}: {baseline_value:,} (x{ratio:.2f})")
+
+
+if __name__ == "__main__":
+    run(_print_report)

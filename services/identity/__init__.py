@@ -1,0 +1,1 @@
+"""identity: accounts, sessions, consent, policy versions and staff roles."""

@@ -1,0 +1,12 @@
+"""identity's HTTP edge: blueprints and marshmallow schemas."""
+
+from __future__ import annotations
+
+from flask_smorest import Api
+
+
+def register_blueprints(api: Api) -> None:
+    from services.identity.api import consent, email, internal, me, policy, sessions, users
+
+    for module in (users, sessions, me, email, consent, policy, internal):
+        api.register_blueprint(module.blp)

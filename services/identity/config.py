@@ -1,0 +1,61 @@
+"""identity's settings, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.config import CommonSettings, env_int, env_str, var_dir
+
+SERVICE = "identity"
+
+
+@dataclass(frozen=True)
+class Settings:
+    common: CommonSettings
+    session_idle_seconds: int  # a session unused this long ends (idle timeout)
+    session_absolute_seconds: int  # a session ends this long after login, used or not
+    reauth_seconds: int  # how long a password re-entry counts as "recent" for sensitive changes
+    # argon2id parameters (OWASP: m=19 MiB, t=2, p=1); lowered only by tests that hash a lot
+    argon2_memory_kib: int
+    argon2_time_cost: int
+    argon2_parallelism: int
+    throttle_free_failures: int  # consecutive failures allowed before delays start
+    throttle_max_delay: int  # the longest delay between two guesses on one account (seconds)
+    throttle_max_failures: int  # consecutive failures after which only a password reset unlocks
+    ip_failure_limit: int  # failed logins per IP per window, across accounts
+    ip_failure_window: int
+    verify_token_seconds: int
+    reset_token_seconds: int
+    public_url: str  # where links in mails point (the gateway)
+    smtp_url: str  # empty: mails are written as .eml files under mail_dir
+    mail_from: str
+    mail_dir: Path
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            common=CommonSettings.from_env(SERVICE),
+            session_idle_seconds=env_int("IDENTITY_SESSION_IDLE_SECONDS", 30 * 60),
+            session_absolute_seconds=env_int("IDENTITY_SESSION_ABSOLUTE_SECONDS", 12 * 3600),
+            reauth_seconds=env_int("IDENTITY_REAUTH_SECONDS", 5 * 60),
+            argon2_memory_kib=env_int("IDENTITY_ARGON2_MEMORY_KIB", 19456),
+            argon2_time_cost=env_int("IDENTITY_ARGON2_TIME_COST", 2),
+            argon2_parallelism=env_int("IDENTITY_ARGON2_PARALLELISM", 1),
+            throttle_free_failures=env_int("IDENTITY_THROTTLE_FREE_FAILURES", 5),
+            throttle_max_delay=env_int("IDENTITY_THROTTLE_MAX_DELAY", 15 * 60),
+            throttle_max_failures=env_int("IDENTITY_THROTTLE_MAX_FAILURES", 100),
+            ip_failure_limit=env_int("IDENTITY_IP_FAILURE_LIMIT", 100),
+            ip_failure_window=env_int("IDENTITY_IP_FAILURE_WINDOW", 15 * 60),
+            verify_token_seconds=env_int("IDENTITY_VERIFY_TOKEN_SECONDS", 48 * 3600),
+            reset_token_seconds=env_int("IDENTITY_RESET_TOKEN_SECONDS", 3600),
+            public_url=env_str("PORTAL_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/"),
+            smtp_url=_optional("SMTP_URL"),
+            mail_from=env_str("PORTAL_MAIL_FROM", "portal@localhost"),
+            mail_dir=var_dir() / "mail",
+        )
+
+
+def _optional(name: str) -> str:
+    return os.environ.get(name, "").strip()

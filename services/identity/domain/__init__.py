@@ -1,0 +1,1 @@
+"""identity's domain: plain objects and rules, no Flask, no SQLAlchemy."""

@@ -1,0 +1,59 @@
+"""identity's outcomes other than success; ``api/errors.py`` maps them to the error shape.
+
+They subclass ``shared.web.errors.ApiError`` so each carries its status and stable code in one
+place (the table below) — a handler raising one needs nothing else to be answered correctly.
+"""
+
+from __future__ import annotations
+
+from shared.web import errors as web
+
+
+class InvalidCredentials(web.ApiError):
+    status, code = 401, "invalid_credentials"
+
+
+class SessionInvalid(web.ApiError):
+    status, code = 404, "session_invalid"
+
+
+class NotFound(web.NotFound):
+    pass
+
+
+class Forbidden(web.Forbidden):
+    pass
+
+
+class Conflict(web.Conflict):
+    pass
+
+
+class EmailTaken(web.Conflict):
+    code = "email_taken"
+
+
+class Invalid(web.Invalid):
+    pass
+
+
+class ReauthRequired(web.PreconditionRequired):
+    code = "reauth_required"
+
+
+class TokenInvalid(web.ApiError):
+    """Unknown, used or expired mailed token; one answer for all three (no oracle)."""
+
+    status, code = 400, "token_invalid"
+
+
+class Throttled(web.ApiError):
+    status, code = 429, "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
+        self.retry_after = retry_after
+
+
+class NotAuthenticated(web.NotAuthenticated):
+    pass

@@ -1,0 +1,53 @@
+"""The mails identity sends: subject and plain-text body per template (no personal data beyond the
+recipient's own name; links carry single-use tokens, so bodies are wiped once sent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Draft:
+    template: str
+    subject: str
+    body: str
+
+
+def verify_email(public_url: str, name: str, token: str, hours: int) -> Draft:
+    return Draft("verify_email", "Confirm your email address", (
+        f"Hello {name},\n\nplease confirm that this address belongs to you:\n\n"
+        f"  {public_url}/verify-email?token={token}\n\n"
+        f"(or POST /api/identity/email/verify with {{\"token\": \"{token}\"}})\n\n"
+        f"The link works once and expires in {hours} hours. If you did not register, ignore this mail.\n"))
+
+
+def change_email(public_url: str, name: str, token: str, hours: int) -> Draft:
+    return Draft("change_email", "Confirm your new email address", (
+        f"Hello {name},\n\nyou asked to use this address for your portal account. Confirm it here:\n\n"
+        f"  {public_url}/verify-email?token={token}\n\n"
+        f"(or POST /api/identity/email/verify with {{\"token\": \"{token}\"}})\n\n"
+        f"The link works once and expires in {hours} hours. Until then your old address stays in use.\n"))
+
+
+def email_change_notice(name: str, new_email: str) -> Draft:
+    return Draft("email_change_notice", "Your email address is about to change", (
+        f"Hello {name},\n\nsomeone signed in to your account asked to change its email address to "
+        f"{new_email}. It changes only once the new address is confirmed.\n"
+        "If this was not you, change your password and end your other sessions.\n"))
+
+
+def password_reset(public_url: str, name: str, token: str, minutes: int) -> Draft:
+    return Draft("password_reset", "Reset your password", (
+        f"Hello {name},\n\nto choose a new password, open:\n\n"
+        f"  {public_url}/reset-password?token={token}\n\n"
+        f"(or POST /api/identity/password-resets/confirm with {{\"token\": \"{token}\", \"password\": \"...\"}})\n\n"
+        f"The link works once and expires in {minutes} minutes. A new password ends all your other sessions.\n"
+        "If you did not ask for this, ignore this mail: your password stays as it is.\n"))
+
+
+def policy_notice(public_url: str, name: str, version: str, reduces_rights: bool) -> Draft:
+    extra = ("This version changes what you agreed to: you will be asked to accept it before you go on "
+             "using the portal.\n" if reduces_rights else "")
+    return Draft("policy_notice", f"Our privacy policy changed (version {version})", (
+        f"Hello {name},\n\nwe published version {version} of our privacy policy:\n\n"
+        f"  {public_url}/api/identity/policy/versions/{version}\n\n{extra}"))

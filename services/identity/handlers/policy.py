@@ -1,0 +1,67 @@
+"""Policy versions: the one in force, publication, acceptances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.identity.config import Settings
+from services.identity.domain import mails
+from services.identity.domain.errors import Conflict, Invalid, NotFound
+from services.identity.domain.model import PolicyVersion
+from services.identity.handlers.mail import queue_mails
+from shared import clock
+
+
+def current_policy(uow: Any) -> PolicyVersion:
+    with uow:
+        policy = uow.policies.current()
+    if policy is None:  # only if someone deleted the seeded version by hand
+        raise NotFound("No policy has been published.")
+    return policy
+
+
+def policy_version(uow: Any, version: str) -> PolicyVersion:
+    with uow:
+        policy = uow.policies.get(version)
+    if policy is None:
+        raise NotFound("No such policy version.")
+    return policy
+
+
+def publish_policy(uow: Any, settings: Settings, *, version: str, text: str, reduces_rights: bool,
+                   actor: str = "system") -> PolicyVersion:
+    """Put a new version in force and queue a notice to every account, in one transaction."""
+    version = version.strip()
+    if not version or len(version) > 64:
+        raise Invalid("A version is 1 to 64 characters.", fields={"version": ["1 to 64 characters."]})
+    if not text.strip():
+        raise Invalid("The policy text is empty.", fields={"text": ["Must not be empty."]})
+    with uow:
+        if uow.policies.get(version) is not None:
+            raise Conflict(f"Policy version {version!r} already exists.", code="policy_version_exists")
+        policy = uow.policies.add(version, reduces_rights, text, clock.now())
+        uow.emit("identity.policy.published", subject=f"policy:{version}", actor=actor,
+                 payload={"version": version, "reduces_rights": reduces_rights, "seq": policy.seq})
+        notices = [(user_id, email, mails.policy_notice(settings.public_url, name, version, reduces_rights))
+                   for user_id, email, name in uow.users.active_recipients()]
+        queue_mails(uow, notices, subject=f"policy:{version}", policy_version=version)
+        uow.commit()
+    return policy
+
+
+def accept_policy(uow: Any, user_id: str, version: str) -> dict[str, Any]:
+    """Accept the version in force (only that one: accepting an old text says nothing about today's)."""
+    with uow:
+        current = uow.policies.current()
+        if current is None or current.version != version:
+            raise Conflict("Only the current policy version can be accepted.", code="policy_version_not_current",
+                           fields={"version": [f"The current version is {current.version if current else '-'}."]})
+        now = clock.now()
+        if uow.policies.accept(user_id, version, now):
+            uow.emit("identity.policy.accepted", subject=user_id, actor=user_id,
+                     payload={"user_id": user_id, "version": version, "source": "explicit"})
+            accepted_at = now
+        else:
+            accepted_at = next(at for v, at in uow.policies.accepted(user_id) if v == version)
+        uow.commit()
+    return {"version": version, "accepted_at": accepted_at}

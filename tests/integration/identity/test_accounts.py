@@ -1,0 +1,231 @@
+"""Registration, login, logout, /me and the session resolution, against a real database."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.identity.conftest import GATEWAY, cookie_value, outbox_events, set_cookie_header
+
+pytestmark = pytest.mark.integration
+
+
+def test_register_returns_the_profile_and_never_a_secret(client, container):
+    resp = client.call("POST", "/users", json={"name": "Ada", "email": "  Ada@Example.COM ",
+                                               "phone": "+44 20 7946 0000", "password": "correct horse battery"})
+    assert resp.status_code == 201
+    body = resp.get_json()
+    assert set(body) == {"id", "name", "email", "phone", "email_verified"}
+    assert body["email"] == "ada@example.com" and body["email_verified"] is False
+    assert "password" not in resp.get_data(as_text=True)
+    [event] = outbox_events(container, "identity.user.registered")
+    assert event["subject"] == body["id"] and event["payload"]["email"] == "ada@example.com"
+    assert "password" not in str(event)
+
+
+def test_register_duplicate_email_is_409_whatever_the_case(client):
+    client.register("dup@example.com")
+    resp = client.call("POST", "/users", json={"name": "X", "email": "DUP@example.com",
+                                               "password": "another long password"})
+    assert resp.status_code == 409
+    assert resp.get_json()["error"]["code"] == "email_taken"
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"name": "A", "email": "a@example.com", "password": "short"}, "password"),
+    ({"name": "A", "email": "a@example.com", "password": "x" * 1025}, "password"),
+    ({"name": "A", "email": "not-an-email", "password": "correct horse battery"}, "email"),
+    ({"name": "", "email": "a@example.com", "password": "correct horse battery"}, "name"),
+    ({"email": "a@example.com", "password": "correct horse battery"}, "name"),
+    ({"name": "A", "email": "a@example.com", "password": "correct horse battery", "phone": "call me"}, "phone"),
+    ({"name": "A", "email": "a@example.com", "password": "correct horse battery", "admin": True}, "admin"),
+])
+def test_register_bad_input_is_422_with_fields(client, body, field):
+    resp = client.call("POST", "/users", json=body)
+    assert resp.status_code == 422
+    assert field in resp.get_json()["error"]["fields"]
+
+
+def test_register_malformed_json_and_wrong_media_type(client):
+    resp = client.call("POST", "/users", data="{not json", headers={"Content-Type": "application/json"})
+    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "malformed_json"
+    resp = client.call("POST", "/users", data="name=a", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status_code == 415
+    resp = client.call("POST", "/users", json=["a", "list"])
+    assert resp.status_code == 422
+
+
+def test_unsigned_calls_are_refused(client):
+    resp = client.http.post("/users", json={"name": "A", "email": "a@example.com", "password": "x" * 12})
+    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "untrusted_caller"
+
+
+def test_login_sets_an_httponly_lax_cookie_and_returns_a_csrf_token(client, container):
+    user = client.register("bob@example.com")
+    resp = client.call("POST", "/sessions", json={"email": "BOB@example.com", "password": "correct horse battery"},
+                       headers={"User-Agent": "pytest-browser/1.0"})
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["user"]["id"] == user["id"] and body["csrf_token"] and body["session_id"]
+    header = set_cookie_header(resp, "portal_session")
+    assert header is not None
+    attrs = [a.strip().lower() for a in header.split(";")]
+    assert "httponly" in attrs and "samesite=lax" in attrs and "path=/" in attrs and "secure" not in attrs
+    token = cookie_value(resp, "portal_session")
+    assert len(token) >= 43  # 256 bits, urlsafe base64
+    # only the hash is stored
+    from sqlalchemy import select
+
+    from services.identity.adapters import tables
+    with container.runtime.engine.connect() as conn:
+        stored = conn.execute(select(tables.sessions.c.token_hash, tables.sessions.c.user_agent)).one()
+    assert stored[0] != token and len(stored[0]) == 64 and stored[1] == "pytest-browser/1.0"
+    [started] = outbox_events(container, "identity.session.started")
+    assert started["payload"]["session_id"] == body["session_id"] and started["actor"] == user["id"]
+
+
+def test_login_over_https_uses_the_host_prefixed_secure_cookie(client):
+    client.register("tls@example.com")
+    resp = client.call("POST", "/sessions", json={"email": "tls@example.com", "password": "correct horse battery"},
+                       headers={"X-Forwarded-Proto": "https"})
+    assert resp.status_code == 200
+    header = set_cookie_header(resp, "__Host-portal_session")
+    assert header is not None and "Secure" in header and "HttpOnly" in header and "Path=/" in header
+    assert "Domain" not in header
+    assert set_cookie_header(resp, "portal_session") is None
+
+
+def test_wrong_password_and_unknown_email_give_the_same_401(client, container):
+    client.register("carol@example.com")
+    wrong = client.call("POST", "/sessions", json={"email": "carol@example.com", "password": "nope nope nope"})
+    unknown = client.call("POST", "/sessions", json={"email": "nobody@example.com", "password": "nope nope nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.get_json() == unknown.get_json()
+    assert wrong.get_json()["error"]["code"] == "invalid_credentials"
+    assert "Set-Cookie" not in wrong.headers and "Set-Cookie" not in unknown.headers
+    reasons = sorted(e["payload"]["reason"] for e in outbox_events(container, "identity.login.failed"))
+    assert reasons == ["bad_password", "unknown_email"]
+    assert all("nope" not in str(e) for e in outbox_events(container))
+
+
+def test_login_bad_input(client):
+    assert client.call("POST", "/sessions", json={"email": "a@example.com"}).status_code == 422
+    assert client.call("POST", "/sessions", json={}).status_code == 422
+    assert client.call("POST", "/sessions", json={"email": 5, "password": []}).status_code == 422
+
+
+def test_me_needs_a_user_and_shows_the_profile(client):
+    assert client.call("GET", "/me").status_code == 401
+    user = client.register("dave@example.com", phone="+1 555 0100")
+    caller = client.login("dave@example.com")
+    resp = client.call("GET", "/me", caller)
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["id"] == user["id"] and body["phone"] == "+1 555 0100" and body["roles"] == []
+    assert "password_hash" not in body
+
+
+def test_resolve_gives_what_the_gateway_needs(client):
+    import hashlib
+
+    client.register("erin@example.com")
+    resp = client.call("POST", "/sessions", json={"email": "erin@example.com", "password": "correct horse battery"})
+    token, csrf = cookie_value(resp, "portal_session"), resp.get_json()["csrf_token"]
+    info = client.resolve(token).get_json()
+    assert set(info) == {"session_id", "user_id", "roles", "csrf_hash", "auth_time", "policy_acceptance_required"}
+    assert info["csrf_hash"] == hashlib.sha256(csrf.encode()).hexdigest()
+    assert info["policy_acceptance_required"] is False and isinstance(info["auth_time"], int)
+    bad = client.resolve("not-a-session")
+    assert bad.status_code == 404 and bad.get_json()["error"]["code"] == "session_invalid"
+
+
+def test_resolve_is_for_services_only(client):
+    client.register("frank@example.com")
+    caller = client.login("frank@example.com")
+    assert client.call("POST", "/internal/sessions/resolve", json={"token": caller.token}).status_code == 403
+    assert client.call("POST", "/internal/sessions/resolve", caller, json={"token": caller.token}).status_code == 403
+    assert client.call("POST", "/internal/sessions/resolve", GATEWAY, json={}).status_code == 422
+
+
+def test_logout_ends_the_session_at_once_and_bumps_the_epoch(client, container, redis_client):
+    client.register("gina@example.com")
+    caller = client.login("gina@example.com")
+    before = int(redis_client.get("portal:sessions:epoch") or 0)
+    resp = client.call("DELETE", "/sessions/current", caller)
+    assert resp.status_code == 204
+    cleared = set_cookie_header(resp, "portal_session")
+    assert cleared is not None and ("Max-Age=0" in cleared or "Expires=Thu, 01 Jan 1970" in cleared)
+    assert int(redis_client.get("portal:sessions:epoch")) == before + 1
+    assert client.resolve(caller.token).status_code == 404
+    [ended] = outbox_events(container, "identity.session.ended")
+    assert ended["payload"]["reason"] == "logout"
+    assert client.call("DELETE", "/sessions/current").status_code == 401
+
+
+def test_a_new_login_replaces_the_browsers_previous_session(client):
+    client.register("hal@example.com")
+    first = client.login("hal@example.com")
+    second = client.login("hal@example.com", previous=first)
+    assert second.identity.session_id != first.identity.session_id
+    assert client.resolve(first.token).status_code == 404
+    assert client.resolve(second.token).status_code == 200
+
+
+def test_idle_and_absolute_timeouts(client, clock_file):
+    from tests.integration.identity.conftest import advance
+
+    client.register("ivy@example.com")
+    caller = client.login("ivy@example.com")
+    advance(clock_file, 29 * 60)
+    assert client.resolve(caller.token).status_code == 200  # used: last seen moves
+    advance(clock_file, 29 * 60)
+    assert client.resolve(caller.token).status_code == 200
+    advance(clock_file, 31 * 60)  # idle for more than 30 minutes
+    assert client.resolve(caller.token).status_code == 404
+    # absolute: used every 20 minutes, still over after 12 hours
+    caller = client.login("ivy@example.com")
+    for _ in range(36):
+        advance(clock_file, 20 * 60)
+        if client.resolve(caller.token).status_code != 200:
+            break
+    assert client.resolve(caller.token).status_code == 404
+
+
+def test_policy_is_seeded_and_public(client):
+    resp = client.call("GET", "/policy")
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["version"] == "1" and body["reduces_rights"] is False and body["published_at"]
+
+
+def test_unknown_routes_and_methods_use_the_error_shape(client):
+    assert client.call("GET", "/nope").get_json()["error"]["code"] == "not_found"
+    resp = client.call("PUT", "/policy", json={})
+    assert resp.status_code == 405 and resp.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_production_hash_parameters(container):
+    from services.identity.adapters.passwords import Argon2Hasher
+
+    hashed = Argon2Hasher().hash("correct horse battery")
+    assert hashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_openapi_document_lists_identity_routes(client):
+    resp = client.http.get("/openapi.json")
+    assert resp.status_code == 200
+    paths = resp.get_json()["paths"]
+    for path in ("/users", "/sessions", "/sessions/current", "/me", "/reauth", "/consent", "/policy",
+                 "/policy/acceptances", "/email/verify", "/password-resets", "/internal/sessions/resolve"):
+        assert path in paths
+
+
+def test_internal_user_contact_for_other_services(client):
+    from shared.web.identity import Identity
+
+    user = client.register("contact@example.com", phone="+1 555 0199")
+    linking = Identity(user_id="system:linking")
+    resp = client.call("GET", f"/internal/users/{user['id']}", linking)
+    assert resp.status_code == 200 and resp.get_json() == user
+    assert client.call("GET", "/internal/users/unknown", linking).status_code == 404
+    caller = client.login("contact@example.com")
+    assert client.call("GET", f"/internal/users/{user['id']}", caller).status_code == 403

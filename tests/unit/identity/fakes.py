@@ -1,0 +1,299 @@
+"""In-memory fakes of identity's ports: repositories, unit of work, hasher, Redis counters."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from services.identity.domain.model import Consent, EmailToken, LoginSession, Mail, PolicyVersion, User
+from shared.events import Event, new_event
+from shared.web.identity import Identity
+
+
+class FakeUsers:
+    def __init__(self) -> None:
+        self.rows: dict[str, User] = {}
+        self.role_rows: dict[str, set[str]] = {}
+
+    def add(self, user: User) -> None:
+        if any(u.email == user.email for u in self.rows.values()):
+            raise AssertionError("unique email violated")
+        self.rows[user.id] = dataclasses.replace(user)
+
+    def _with_roles(self, user: User | None) -> User | None:
+        return None if user is None else dataclasses.replace(user, roles=self.roles(user.id))
+
+    def get(self, user_id: str) -> User | None:
+        return self._with_roles(self.rows.get(user_id))
+
+    def by_email(self, email: str) -> User | None:
+        return self._with_roles(next((u for u in self.rows.values() if u.email == email), None))
+
+    def update(self, user_id: str, **values: Any) -> None:
+        self.rows[user_id] = dataclasses.replace(self.rows[user_id], **values)
+
+    def roles(self, user_id: str) -> frozenset[str]:
+        return frozenset(self.role_rows.get(user_id, set()))
+
+    def add_role(self, user_id: str, role: str, at: datetime, by: str) -> bool:
+        roles = self.role_rows.setdefault(user_id, set())
+        if role in roles:
+            return False
+        roles.add(role)
+        return True
+
+    def remove_role(self, user_id: str, role: str) -> bool:
+        roles = self.role_rows.setdefault(user_id, set())
+        if role not in roles:
+            return False
+        roles.discard(role)
+        return True
+
+    def active_recipients(self) -> list[tuple[str, str, str]]:
+        return [(u.id, u.email, u.name) for u in self.rows.values() if u.erased_at is None]
+
+
+class FakeSessions:
+    def __init__(self) -> None:
+        self.rows: dict[str, LoginSession] = {}
+
+    def add(self, ls: LoginSession) -> None:
+        self.rows[ls.id] = dataclasses.replace(ls)
+
+    def get(self, session_id: str) -> LoginSession | None:
+        s = self.rows.get(session_id)
+        return dataclasses.replace(s) if s else None
+
+    def by_token_hash(self, token_hash: str) -> LoginSession | None:
+        return next((dataclasses.replace(s) for s in self.rows.values() if s.token_hash == token_hash), None)
+
+    def active_for_user(self, user_id: str) -> list[LoginSession]:
+        return [dataclasses.replace(s) for s in self.rows.values() if s.user_id == user_id and s.ended_at is None]
+
+    def end(self, session_id: str, at: datetime, reason: str) -> bool:
+        s = self.rows.get(session_id)
+        if s is None or s.ended_at is not None:
+            return False
+        s.ended_at, s.end_reason = at, reason
+        return True
+
+    def touch(self, session_id: str, at: datetime) -> None:
+        self.rows[session_id].last_seen_at = at
+
+    def set_auth_time(self, session_id: str, at: datetime) -> None:
+        self.rows[session_id].auth_time = at
+
+
+class FakePolicies:
+    def __init__(self, now: datetime) -> None:
+        self.versions: dict[str, PolicyVersion] = {"1": PolicyVersion("1", 1, now, False, "initial")}
+        self.acceptances: list[tuple[str, str, datetime]] = []
+
+    def current(self) -> PolicyVersion | None:
+        return max(self.versions.values(), key=lambda p: p.seq, default=None)
+
+    def get(self, version: str) -> PolicyVersion | None:
+        return self.versions.get(version)
+
+    def add(self, version: str, reduces_rights: bool, text: str, at: datetime) -> PolicyVersion:
+        seq = max((p.seq for p in self.versions.values()), default=0) + 1
+        policy = PolicyVersion(version, seq, at, reduces_rights, text)
+        self.versions[version] = policy
+        return policy
+
+    def accept(self, user_id: str, version: str, at: datetime) -> bool:
+        if any(u == user_id and v == version for u, v, _ in self.acceptances):
+            return False
+        self.acceptances.append((user_id, version, at))
+        return True
+
+    def accepted(self, user_id: str) -> list[tuple[str, datetime]]:
+        return [(v, at) for u, v, at in self.acceptances if u == user_id]
+
+    def acceptance_required(self, user_id: str) -> bool:
+        seqs = [self.versions[v].seq for u, v, _ in self.acceptances if u == user_id]
+        accepted = max(seqs, default=0)
+        return any(p.reduces_rights and p.seq > accepted for p in self.versions.values())
+
+
+class FakeTokens:
+    def __init__(self) -> None:
+        self.rows: dict[str, EmailToken] = {}
+
+    def add(self, token: EmailToken) -> None:
+        self.rows[token.id] = dataclasses.replace(token)
+
+    def by_hash(self, token_hash: str) -> EmailToken | None:
+        return next((dataclasses.replace(t) for t in self.rows.values() if t.token_hash == token_hash), None)
+
+    def use(self, token_id: str, at: datetime) -> bool:
+        t = self.rows[token_id]
+        if t.used_at is not None:
+            return False
+        t.used_at = at
+        return True
+
+    def supersede(self, user_id: str, purpose: str, at: datetime) -> None:
+        for t in self.rows.values():
+            if t.user_id == user_id and t.purpose == purpose and t.used_at is None:
+                t.used_at = at
+
+    def pending_email(self, user_id: str, now: datetime) -> str | None:
+        pending = [t for t in self.rows.values() if t.user_id == user_id and t.purpose == "change_email"
+                   and t.used_at is None and t.expires_at > now]
+        return max(pending, key=lambda t: t.created_at).new_email if pending else None
+
+
+class FakeThrottle:
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[int, datetime | None]] = {}
+
+    def lock(self, key: str, now: datetime) -> tuple[int, datetime | None]:
+        return self.rows.setdefault(key, (0, None))
+
+    def put(self, key: str, failures: int, next_allowed_at: datetime | None, now: datetime) -> None:
+        self.rows[key] = (failures, next_allowed_at)
+
+    def failures(self, key: str) -> int:
+        return self.rows.get(key, (0, None))[0]
+
+
+class FakeConsents:
+    def __init__(self) -> None:
+        self.rows: list[Consent] = []
+
+    def add(self, consent: Consent) -> None:
+        self.rows.append(dataclasses.replace(consent))
+
+    def latest_for_user(self, user_id: str) -> Consent | None:
+        return next((c for c in reversed(self.rows) if c.user_id == user_id), None)
+
+    def latest_for_browser(self, browser_id: str) -> Consent | None:
+        return next((c for c in reversed(self.rows) if c.browser_id == browser_id and c.user_id is None), None)
+
+
+class FakeMails:
+    def __init__(self) -> None:
+        self.rows: dict[str, Mail] = {}
+
+    def add(self, mail: Mail) -> None:
+        self.rows[mail.id] = dataclasses.replace(mail)
+
+    def pending(self, limit: int) -> list[Mail]:
+        return [dataclasses.replace(m) for m in self.rows.values() if m.sent_at is None][:limit]
+
+    def mark_sent(self, mail_id: str, at: datetime) -> None:
+        m = self.rows[mail_id]
+        m.sent_at, m.body, m.attempts = at, None, m.attempts + 1
+
+    def mark_failed(self, mail_id: str, error: str) -> None:
+        m = self.rows[mail_id]
+        m.attempts, m.last_error = m.attempts + 1, error
+
+    def for_user(self, user_id: str) -> list[Mail]:
+        return [m for m in self.rows.values() if m.user_id == user_id]
+
+
+class FakeStore:
+    """The "database": survives across units of work; a unit of work commits a snapshot or nothing."""
+
+    def __init__(self, now: datetime) -> None:
+        self.users = FakeUsers()
+        self.sessions = FakeSessions()
+        self.policies = FakePolicies(now)
+        self.tokens = FakeTokens()
+        self.throttle = FakeThrottle()
+        self.consents = FakeConsents()
+        self.mails = FakeMails()
+        self.events: list[Event] = []
+
+
+_REPOS = ("users", "sessions", "policies", "tokens", "throttle", "consents", "mails")
+
+
+class FakeUnitOfWork:
+    """Works on a deep copy of the store; ``commit`` swaps it in, so uncommitted work vanishes."""
+
+    def __init__(self, store: FakeStore, context: Identity | None = None) -> None:
+        self.store = store
+        self.context = context or Identity()
+        self.events: list[Event] = []
+        self.commits = 0
+
+    def __enter__(self) -> FakeUnitOfWork:
+        import copy
+
+        self._work = copy.deepcopy({name: getattr(self.store, name) for name in _REPOS})
+        for name, repo in self._work.items():
+            setattr(self, name, repo)
+        self.events = []
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.events = []
+
+    def emit(self, type_: str, *, subject: str, payload: dict[str, Any], actor: str | None = None) -> Event:
+        event = new_event(type_, producer="identity", actor=actor or self.context.actor, subject=subject,
+                          payload=payload, correlation_id=self.context.request_id)
+        self.events.append(event)
+        return event
+
+    def commit(self) -> None:
+        for name, repo in self._work.items():
+            setattr(self.store, name, repo)
+        self.store.events.extend(self.events)
+        self.events = []
+        self.commits += 1
+
+    def rollback(self) -> None:
+        self.events = []
+
+
+class FakeHasher:
+    """Instant "hashing" so handler tests run in microseconds; counts the dummy checks."""
+
+    def __init__(self, needs_rehash: bool = False) -> None:
+        self.wasted = 0
+        self._needs_rehash = needs_rehash
+
+    def hash(self, password: str) -> str:
+        return "fake$" + password[::-1]
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        return password_hash == "fake$" + password[::-1]
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._needs_rehash
+
+    def waste_time(self, password: str) -> None:
+        self.wasted += 1
+
+
+class FakeCounters:
+    def __init__(self) -> None:
+        self.epoch = 0
+        self.ip: dict[str, int] = {}
+
+    def bump_epoch(self) -> None:
+        self.epoch += 1
+
+    def ip_failures(self, ip: str) -> int:
+        return self.ip.get(ip, 0)
+
+    def ip_retry_after(self, ip: str) -> int:
+        return 600
+
+    def add_ip_failure(self, ip: str, window: int) -> None:
+        self.ip[ip] = self.ip.get(ip, 0) + 1
+
+
+class FakeMailer:
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.fail = fail
+
+    def send(self, *, to: str, subject: str, body: str, mail_id: str) -> None:
+        if self.fail:
+            raise OSError("mail server down")
+        self.sent.append({"to": to, "subject": subject, "body": body, "mail_id": mail_id})

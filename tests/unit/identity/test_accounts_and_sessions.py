@@ -1,0 +1,150 @@
+"""Registration, login, logout and session resolution, with in-memory fakes."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.identity import handlers
+from services.identity.domain.errors import EmailTaken, Invalid, InvalidCredentials, SessionInvalid
+from services.identity.domain.rules import token_hash
+from services.identity.handlers.sessions import LoginRequest, revoke_other_sessions, revoke_session
+from tests.unit.identity.conftest import make_settings
+from tests.unit.identity.fakes import FakeHasher
+
+PASSWORD = "correct horse battery"
+
+
+def register(uow, hasher, email="ada@example.com", **kw):
+    return handlers.register(uow, hasher, make_settings(), name="Ada", email=email, phone=kw.pop("phone", None),
+                             password=kw.pop("password", PASSWORD), **kw)
+
+
+def login(uow, hasher, counters, settings, email="ada@example.com", password=PASSWORD, **kw):
+    return handlers.login(uow, hasher, counters, settings, LoginRequest(email=email, password=password, **kw))
+
+
+def types(store):
+    return [e.type for e in store.events]
+
+
+def test_register_stores_a_hash_and_accepts_the_current_policy(uow, store, hasher):
+    user = register(uow, hasher, email=" Ada@Example.com")
+    stored = store.users.rows[user.id]
+    assert stored.email == "ada@example.com" and stored.password_hash != PASSWORD
+    assert hasher.verify(stored.password_hash, PASSWORD)
+    assert types(store) == ["identity.user.registered", "identity.policy.accepted",
+                            "identity.email.verification_requested", "identity.mail.queued"]
+    assert store.policies.accepted(user.id)[0][0] == "1"
+
+
+def test_register_refuses_a_taken_email_and_short_passwords(uow, store, hasher):
+    register(uow, hasher)
+    with pytest.raises(EmailTaken):
+        register(uow, hasher, email="ADA@example.com")
+    with pytest.raises(Invalid) as exc:
+        register(uow, hasher, email="b@example.com", password="too short")
+    assert "password" in exc.value.fields
+    assert len(store.users.rows) == 1
+
+
+def test_login_opens_a_session_storing_only_hashes(uow, store, hasher, counters, settings):
+    user = register(uow, hasher)
+    result = login(uow, hasher, counters, settings, email="ADA@example.com", user_agent="ua", client_ip="1.2.3.4")
+    stored = store.sessions.rows[result.session.id]
+    assert stored.token_hash == token_hash(result.token) and stored.csrf_hash == token_hash(result.csrf_token)
+    assert result.token not in str(store.sessions.rows) and stored.user_id == user.id
+    assert (stored.expires_at - stored.created_at).total_seconds() == settings.session_absolute_seconds
+    assert types(store)[-1] == "identity.session.started"
+
+
+def test_unknown_email_spends_a_hash_and_answers_like_a_wrong_password(uow, store, hasher, counters, settings):
+    register(uow, hasher)
+    with pytest.raises(InvalidCredentials) as wrong:
+        login(uow, hasher, counters, settings, password="wrong password!")
+    with pytest.raises(InvalidCredentials) as unknown:
+        login(uow, hasher, counters, settings, email="nobody@example.com")
+    assert wrong.value.message == unknown.value.message
+    assert hasher.wasted == 1
+    failed = [e for e in store.events if e.type == "identity.login.failed"]
+    assert [e.payload["reason"] for e in failed] == ["bad_password", "unknown_email"]
+
+
+def test_login_rehashes_an_outdated_hash(uow, store, hasher, counters, settings):
+    user = register(uow, hasher)
+    store.users.rows[user.id].password_hash = "fake$" + PASSWORD[::-1]
+    rehasher = FakeHasher(needs_rehash=True)
+    login(uow, rehasher, counters, settings)
+    assert store.users.rows[user.id].password_hash == rehasher.hash(PASSWORD)
+
+
+def test_logout_ends_the_session_once_and_bumps_the_epoch(uow, store, hasher, counters, settings):
+    user = register(uow, hasher)
+    result = login(uow, hasher, counters, settings)
+    handlers.logout(uow, counters, result.session.id, user.id)
+    handlers.logout(uow, counters, result.session.id, user.id)  # twice: no error, no second event
+    assert counters.epoch == 1
+    assert store.sessions.rows[result.session.id].end_reason == "logout"
+    assert types(store).count("identity.session.ended") == 1
+    with pytest.raises(SessionInvalid):
+        handlers.resolve_session(uow, uow, counters, settings, result.token)
+
+
+def test_logout_cannot_end_someone_elses_session(uow, store, hasher, counters, settings):
+    register(uow, hasher)
+    result = login(uow, hasher, counters, settings)
+    handlers.logout(uow, counters, result.session.id, "someone-else")
+    assert store.sessions.rows[result.session.id].ended_at is None
+
+
+def test_resolve_reports_roles_and_refreshes_last_seen(uow, store, hasher, counters, settings, fake_clock):
+    user = register(uow, hasher)
+    store.users.role_rows[user.id] = {"support"}
+    result = login(uow, hasher, counters, settings)
+    fake_clock.advance(120)
+    info = handlers.resolve_session(uow, uow, counters, settings, result.token)
+    assert info["user_id"] == user.id and info["roles"] == ["support"]
+    assert info["csrf_hash"] == token_hash(result.csrf_token)
+    assert info["policy_acceptance_required"] is False
+    assert store.sessions.rows[result.session.id].last_seen_at > result.session.last_seen_at
+
+
+def test_resolve_ends_idle_sessions(uow, store, hasher, counters, settings, fake_clock):
+    register(uow, hasher)
+    result = login(uow, hasher, counters, settings)
+    fake_clock.advance(settings.session_idle_seconds + 1)
+    with pytest.raises(SessionInvalid):
+        handlers.resolve_session(uow, uow, counters, settings, result.token)
+    assert store.sessions.rows[result.session.id].end_reason == "idle_timeout"
+    assert counters.epoch == 1
+
+
+def test_resolve_ends_sessions_past_their_absolute_lifetime(uow, store, hasher, counters, settings, fake_clock):
+    register(uow, hasher)
+    result = login(uow, hasher, counters, settings)
+    for _ in range(int(settings.session_absolute_seconds / 1200)):
+        fake_clock.advance(1200)
+        try:
+            handlers.resolve_session(uow, uow, counters, settings, result.token)
+        except SessionInvalid:
+            break
+    assert store.sessions.rows[result.session.id].end_reason == "absolute_timeout"
+
+
+def test_login_replaces_the_previous_session(uow, store, hasher, counters, settings):
+    register(uow, hasher)
+    first = login(uow, hasher, counters, settings)
+    second = login(uow, hasher, counters, settings, previous_session_id=first.session.id)
+    assert store.sessions.rows[first.session.id].end_reason == "replaced"
+    assert second.session.id != first.session.id and counters.epoch == 1
+
+
+def test_revoke_one_and_others(uow, store, hasher, counters, settings):
+    user = register(uow, hasher)
+    a, b, c = (login(uow, hasher, counters, settings) for _ in range(3))
+    revoke_session(uow, counters, user.id, b.session.id)
+    assert store.sessions.rows[b.session.id].end_reason == "revoked"
+    assert revoke_other_sessions(uow, counters, user.id, a.session.id) == 1
+    assert store.sessions.rows[a.session.id].ended_at is None
+    assert store.sessions.rows[c.session.id].ended_at is not None
+    listed = handlers.sessions.list_sessions(uow, user.id, a.session.id)
+    assert [(s["id"], s["current"]) for s in listed] == [(a.session.id, True)]
