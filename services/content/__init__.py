@@ -1,0 +1,1 @@
+"""content: content items, collateral files, queries and complaints."""

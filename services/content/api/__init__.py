@@ -1,0 +1,1 @@
+"""content's HTTP edge: blueprints and marshmallow schemas."""

@@ -1,0 +1,41 @@
+"""The composition root: build everything content needs once, from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.content.adapters import tables
+from services.content.adapters.storage import BlobStorage, LocalDiskStorage
+from services.content.adapters.uow import ContentUnitOfWork
+from services.content.config import Settings
+from shared.runtime import Runtime, build_runtime
+from shared.web.identity import Identity
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+@dataclass
+class Container:
+    settings: Settings
+    runtime: Runtime
+    storage: BlobStorage
+
+    def uow(self, context: Identity | None = None, read_only: bool = False) -> ContentUnitOfWork:
+        """A unit of work acting for ``context`` (its user is the events' actor, its request id their
+        correlation id). Write sessions by default: even reads emit access events; ``read_only`` for a
+        use case that only reads (on SQLite it does not take the write lock)."""
+        sessions = self.runtime.read_session if read_only else self.runtime.write_session
+        return ContentUnitOfWork(sessions, tables.outbox, "content", context)
+
+
+def make_storage(settings: Settings) -> BlobStorage:
+    # Only the local adapter exists today; an object-store adapter plugs in here (CONTENT_STORAGE).
+    return LocalDiskStorage(settings.storage_dir)
+
+
+def bootstrap(settings: Settings | None = None, run_migrations: bool = True,
+              storage: BlobStorage | None = None) -> Container:
+    settings = settings or Settings.from_env()
+    runtime = build_runtime(settings.common, tables.metadata, MIGRATIONS, run_migrations)
+    return Container(settings=settings, runtime=runtime, storage=storage or make_storage(settings))

@@ -1,0 +1,1 @@
+"""content's domain: plain objects and rules, no Flask, no SQLAlchemy."""

@@ -1,0 +1,32 @@
+"""The membership projection, kept from linking's events (content never reads linking's database)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.content.adapters.repositories import MembershipRepository
+from services.content.domain.memberships import Membership, supersedes
+from shared.events import Event
+
+
+def _pair(event: Event) -> tuple[str, str, datetime]:
+    try:
+        company_id, user_id = str(event.payload["company_id"]), str(event.payload["user_id"])
+    except KeyError as exc:  # a malformed event must fail loudly: retried, then dead-lettered
+        raise ValueError(f"{event.type} {event.event_id} has no {exc.args[0]}") from exc
+    return company_id, user_id, datetime.fromisoformat(event.occurred_at)
+
+
+def _apply(memberships: MembershipRepository, event: Event, active: bool) -> None:
+    company_id, user_id, occurred_at = _pair(event)
+    if supersedes(memberships.get(company_id, user_id), occurred_at):
+        memberships.save(Membership(company_id, user_id, active, occurred_at))
+
+
+def member_added(memberships: MembershipRepository, event: Event) -> None:
+    _apply(memberships, event, active=True)
+
+
+def member_removed(memberships: MembershipRepository, event: Event) -> None:
+    """Takes company content away at once: the next request reads the projection."""
+    _apply(memberships, event, active=False)

@@ -1,0 +1,129 @@
+"""Events the content service produces.
+
+Access events (``content.item.viewed``, ``content.collateral.downloaded``, ``content.query.posted``,
+``content.pii.accessed``) are the server log of what people view, download and ask; the audit
+service builds its trends from the first two (by day and ``item_id``, distinct actors).
+``content.complaint.*`` are the steps a complainant is told of by mail (identity sends it; every one
+carries ``complainant_user_id``, ``status`` and ``due_at``).
+"""
+
+from marshmallow import Schema, fields
+
+from shared.events.registry import event_schema
+
+
+class _ItemAudience(Schema):
+    item_id = fields.String(required=True)
+    visibility = fields.String(required=True)  # public | users | company
+    company_id = fields.String(load_default=None, allow_none=True)
+
+
+@event_schema("content.item.created", 1)
+class ItemCreatedV1(_ItemAudience):
+    title = fields.String(required=True)
+    status = fields.String(required=True)  # published | unpublished
+
+
+@event_schema("content.item.updated", 1)
+class ItemUpdatedV1(_ItemAudience):
+    status = fields.String(required=True)
+    changed = fields.List(fields.String(), required=True)  # names of the fields that changed
+
+
+@event_schema("content.item.viewed", 1)
+class ItemViewedV1(_ItemAudience):
+    title = fields.String(load_default=None, allow_none=True)
+
+
+@event_schema("content.collateral.uploaded", 1)
+class CollateralUploadedV1(Schema):
+    collateral_id = fields.String(required=True)
+    item_id = fields.String(required=True)
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True)
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+
+
+@event_schema("content.collateral.downloaded", 1)
+class CollateralDownloadedV1(Schema):
+    collateral_id = fields.String(required=True)
+    item_id = fields.String(required=True)
+    size = fields.Integer(required=True)  # of the whole file
+    bytes_sent = fields.Integer(load_default=None, allow_none=True)
+    range = fields.String(load_default=None, allow_none=True)  # "bytes 0-99/1000" for a 206, else null
+
+
+@event_schema("content.query.posted", 1)
+class QueryPostedV1(Schema):
+    query_id = fields.String(required=True)
+    kind = fields.String(required=True)  # question | complaint
+    user_id = fields.String(required=True)
+    subject = fields.String(required=True)
+
+
+@event_schema("content.pii.accessed", 1)
+class PiiAccessedV1(Schema):
+    """Staff read someone else's queries (the audit service shows it in that person's history).
+
+    Same shape as ``identity.pii.accessed``; the envelope's subject is the person read about.
+    """
+
+    accessor_id = fields.String(required=True)
+    subject_user_id = fields.String(required=True)
+    reason = fields.String(required=True)  # query_read | query_list
+    # "fields" cannot be an attribute name on a marshmallow Schema (it holds the declared fields)
+    fields_ = fields.List(fields.String(), data_key="fields", attribute="fields", load_default=list)
+    query_ids = fields.List(fields.String(), required=True)
+
+
+@event_schema("content.query.replied", 1)
+class QueryRepliedV1(Schema):
+    query_id = fields.String(required=True)
+    kind = fields.String(required=True)
+    user_id = fields.String(required=True)  # the query's author
+    reply_id = fields.String(required=True)
+    replied_by = fields.String(required=True)
+    by_staff = fields.Boolean(required=True)
+
+
+@event_schema("content.query.assigned", 1)
+class QueryAssignedV1(Schema):
+    query_id = fields.String(required=True)
+    kind = fields.String(required=True)
+    user_id = fields.String(required=True)
+    owner_id = fields.String(load_default=None, allow_none=True)
+    previous_owner_id = fields.String(load_default=None, allow_none=True)
+
+
+class _ComplaintCase(Schema):
+    query_id = fields.String(required=True)
+    complainant_user_id = fields.String(required=True)
+    status = fields.String(required=True)  # received | acknowledged | resolved | escalated
+    owner_id = fields.String(load_default=None, allow_none=True)
+    due_at = fields.String(load_default=None, allow_none=True)  # ISO 8601 UTC
+
+
+@event_schema("content.complaint.received", 1)
+class ComplaintReceivedV1(_ComplaintCase):
+    pass
+
+
+@event_schema("content.complaint.status_changed", 1)
+class ComplaintStatusChangedV1(_ComplaintCase):
+    from_status = fields.String(required=True)
+    to_status = fields.String(required=True)
+    note = fields.String(load_default="")
+
+
+@event_schema("content.complaint.followed_up", 1)
+class ComplaintFollowedUpV1(_ComplaintCase):
+    """Staff answered the complaint (the reply itself stays in content; the mail points to it)."""
+
+    reply_id = fields.String(required=True)
+
+
+@event_schema("content.complaint.due_date_changed", 1)
+class ComplaintDueDateChangedV1(_ComplaintCase):
+    previous_due_at = fields.String(load_default=None, allow_none=True)
+    note = fields.String(load_default="")

@@ -1,0 +1,137 @@
+"""content through its Flask app on a real database (SQLite, or PostgreSQL with PORTAL_TEST_PG_URL), with
+signed identity headers as the gateway sends them, and linking's membership events delivered through
+content's real inbox handler."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from services.content.adapters import tables
+from services.content.app import create_app
+from services.content.bootstrap import Container, bootstrap
+from services.content.config import DEFAULT_ALLOWED_TYPES, Settings
+from services.content.consumers import HANDLERS
+from shared import clock
+from shared.bus.consumer import inbox_batch_handler
+from shared.config import CommonSettings
+from shared.events import new_event
+from shared.web.identity import Identity, sign_headers
+
+COMPANY_A = "company-a"
+COMPANY_B = "company-b"
+
+# Everyone the authorization matrix asks about. A manager is a member whose role is manager.
+PERSONAS: dict[str, Identity] = {
+    "anonymous": Identity(),
+    "user": Identity(user_id="u-user"),
+    "member": Identity(user_id="u-member"),
+    "manager": Identity(user_id="u-manager"),
+    "other_member": Identity(user_id="u-other"),
+    "editor": Identity(user_id="u-editor", roles=frozenset({"editor"})),
+    "support": Identity(user_id="u-support", roles=frozenset({"support"})),
+    "support2": Identity(user_id="u-support2", roles=frozenset({"support"})),
+    "admin": Identity(user_id="u-admin", roles=frozenset({"admin"})),
+}
+
+
+def make_settings(database_url: str, broker_url: str, secret: str, storage: Path, max_upload: int = 5_000_000,
+                  ) -> Settings:
+    common = CommonSettings(service="content", database_url=database_url, broker_url=broker_url,
+                            internal_secret=secret.encode(), max_content_length=64 * 1024,
+                            outbox_batch_size=1000, relay_interval=0.05)
+    return Settings(common=common, max_upload_bytes=max_upload,
+                    allowed_upload_types=frozenset(DEFAULT_ALLOWED_TYPES), storage_backend="local",
+                    storage_dir=storage, complaint_due_days=30)
+
+
+def member_event(added: bool, company_id: str, user_id: str, role: str = "member",
+                 at: datetime | None = None) -> dict[str, Any]:
+    kind = "added" if added else "removed"
+    event = new_event(f"linking.member.{kind}", producer="linking", actor="system:linking",
+                      subject=f"user:{user_id}", occurred_at=at,
+                      payload={"company_id": company_id, "user_id": user_id, "role": role})
+    return event.to_dict()
+
+
+@dataclass
+class Content:
+    client: Any
+    container: Container
+    secret: bytes
+
+    def call(self, method: str, path: str, who: str | Identity = "anonymous", request_id: str | None = None,
+             headers: dict[str, str] | None = None, **kwargs: Any):
+        ident = PERSONAS[who] if isinstance(who, str) else who
+        ident = Identity(user_id=ident.user_id, roles=ident.roles,
+                         request_id=request_id or f"req-{uuid.uuid4().hex[:12]}")
+        signed = sign_headers(self.secret, ident, method, unquote(urlsplit(path).path))
+        signed.update(headers or {})
+        return self.client.open(path, method=method, headers=signed, **kwargs)
+
+    def deliver(self, *raw_events: dict[str, Any]) -> None:
+        """Hand events to content's consumer exactly as its Celery task does (minus the broker)."""
+        from shared.events import load_events
+
+        handle = inbox_batch_handler(self.container.runtime.write_session, tables.processed_events, HANDLERS)
+        handle(load_events(list(raw_events)))
+
+    def outbox(self, type_: str | None = None) -> list[dict[str, Any]]:
+        t = tables.outbox
+        query = select(t.c.body).order_by(t.c.id)
+        if type_:
+            query = query.where(t.c.type == type_)
+        with self.container.runtime.engine.connect() as conn:
+            return [json.loads(r.body) for r in conn.execute(query)]
+
+    # --- shortcuts -----------------------------------------------------------------------------
+    def item(self, visibility: str = "public", company_id: str | None = None, **extra: Any) -> dict[str, Any]:
+        body = {"title": f"{visibility} item", "body": "text", "visibility": visibility, **extra}
+        if company_id:
+            body["company_id"] = company_id
+        resp = self.call("POST", "/items", "editor", json=body)
+        assert resp.status_code == 201, resp.get_json()
+        return resp.get_json()
+
+    def attach(self, item_id: str, data: bytes = b"%PDF-1.7 brochure", filename: str = "brochure.pdf",
+               content_type: str = "application/pdf") -> dict[str, Any]:
+        import io
+
+        resp = self.call("POST", f"/items/{item_id}/collaterals", "editor", content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(data), filename, content_type)})
+        assert resp.status_code == 201, resp.get_json()
+        return resp.get_json()
+
+    def query(self, who: str, kind: str = "question", subject: str = "Subject") -> dict[str, Any]:
+        resp = self.call("POST", "/queries", who, json={"subject": subject, "body": "Body", "kind": kind})
+        assert resp.status_code == 201, resp.get_json()
+        return resp.get_json()
+
+
+@pytest.fixture
+def content(database_url, redis_url, internal_secret, tmp_path) -> Content:
+    settings = make_settings(database_url, redis_url, internal_secret, tmp_path / "collaterals")
+    container = bootstrap(settings)
+    app = create_app(container)
+    app.testing = True
+    yield Content(client=app.test_client(), container=container, secret=internal_secret.encode())
+    container.runtime.engine.dispose()
+
+
+@pytest.fixture
+def memberships(content) -> None:
+    """member and manager in company A, other_member in company B (through linking's events)."""
+    t0 = clock.now() - timedelta(seconds=5)
+    content.deliver(
+        member_event(True, COMPANY_A, "u-member", at=t0),
+        member_event(True, COMPANY_A, "u-manager", role="manager", at=t0),
+        member_event(True, COMPANY_B, "u-other", at=t0),
+    )

@@ -1,0 +1,175 @@
+"""In-memory stand-ins for content's ports: the unit of work with its repositories, and storage."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+
+from services.content.adapters.storage import BlobNotFound
+from services.content.domain.collaterals import Collateral
+from services.content.domain.items import Item, can_read
+from services.content.domain.memberships import Membership
+from services.content.domain.queries import CustomerQuery, QueryEntry, can_see
+from services.content.domain.viewer import Viewer
+from shared.events import Event, new_event
+from shared.web.identity import Identity
+
+
+@dataclass
+class State:
+    items: dict[str, Item] = field(default_factory=dict)
+    collaterals: dict[str, Collateral] = field(default_factory=dict)
+    memberships: dict[tuple[str, str], Membership] = field(default_factory=dict)
+    queries: dict[str, CustomerQuery] = field(default_factory=dict)
+    entries: list[QueryEntry] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)  # committed ones only
+
+
+def _page(rows: list, limit: int, cursor) -> list:
+    rows = sorted(rows, key=lambda r: (r.created_at, r.id), reverse=True)
+    if cursor is not None:
+        rows = [r for r in rows if (r.created_at, r.id) < cursor]
+    return rows[:limit]
+
+
+class FakeItems:
+    def __init__(self, s: State) -> None:
+        self.s = s
+
+    def get(self, item_id: str) -> Item | None:
+        return self.s.items.get(item_id)
+
+    def add(self, item: Item) -> None:
+        assert item.id not in self.s.items
+        self.s.items[item.id] = item
+
+    def save(self, item: Item) -> None:
+        self.s.items[item.id] = item
+
+    def list_visible(self, viewer: Viewer, filters, limit, cursor) -> list[Item]:
+        rows = [i for i in self.s.items.values() if can_read(i, viewer)
+                and all(filters.get(k) is None or getattr(i, k) == filters[k]
+                        for k in ("visibility", "company_id", "status"))]
+        return _page(rows, limit, cursor)
+
+
+class FakeCollaterals:
+    def __init__(self, s: State) -> None:
+        self.s = s
+
+    def get(self, collateral_id: str) -> Collateral | None:
+        return self.s.collaterals.get(collateral_id)
+
+    def add(self, collateral: Collateral) -> None:
+        self.s.collaterals[collateral.id] = collateral
+
+    def for_item(self, item_id: str) -> list[Collateral]:
+        return [c for c in self.s.collaterals.values() if c.item_id == item_id]
+
+
+class FakeMemberships:
+    def __init__(self, s: State) -> None:
+        self.s = s
+
+    def companies_of(self, user_id: str) -> frozenset[str]:
+        return frozenset(m.company_id for m in self.s.memberships.values() if m.user_id == user_id and m.active)
+
+    def get(self, company_id: str, user_id: str) -> Membership | None:
+        return self.s.memberships.get((company_id, user_id))
+
+    def save(self, membership: Membership) -> None:
+        self.s.memberships[(membership.company_id, membership.user_id)] = membership
+
+
+class FakeQueries:
+    def __init__(self, s: State) -> None:
+        self.s = s
+
+    def get(self, query_id: str, with_entries: bool = False) -> CustomerQuery | None:
+        found = self.s.queries.get(query_id)
+        if found is not None and with_entries:
+            found = replace(found, entries=tuple(self.entries(query_id)))
+        return found
+
+    def add(self, query: CustomerQuery) -> None:
+        self.s.queries[query.id] = query
+
+    def save(self, query: CustomerQuery) -> None:
+        self.s.queries[query.id] = replace(query, entries=())
+
+    def add_entry(self, entry: QueryEntry) -> None:
+        self.s.entries.append(entry)
+
+    def entries(self, query_id: str) -> list[QueryEntry]:
+        return [e for e in self.s.entries if e.query_id == query_id]
+
+    def list_for(self, viewer: Viewer, filters, limit, cursor) -> list[CustomerQuery]:
+        rows = [q for q in self.s.queries.values() if can_see(q, viewer)]
+        if filters.get("mine") or not viewer.handles_queries:
+            rows = [q for q in rows if q.user_id == viewer.user_id]
+        for key in ("kind", "status", "owner_id"):
+            if filters.get(key) is not None:
+                rows = [q for q in rows if getattr(q, key) == filters[key]]
+        if filters.get("unassigned"):
+            rows = [q for q in rows if q.owner_id is None]
+        return _page(rows, limit, cursor)
+
+
+class FakeUnitOfWork:
+    """Changes apply to ``state`` at once and are rolled back on exit unless committed; emitted
+    events are checked against their registered schema and kept only when committed."""
+
+    def __init__(self, state: State, context: Identity | None = None) -> None:
+        self.state = state
+        self.context = context or Identity()
+        self.commits = 0
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self._snapshot = copy.deepcopy(self.state)
+        self._pending: list[Event] = []
+        self._committed = False
+        self.items = FakeItems(self.state)
+        self.collaterals = FakeCollaterals(self.state)
+        self.memberships = FakeMemberships(self.state)
+        self.queries = FakeQueries(self.state)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self._committed:
+            for name in ("items", "collaterals", "memberships", "queries", "entries", "events"):
+                setattr(self.state, name, getattr(self._snapshot, name))
+
+    def emit(self, type_: str, *, subject: str, payload: dict, actor: str | None = None) -> Event:
+        event = new_event(type_, producer="content", actor=actor or self.context.actor, subject=subject,
+                          payload=payload, correlation_id=self.context.request_id)
+        self._pending.append(event)
+        return event
+
+    def commit(self) -> None:
+        self.state.events.extend(self._pending)
+        self._pending = []
+        self._committed = True
+        self.commits += 1
+
+
+class FakeStorage:
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+
+    def put(self, key: str, chunks: Iterable[bytes]) -> None:
+        data = b"".join(chunks)  # fine in memory for unit tests; the real adapter streams
+        self.blobs[key] = data
+
+    def read(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        if key not in self.blobs:
+            raise BlobNotFound(key)
+        data = self.blobs[key]
+        end = len(data) if length is None else start + length
+        return iter([data[start:end]])
+
+    def delete(self, key: str) -> None:
+        self.blobs.pop(key, None)
+
+    def exists(self, key: str) -> bool:
+        return key in self.blobs
