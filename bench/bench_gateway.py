@@ -1,0 +1,236 @@
+"""Gateway throughput: requests/s through the gateway beside the same service called directly.
+
+Same run, same machine: identity (the target is ``GET /policy``) runs under gunicorn on a private
+Redis and a fresh SQLite file; the load generator first calls it directly (with headers signed as the
+gateway would sign them, so the service does the same work), then through a gateway under gunicorn
+(rate limits on, an access event spooled per request). Goal: gateway >= 50 % of direct on 2 cores.
+
+The load generator is ``wrk`` when it can be had (``apt-get install wrk`` is tried once, as root,
+non-interactively); otherwise a Python generator of keep-alive connections on threads in a few
+processes, which costs more CPU itself, so its figures are lower for both sides.
+
+``run(report)`` is called by the benchmark runner; ``python bench/bench_gateway.py`` runs alone.
+Environment: BENCH_GATEWAY_SECONDS per round (default 5), BENCH_GATEWAY_ROUNDS (default 3; direct and
+gateway alternate, medians reported), BENCH_GATEWAY_CONNECTIONS (default 32), BENCH_KEEP=1 keeps the
+work directory and logs, BENCH_GATEWAY_TOOL=python forces the Python load generator.
+"""
+
+from __future__ import annotations
+
+import http.client
+import multiprocessing
+import os
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import requests  # noqa: E402
+
+from shared.web.identity import Identity, sign_headers  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
+from tests.support.processes import VENV_BIN, Proc, base_env, wait_until  # noqa: E402
+from tests.support.redis_server import start_redis  # noqa: E402
+
+Report = Callable[..., None]
+SECRET = secrets.token_hex(16)  # this run only
+# The same web server settings as `portal run` (services/cli/run_plan.py) for both sides.
+GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--no-control-socket",
+            "--timeout", "60", "--log-level", "warning"]
+
+
+def seconds() -> int:
+    return int(os.environ.get("BENCH_GATEWAY_SECONDS", "5"))
+
+
+def rounds() -> int:
+    return int(os.environ.get("BENCH_GATEWAY_ROUNDS", "3"))
+
+
+def connections() -> int:
+    return int(os.environ.get("BENCH_GATEWAY_CONNECTIONS", "32"))
+
+
+# --- load generators -------------------------------------------------------------------------------
+
+def find_wrk() -> str | None:
+    found = shutil.which("wrk")
+    if found or os.environ.get("BENCH_NO_APT") or not shutil.which("apt-get") or os.geteuid() != 0:
+        return found
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    # One quiet attempt (with fresh package lists if the first fails); no network means no wrk.
+    for steps in ([["apt-get", "install", "-y", "-qq", "wrk"]],
+                  [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]]):
+        try:
+            for step in steps:
+                subprocess.run(step, check=True, timeout=180, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if shutil.which("wrk"):
+            break
+    return shutil.which("wrk")
+
+
+def wrk_rate(wrk: str, url: str, headers: dict[str, str], duration: int) -> tuple[float, int]:
+    """(requests/s, non-2xx responses) from wrk."""
+    args = [wrk, "-t", "2", "-c", str(connections()), "-d", f"{duration}s", "--latency"]
+    for key, value in headers.items():
+        args += ["-H", f"{key}: {value}"]
+    out = subprocess.run([*args, url], check=True, capture_output=True, text=True, timeout=duration + 60).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*?timeout (\d+)", out)
+    return rate, (int(bad.group(1)) if bad else 0) + (int(errors.group(1)) if errors else 0)
+
+
+def _python_worker(host: str, port: int, path: str, headers: dict[str, str], threads: int, stop_at: float,
+                   results) -> None:
+    counts = [0, 0]  # ok, bad
+    lock = threading.Lock()
+
+    def loop() -> None:
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+        ok = bad = 0
+        while time.monotonic() < stop_at:
+            try:
+                conn.request("GET", path, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status == 200:
+                    ok += 1
+                else:
+                    bad += 1
+            except (OSError, http.client.HTTPException):
+                bad += 1
+                conn.close()
+                conn = http.client.HTTPConnection(host, port, timeout=10)
+        with lock:
+            counts[0] += ok
+            counts[1] += bad
+
+    pool = [threading.Thread(target=loop) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    results.put(tuple(counts))
+
+
+def python_rate(url: str, headers: dict[str, str], duration: int) -> tuple[float, int]:
+    """Keep-alive connections on threads, in two processes (one per core) to get past the GIL."""
+    rest = url.split("://", 1)[1]
+    hostport, _, path = rest.partition("/")
+    host, _, port = hostport.partition(":")
+    results: multiprocessing.Queue = multiprocessing.Queue()
+    stop_at = time.monotonic() + duration
+    procs = [multiprocessing.Process(target=_python_worker,
+                                     args=(host, int(port), "/" + path, headers, connections() // 2, stop_at,
+                                           results)) for _ in range(2)]
+    started = time.monotonic()
+    for p in procs:
+        p.start()
+    totals = [results.get(timeout=duration + 60) for _ in procs]
+    for p in procs:
+        p.join()
+    elapsed = time.monotonic() - started
+    return sum(t[0] for t in totals) / elapsed, sum(t[1] for t in totals)
+
+
+# --- the rig ---------------------------------------------------------------------------------------
+
+def gunicorn(name: str, app: str, port: int, env: dict[str, str], log_dir: Path) -> Proc:
+    return Proc(name, [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", *GUNICORN, app], env, log_dir)
+
+
+def _up(url: str) -> bool:
+    try:
+        return requests.get(url + "/healthz", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def run(report: Report) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
+    server = start_redis()
+    procs: list[Proc] = []
+    try:
+        identity_port, gateway_port = free_port(), free_port()
+        env = base_env({
+            "PORTAL_INTERNAL_SECRET": SECRET, "PORTAL_VAR_DIR": str(workdir), "REDIS_URL": server.url,
+            "IDENTITY_URL": f"http://127.0.0.1:{identity_port}",
+            # the other services are not part of this figure
+            **{f"{s.upper()}_URL": f"http://127.0.0.1:{free_port()}" for s in ("linking", "content", "audit")},
+            # limits on (a Redis round trip per request, as in production) but out of the way
+            "GATEWAY_RATE_LIMIT_IP": "100000000/min", "GATEWAY_RATE_LIMIT_USER": "100000000/min",
+        })
+        identity = gunicorn("identity", "services.identity.wsgi:app", identity_port, env, workdir).start()
+        procs.append(identity)
+        gateway = gunicorn("gateway", "services.gateway.wsgi:app", gateway_port, env, workdir).start()
+        procs.append(gateway)
+        direct_url = f"http://127.0.0.1:{identity_port}"
+        gateway_url = f"http://127.0.0.1:{gateway_port}"
+        for proc, url in ((identity, direct_url), (gateway, gateway_url)):
+            wait_until(lambda url=url: _up(url), timeout=60, message=f"{proc.name} up")
+        assert requests.get(gateway_url + "/api/identity/policy", timeout=5).status_code == 200
+
+        wrk = None if os.environ.get("BENCH_GATEWAY_TOOL") == "python" else find_wrk()
+        duration = seconds()
+        # The direct call carries what the gateway would add; the signature lasts SIGNED_TTL (60 s),
+        # so it is made just before each direct run.
+        def signed() -> dict[str, str]:
+            return sign_headers(SECRET.encode(), Identity(request_id="bench", client_ip="127.0.0.1"), "GET",
+                                "/policy")
+
+        def measure(url: str, headers: Callable[[], dict[str, str]], length: int) -> tuple[float, int]:
+            if wrk:
+                return wrk_rate(wrk, url, headers(), length)
+            return python_rate(url, headers(), length)
+
+        direct_target, gateway_target = direct_url + "/policy", gateway_url + "/api/identity/policy"
+        measure(direct_target, signed, 2)  # warm-up: connections, caches, lazy imports
+        measure(gateway_target, dict, 2)
+        # Alternate short rounds and take medians: on a shared machine the load moves during a run,
+        # and it should move under both figures alike.
+        direct_rates, gateway_rates, bad = [], [], 0
+        for _ in range(rounds()):
+            rate, failed = measure(direct_target, signed, duration)
+            direct_rates.append(rate)
+            bad += failed
+            rate, failed = measure(gateway_target, dict, duration)
+            gateway_rates.append(rate)
+            bad += failed
+        if bad:
+            raise RuntimeError(f"{bad} failed responses during the run")
+        tool = "wrk" if wrk else "python threads"
+        report(f"gateway GET /api/identity/policy ({tool}, {connections()} connections, median of {rounds()})",
+               round(statistics.median(gateway_rates)), "req/s", "identity called directly",
+               round(statistics.median(direct_rates)))
+    finally:
+        for proc in procs:
+            proc.stop()
+        server.stop()
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"bench work directory kept: {workdir}")
+
+
+def _print_report(name: str, value: float, unit: str, baseline_name: str, baseline_value: float) -> None:
+    ratio = value / baseline_value if baseline_value else float("nan")
+    print(f"{name}: {value:,} {unit}  |  {baseline_name}: {baseline_value:,} {unit}  (x{ratio:.2f})")
+
+
+if __name__ == "__main__":
+    run(_print_report)

@@ -1,0 +1,151 @@
+"""Pooled HTTP connections to the services (urllib3: no per-request client, no body buffering)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import urllib3
+from urllib3.exceptions import (
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+from urllib3.util.retry import Retry
+
+from services.gateway.adapters.lean_http import LeanHTTPConnection
+from shared.web.errors import ApiError, Unavailable
+
+log = logging.getLogger(__name__)
+
+BLOCK = 64 * 1024
+
+
+class _StaleConnectionRetry(Retry):
+    """Retry a request that died on a kept-alive connection the service had just closed, but never
+    one that timed out (the service may still be working on it)."""
+
+    def _is_read_error(self, err: Exception) -> bool:
+        return isinstance(err, ProtocolError)
+
+
+# A request body being streamed cannot be sent twice: only a failed connect is retried.
+_RETRY_STREAMED = Retry(total=1, connect=1, read=0, status=0, other=0, redirect=False, raise_on_redirect=False)
+# Otherwise idempotent methods are also retried once on a stale connection (urllib3's default list).
+_RETRY_REPLAYABLE = _StaleConnectionRetry(total=1, connect=1, read=1, status=0, other=0, redirect=False,
+                                          raise_on_redirect=False)
+
+
+class GatewayTimeout(ApiError):
+    status, code = 504, "gateway_timeout"
+
+
+class Upstreams:
+    """One connection pool per service, shared by every thread of the process."""
+
+    def __init__(self, urls: dict[str, str], *, connect_timeout: float, read_timeout: float,
+                 pool_size: int) -> None:
+        self.urls = dict(urls)
+        self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        self.pools: dict[str, urllib3.HTTPConnectionPool] = {}
+        self.base_paths: dict[str, str] = {}
+        for name, url in urls.items():
+            parts = urlsplit(url)
+            self.base_paths[name] = parts.path.rstrip("/")
+            # block=False: a burst beyond pool_size opens extra connections instead of queueing.
+            pool = urllib3.connection_from_url(url, maxsize=pool_size, block=False, timeout=self.timeout,
+                                               retries=False, blocksize=BLOCK)
+            if parts.scheme == "http":
+                pool.ConnectionCls = LeanHTTPConnection
+            self.pools[name] = pool
+
+    def close(self) -> None:
+        for pool in self.pools.values():
+            pool.close()
+
+    def base_url(self, service: str) -> str:
+        return self.urls[service]
+
+    def open(self, service: str, method: str, path_qs: str, headers: dict[str, str],
+             body: Any = None, *, chunked: bool = False,
+             timeout: urllib3.Timeout | float | None = None) -> urllib3.BaseHTTPResponse:
+        """Send the request; the response body is left unread for the caller to stream."""
+        pool = self.pools[service]
+        try:
+            return pool.urlopen(
+                method, self.base_paths[service] + path_qs, body=body, headers=headers, chunked=chunked,
+                retries=_RETRY_REPLAYABLE if body is None or isinstance(body, bytes) else _RETRY_STREAMED,
+                redirect=False,
+                preload_content=False, decode_content=False, assert_same_host=False,
+                timeout=timeout or self.timeout, release_conn=False,
+            )
+        except MaxRetryError as exc:
+            raise _unavailable(service, exc.reason) from exc
+        except (ReadTimeoutError, NewConnectionError, ProtocolError) as exc:
+            raise _unavailable(service, exc) from exc
+        except HTTPError as exc:
+            raise _unavailable(service, exc) from exc
+
+    def json(self, service: str, method: str, path: str, *, headers: dict[str, str] | None = None,
+             payload: Any = None, timeout: float | None = None) -> tuple[int, Any]:
+        """A small JSON call (session resolve, readiness, OpenAPI); the body is read whole."""
+        hdrs = {"Accept": "application/json", **(headers or {})}
+        body = None
+        if payload is not None:
+            body = json.dumps(payload, separators=(",", ":")).encode()
+            hdrs["Content-Type"] = "application/json"
+        resp = self.open(service, method, path, hdrs, body,
+                         timeout=urllib3.Timeout(connect=min(timeout or 2.0, 2.0), read=timeout)
+                         if timeout else None)
+        try:
+            raw = resp.read(decode_content=True)
+        except HTTPError as exc:
+            raise _unavailable(service, exc) from exc
+        finally:
+            resp.release_conn()
+        try:
+            return resp.status, json.loads(raw) if raw else None
+        except ValueError:
+            return resp.status, None
+
+
+def stream_body(resp: urllib3.BaseHTTPResponse, counter: list[int]) -> Iterator[bytes]:
+    """Yield the service's bytes as they come (the encoding is left as sent); count them for the
+    access log. The connection goes back to the pool only when the body was read to its end."""
+    finished = False
+    try:
+        for chunk in resp.stream(BLOCK, decode_content=False):
+            counter[0] += len(chunk)
+            yield chunk
+        finished = True
+    except HTTPError as exc:
+        # Headers are sent already; all that is left is to cut the response short.
+        log.warning("upstream body interrupted: %s", type(exc).__name__)
+    finally:
+        if not finished:
+            resp.close()
+        resp.release_conn()
+
+
+def request_chunks(stream, limit: int, too_large: type[Exception]) -> Iterable[bytes]:
+    """Chunks of a request body of unknown length, refused once it passes ``limit`` bytes."""
+    total = 0
+    while True:
+        chunk = stream.read(BLOCK)
+        if not chunk:
+            return
+        total += len(chunk)
+        if total > limit:
+            raise too_large()
+        yield chunk
+
+
+def _unavailable(service: str, reason: Any) -> ApiError:
+    if isinstance(reason, ReadTimeoutError):
+        return GatewayTimeout(f"The {service} service did not answer in time.")
+    return Unavailable(f"The {service} service is unavailable.")

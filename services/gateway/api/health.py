@@ -1,0 +1,46 @@
+"""The gateway's own endpoints: alive, ready (with every service), the merged OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from services.gateway.handlers import readiness
+from shared.web.errors import Unavailable, error_response
+
+blp = Blueprint("gateway_health", __name__)
+
+
+def _container():
+    return current_app.extensions["container"]
+
+
+@blp.get("/healthz")
+def healthz():
+    return jsonify(status="ok", service="gateway")
+
+
+@blp.get("/readyz")
+def readyz():
+    c = _container()
+    checks = {"spool": c.runtime.check_database, "redis": c.counters.ping}
+    for service in c.upstreams.urls:
+        checks[service] = _service_ready(c.upstreams, service)
+    failed = readiness(checks, c.checks_pool)
+    if failed:
+        return error_response(503, "not_ready", f"Not ready: {', '.join(sorted(failed))}.",
+                              {name: [reason] for name, reason in sorted(failed.items())})
+    return jsonify(status="ready", service="gateway", checks=sorted(checks))
+
+
+def _service_ready(upstreams, service: str):
+    def check() -> None:
+        status, _body = upstreams.json(service, "GET", "/readyz", timeout=3.0)
+        if status != 200:
+            raise Unavailable(f"/readyz answered {status}")
+
+    return check
+
+
+@blp.get("/openapi.json")
+def openapi():
+    return jsonify(_container().openapi.document())

@@ -1,0 +1,1 @@
+"""The gateway's plain rules: routing, trust, CSRF and policy decisions, rate-limit arithmetic."""

@@ -1,0 +1,38 @@
+"""The session-bound rules the gateway enforces before a request reaches a service
+(docs/internal-contracts.md, "Sessions"): CSRF on state changes, and the policy re-acceptance gate."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Login and registration start a session; they cannot carry its CSRF token yet.
+CSRF_EXEMPT = frozenset({("POST", "identity", "/sessions"), ("POST", "identity", "/users")})
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def csrf_required(method: str, service: str, path: str) -> bool:
+    return method in STATE_CHANGING and (method, service, path.rstrip("/") or "/") not in CSRF_EXEMPT
+
+
+def csrf_valid(token: str | None, csrf_hash: str) -> bool:
+    if not token or not csrf_hash:
+        return False
+    digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+    return hmac.compare_digest(digest, csrf_hash.lower())
+
+
+def policy_gate_exempt(method: str, service: str, path: str) -> bool:
+    """What a user who must accept a new policy version may still do: read and accept the policy,
+    use their privacy rights, set cookie consent, and log out."""
+    if service != "identity":
+        return False
+    path = path.rstrip("/") or "/"
+    if path == "/policy" or path.startswith("/policy/"):
+        return True
+    if path.startswith("/privacy/"):
+        return True
+    if path == "/consent":
+        return True
+    return method == "DELETE" and path == "/sessions/current"
