@@ -91,13 +91,25 @@ class OutboxRelay:
         t = self.table
         query = select(t.c.id, t.c.body).where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(self.batch_size)
         if self.engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)  # several relays may run side by side
-        with self.engine.execution_options(write=True).begin() as conn:
-            rows = conn.execute(query).all()
+            # Several relays may run side by side: row locks keep them apart and never block inserts.
+            query = query.with_for_update(skip_locked=True)
+            with self.engine.begin() as conn:
+                rows = conn.execute(query).all()
+                if not rows:
+                    return 0
+                self.publisher.publish([json.loads(r.body) for r in rows])
+                conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=clock.now()))
+        else:
+            # SQLite has one writer at a time: holding the write lock during the broker round trip would
+            # stall every request writing an event. One relay per database reads, publishes, then marks.
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+                conn.rollback()
             if not rows:
                 return 0
             self.publisher.publish([json.loads(r.body) for r in rows])
-            conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=clock.now()))
+            with self.engine.execution_options(write=True).begin() as conn:
+                conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=clock.now()))
         self._runs += 1
         if self._runs % 200 == 0:
             self.purge()

@@ -12,10 +12,22 @@ from tests.support.redis_server import start_redis
 
 
 @pytest.fixture(scope="session")
-def redis_url():
+def redis_server():
     server = start_redis()
-    yield server.url
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_url(redis_server):
+    """A real Redis, emptied for each test module: queues left over by another module (audit is bound to
+    every event) must never reach this module's workers."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    client.close()
+    return redis_server.url
 
 
 @pytest.fixture
