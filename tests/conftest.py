@@ -27,6 +27,11 @@ def redis_url(redis_server):
     client = redis.Redis.from_url(redis_server.url)
     client.flushdb()
     client.close()
+    # kombu remembers per pooled connection which queues it declared; after the wipe they must be
+    # declared again, or a publish to the topic exchange would be dropped.
+    import kombu.pools
+
+    kombu.pools.reset()
     return redis_server.url
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.content.api import collaterals, items, queries
+from services.content.api import collaterals, items, privacy, queries
 from services.content.api.errors import register_domain_errors
 from services.content.bootstrap import Container, bootstrap
 from shared.web.app import create_base_app
@@ -23,6 +23,6 @@ def create_app(container: Container | None = None) -> Flask:
     )
     app.extensions["container"] = container
     register_domain_errors(app)
-    for blueprint in (items.blp, collaterals.blp, queries.blp):
+    for blueprint in (items.blp, collaterals.blp, queries.blp, privacy.blp):
         api.register_blueprint(blueprint)
     return app

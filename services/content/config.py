@@ -40,6 +40,9 @@ class Settings:
     storage_backend: str
     storage_dir: Path
     complaint_due_days: int
+    # How long a complaint is kept after its case is closed once the complainant asked for erasure
+    # (legal claims, the data-protection authority); see docs/content.md "Privacy requests".
+    complaint_retention_days: int = 1095
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -54,6 +57,9 @@ class Settings:
         due_days = env_int("CONTENT_COMPLAINT_DUE_DAYS", 30)
         if due_days <= 0:
             raise ConfigError("CONTENT_COMPLAINT_DUE_DAYS must be positive")
+        retention_days = env_int("CONTENT_COMPLAINT_RETENTION_DAYS", 1095)
+        if retention_days <= 0:
+            raise ConfigError("CONTENT_COMPLAINT_RETENTION_DAYS must be positive")
         return cls(
             common=CommonSettings.from_env(SERVICE),
             max_upload_bytes=max_upload,
@@ -61,4 +67,5 @@ class Settings:
             storage_backend=backend,
             storage_dir=Path(env_str("CONTENT_STORAGE_DIR", str(var_dir() / "collaterals"))),
             complaint_due_days=due_days,
+            complaint_retention_days=retention_days,
         )

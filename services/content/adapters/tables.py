@@ -70,6 +70,8 @@ queries = Table(
     Column("due_at", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # Set on a complaint kept after its author's erasure (under a pseudonym): deleted after this.
+    Column("retain_until", UtcDateTime(), nullable=True, index=True),
 )
 
 # Every follow-up of a query or complaint: replies, status changes, assignments, due-date changes.
@@ -86,4 +88,15 @@ query_entries = Table(
     Column("from_value", String(64), nullable=True),
     Column("to_value", String(64), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# Whom content has erased, by a one-way key of the user id (``domain.privacy.erasure_key``): a late or
+# redelivered event about that person (a membership retried after the erasure) must not bring data
+# about them back. No user id is stored.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("user_key", String(64), primary_key=True),
+    Column("request_id", String(64), nullable=False),
+    Column("erased_at", UtcDateTime(), nullable=False),
 )

@@ -157,6 +157,8 @@ class QuerySchema(Schema):
     overdue = fields.Method("_overdue")
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+    # set on a complaint kept after its author's erasure (``user_id`` is then ``erased:<request>``)
+    retain_until = fields.AwareDateTime(allow_none=True)
 
     def _overdue(self, query) -> bool:
         return query.overdue(clock.now())
@@ -169,3 +171,66 @@ class QueryDetailSchema(QuerySchema):
 class QueryPageSchema(Schema):
     items = fields.List(fields.Nested(QuerySchema))
     next_cursor = fields.String(allow_none=True)
+
+
+# --- privacy export (internal: identity assembles every service's section) ----------------------
+
+VIEWS_AND_DOWNLOADS = {
+    "kept_by_content": False,
+    "note": "content keeps no record of what a person viewed or downloaded: every view and download is an "
+            "event (content.item.viewed, content.collateral.downloaded) handed to the audit service's "
+            "server log store, where the audit section of this export lists them. content's outbox holds "
+            "a copy only until it is published, and forgets published rows after a day.",
+}
+
+
+class MembershipExportSchema(Schema):
+    company_id = fields.String()
+    active = fields.Boolean()
+    as_of = fields.AwareDateTime()
+
+
+class StaffEntryExportSchema(Schema):
+    """A step written on someone else's query: the text is left out, it is about that person."""
+
+    id = fields.String()
+    query_id = fields.String()
+    kind = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class StaffWorkSchema(Schema):
+    owned_query_ids = fields.List(fields.String())
+    entries_written = fields.List(fields.Nested(StaffEntryExportSchema), attribute="entries_on_others")
+
+
+class AuthoredItemSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    created_by = fields.String()
+    created_at = fields.AwareDateTime()
+    updated_by = fields.String()
+    updated_at = fields.AwareDateTime()
+
+
+class UploadSchema(Schema):
+    id = fields.String()
+    item_id = fields.String()
+    filename = fields.String()
+    size = fields.Integer()
+    created_at = fields.AwareDateTime()
+
+
+class PersonalDataSchema(Schema):
+    questions = fields.List(fields.Nested(QueryDetailSchema))
+    complaints = fields.List(fields.Nested(QueryDetailSchema))
+    views_and_downloads = fields.Constant(VIEWS_AND_DOWNLOADS)
+    memberships = fields.List(fields.Nested(MembershipExportSchema))
+    staff_work = fields.Function(lambda data: StaffWorkSchema().dump(data))
+    authored_items = fields.List(fields.Nested(AuthoredItemSchema), attribute="items")
+    uploaded_files = fields.List(fields.Nested(UploadSchema), attribute="collaterals")
+
+
+class PersonalExportSchema(Schema):
+    service = fields.Constant("content")
+    data = fields.Nested(PersonalDataSchema)

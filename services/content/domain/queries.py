@@ -71,6 +71,9 @@ class CustomerQuery:
     due_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # Set only on a complaint kept after its author's erasure: deleted once this has passed and the
+    # case is closed (``domain/privacy.py``).
+    retain_until: datetime | None = None
     entries: tuple[QueryEntry, ...] = field(default=())
 
     @property

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from services.content.adapters.repositories import MembershipRepository
 from services.content.domain.memberships import Membership, supersedes
+from services.content.domain.privacy import erasure_key
 from shared.events import Event
+
+
+class Erasures(Protocol):
+    def contains(self, user_key: str) -> bool: ...
 
 
 def _pair(event: Event) -> tuple[str, str, datetime]:
@@ -17,16 +23,20 @@ def _pair(event: Event) -> tuple[str, str, datetime]:
     return company_id, user_id, datetime.fromisoformat(event.occurred_at)
 
 
-def _apply(memberships: MembershipRepository, event: Event, active: bool) -> None:
+def _apply(memberships: MembershipRepository, erasures: Erasures, event: Event, active: bool) -> None:
     company_id, user_id, occurred_at = _pair(event)
+    if erasures.contains(erasure_key(user_id)):
+        # The person was erased: a membership event that arrives later (a retry, linking's own
+        # erasure removing them) must not write their id back into the projection.
+        return
     if supersedes(memberships.get(company_id, user_id), occurred_at):
         memberships.save(Membership(company_id, user_id, active, occurred_at))
 
 
-def member_added(memberships: MembershipRepository, event: Event) -> None:
-    _apply(memberships, event, active=True)
+def member_added(memberships: MembershipRepository, erasures: Erasures, event: Event) -> None:
+    _apply(memberships, erasures, event, active=True)
 
 
-def member_removed(memberships: MembershipRepository, event: Event) -> None:
+def member_removed(memberships: MembershipRepository, erasures: Erasures, event: Event) -> None:
     """Takes company content away at once: the next request reads the projection."""
-    _apply(memberships, event, active=False)
+    _apply(memberships, erasures, event, active=False)

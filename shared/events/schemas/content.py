@@ -127,3 +127,32 @@ class ComplaintFollowedUpV1(_ComplaintCase):
 class ComplaintDueDateChangedV1(_ComplaintCase):
     previous_due_at = fields.String(load_default=None, allow_none=True)
     note = fields.String(load_default="")
+
+
+# --- privacy requests (issue 6) -----------------------------------------------------------------
+# No personal data in these: ids, counts and summaries only (the audit service stores every event).
+
+class KeptDataV1(Schema):
+    data = fields.String(required=True)  # what is kept, in words (never the data itself)
+    reason = fields.String(required=True)
+    until = fields.String(load_default=None, allow_none=True)  # ISO 8601 UTC; null: no fixed end
+
+
+@event_schema("content.privacy.erasure_completed", 1)
+class ErasureCompletedV1(Schema):
+    """content's answer to ``identity.privacy.erasure_requested`` / ``erasure_replayed``."""
+
+    request_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+    erased = fields.List(fields.String(), required=True)  # "<what>: <count>"
+    kept = fields.List(fields.Nested(KeptDataV1), required=True)
+    replayed = fields.Boolean(load_default=False)  # answering erasure_replayed (a restored backup)
+
+
+@event_schema("content.retention.applied", 1)
+class RetentionAppliedV1(Schema):
+    """Kept complaints deleted because their retention period is over (``portal content purge-complaints``)."""
+
+    kind = fields.String(required=True)  # complaints
+    query_ids = fields.List(fields.String(), required=True)
+    count = fields.Integer(required=True)

@@ -19,7 +19,7 @@ from services.content.adapters import tables
 from services.content.app import create_app
 from services.content.bootstrap import Container, bootstrap
 from services.content.config import DEFAULT_ALLOWED_TYPES, Settings
-from services.content.consumers import HANDLERS
+from services.content.consumers import handlers_for
 from shared import clock
 from shared.bus.consumer import inbox_batch_handler
 from shared.config import CommonSettings
@@ -50,7 +50,7 @@ def make_settings(database_url: str, broker_url: str, secret: str, storage: Path
                             outbox_batch_size=1000, relay_interval=0.05)
     return Settings(common=common, max_upload_bytes=max_upload,
                     allowed_upload_types=frozenset(DEFAULT_ALLOWED_TYPES), storage_backend="local",
-                    storage_dir=storage, complaint_due_days=30)
+                    storage_dir=storage, complaint_due_days=30, complaint_retention_days=1095)
 
 
 def member_event(added: bool, company_id: str, user_id: str, role: str = "member",
@@ -81,7 +81,8 @@ class Content:
         """Hand events to content's consumer exactly as its Celery task does (minus the broker)."""
         from shared.events import load_events
 
-        handle = inbox_batch_handler(self.container.runtime.write_session, tables.processed_events, HANDLERS)
+        handle = inbox_batch_handler(self.container.runtime.write_session, tables.processed_events,
+                                     handlers_for(self.container))
         handle(load_events(list(raw_events)))
 
     def outbox(self, type_: str | None = None) -> list[dict[str, Any]]:
@@ -135,3 +136,72 @@ def memberships(content) -> None:
         member_event(True, COMPANY_A, "u-manager", role="manager", at=t0),
         member_event(True, COMPANY_B, "u-other", at=t0),
     )
+
+
+# --- privacy requests ---------------------------------------------------------------------------
+IDENTITY_SERVICE = Identity(user_id="system:identity")
+
+
+def erasure_event(user_id: str, request_id: str, replayed: bool = False) -> dict[str, Any]:
+    """identity's ``identity.privacy.erasure_requested`` / ``erasure_replayed``, as it puts it on the bus
+    (built by hand: content must handle the envelope whether or not identity's schema is registered)."""
+    action = "erasure_replayed" if replayed else "erasure_requested"
+    return {"event_id": str(uuid.uuid4()), "type": f"identity.privacy.{action}", "version": 1,
+            "occurred_at": clock.isoformat(clock.now()), "producer": "identity", "actor": "system:identity",
+            "subject": user_id, "correlation_id": f"req-{uuid.uuid4().hex[:12]}",
+            "payload": {"request_id": request_id, "user_id": user_id}}
+
+
+def mentions(container: Container, user_id: str) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every content table that names the person, by table."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    with container.runtime.engine.connect() as conn:
+        for table in tables.metadata.sorted_tables:
+            for row in conn.execute(select(table)):
+                values = dict(row._mapping)
+                if any(user_id in str(v) for v in values.values()):
+                    found.setdefault(table.name, []).append(values)
+    return found
+
+
+def mark_outbox_sent(container: Container) -> None:
+    """What the relay does once it has published the pending rows."""
+    from sqlalchemy import update
+
+    with container.runtime.engine.begin() as conn:
+        conn.execute(update(tables.outbox).where(tables.outbox.c.sent_at.is_(None)).values(sent_at=clock.now()))
+
+
+def dump_tables(container: Container) -> dict[str, list[dict[str, Any]]]:
+    """A logical backup of content's database: every row of every table."""
+    with container.runtime.engine.connect() as conn:
+        return {t.name: [dict(r._mapping) for r in conn.execute(select(t))] for t in tables.metadata.sorted_tables}
+
+
+def restore_tables(container: Container, backup: dict[str, list[dict[str, Any]]]) -> None:
+    """Put a backup back, as an operator restoring last night's copy would."""
+    from sqlalchemy import delete, insert
+
+    with container.runtime.engine.begin() as conn:
+        for table in reversed(tables.metadata.sorted_tables):
+            conn.execute(delete(table))
+        for table in tables.metadata.sorted_tables:
+            if backup[table.name]:
+                conn.execute(insert(table), backup[table.name])
+
+
+def fresh_publisher(name: str, redis_url: str):
+    """A publisher (as another service) that declares the queues and bindings again.
+
+    kombu keeps one global connection pool per broker URL, and each pooled connection remembers what it
+    has already declared. tests/conftest.py empties Redis for every module, so a connection left from an
+    earlier module would skip the declarations and the topic exchange would drop the events. A fresh
+    pool declares them on first use.
+    """
+    from kombu import pools
+
+    from shared.bus.celery_app import make_celery
+    from shared.bus.publisher import CeleryPublisher
+
+    pools.reset()
+    return CeleryPublisher(make_celery(name, redis_url))

@@ -10,11 +10,16 @@ import redis
 
 from services.content.app import create_app
 from services.content.bootstrap import bootstrap
-from shared.bus.celery_app import make_celery
-from shared.bus.publisher import CeleryPublisher
 from shared.bus.topology import queue_name
 from shared.web.identity import Identity
-from tests.integration.content.conftest import COMPANY_A, COMPANY_B, Content, make_settings, member_event
+from tests.integration.content.conftest import (
+    COMPANY_A,
+    COMPANY_B,
+    Content,
+    fresh_publisher,
+    make_settings,
+    member_event,
+)
 from tests.support.processes import base_env, celery_worker, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -30,7 +35,7 @@ def stack(tmp_path, database_url, redis_url, internal_secret):
                       secret=internal_secret.encode())
     env = base_env({"CONTENT_DATABASE_URL": database_url, "REDIS_URL": redis_url,
                     "PORTAL_INTERNAL_SECRET": internal_secret, "PORTAL_VAR_DIR": str(tmp_path / "var")})
-    linking = CeleryPublisher(make_celery("portal.linking-test", redis_url))
+    linking = fresh_publisher("portal.linking-test", redis_url)
     workers = []
 
     def start_worker(name: str):

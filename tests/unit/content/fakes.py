@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
@@ -24,6 +25,9 @@ class State:
     queries: dict[str, CustomerQuery] = field(default_factory=dict)
     entries: list[QueryEntry] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)  # committed ones only
+    erasures: dict[str, str] = field(default_factory=dict)  # erasure key -> request id
+    # Copies of events kept by the infrastructure: {"store": "outbox"|"dead_letters", "type", "sent", "body"}
+    residual: list[dict] = field(default_factory=list)
 
 
 def _page(rows: list, limit: int, cursor) -> list:
@@ -116,6 +120,104 @@ class FakeQueries:
         return _page(rows, limit, cursor)
 
 
+class FakePrivacy:
+    """``adapters.privacy.PrivacyRepository`` on the in-memory state."""
+
+    def __init__(self, s: State) -> None:
+        self.s = s
+
+    def _with_entries(self, query: CustomerQuery) -> CustomerQuery:
+        return replace(query, entries=tuple(e for e in self.s.entries if e.query_id == query.id))
+
+    def queries_of(self, user_id: str) -> list[CustomerQuery]:
+        found = [q for q in self.s.queries.values() if q.user_id == user_id]
+        return [self._with_entries(q) for q in sorted(found, key=lambda q: (q.created_at, q.id))]
+
+    def owned_by(self, user_id: str) -> list[CustomerQuery]:
+        return sorted((q for q in self.s.queries.values() if q.owner_id == user_id), key=lambda q: (q.created_at, q.id))
+
+    def entries_on_others(self, user_id: str) -> list[QueryEntry]:
+        return [e for e in self.s.entries
+                if e.author_id == user_id and self.s.queries[e.query_id].user_id != user_id]
+
+    def items_touched_by(self, user_id: str) -> list[Item]:
+        return [i for i in self.s.items.values() if user_id in (i.created_by, i.updated_by)]
+
+    def collaterals_by(self, user_id: str) -> list[Collateral]:
+        return [c for c in self.s.collaterals.values() if c.created_by == user_id]
+
+    def memberships_of(self, user_id: str) -> list[Membership]:
+        return [m for m in self.s.memberships.values() if m.user_id == user_id]
+
+    def kept_complaints_past(self, now) -> list[CustomerQuery]:
+        return [self._with_entries(q) for q in self.s.queries.values()
+                if q.retain_until is not None and q.retain_until <= now]
+
+    def delete_query(self, query_id: str) -> int:
+        before = len(self.s.entries)
+        self.s.entries = [e for e in self.s.entries if e.query_id != query_id]
+        del self.s.queries[query_id]
+        return before - len(self.s.entries)
+
+    def keep_under_pseudonym(self, query_id: str, user_id: str, alias: str, retain_until) -> None:
+        self.s.queries[query_id] = replace(self.s.queries[query_id], user_id=alias, retain_until=retain_until)
+        self.s.entries = [replace(e, author_id=alias) if e.query_id == query_id and e.author_id == user_id else e
+                          for e in self.s.entries]
+
+    def replace_in_entries(self, user_id: str, alias: str) -> int:
+        changed = 0
+        for name in ("author_id", "from_value", "to_value"):
+            for n, e in enumerate(self.s.entries):
+                if getattr(e, name) == user_id:
+                    self.s.entries[n] = replace(e, **{name: alias})
+                    changed += 1
+        return changed
+
+    def replace_authorship(self, user_id: str, alias: str) -> int:
+        changed = 0
+        for name in ("created_by", "updated_by"):
+            for key, i in list(self.s.items.items()):
+                if getattr(i, name) == user_id:
+                    self.s.items[key] = replace(i, **{name: alias})
+                    changed += 1
+        for key, c in list(self.s.collaterals.items()):
+            if c.created_by == user_id:
+                self.s.collaterals[key] = replace(c, created_by=alias)
+                changed += 1
+        return changed
+
+    def delete_memberships(self, user_id: str) -> int:
+        gone = [k for k, m in self.s.memberships.items() if m.user_id == user_id]
+        for key in gone:
+            del self.s.memberships[key]
+        return len(gone)
+
+    def forget_residual_copies(self, user_id: str) -> int:
+        needle = json.dumps(user_id)
+
+        def forgotten(row: dict) -> bool:
+            if needle not in row["body"]:
+                return False
+            if row["store"] == "outbox":
+                return row["sent"]
+            return not row["type"].startswith("identity.privacy.")
+
+        before = len(self.s.residual)
+        self.s.residual = [r for r in self.s.residual if not forgotten(r)]
+        return before - len(self.s.residual)
+
+
+class FakeErasures:
+    def __init__(self, s: State) -> None:
+        self.s = s
+
+    def record(self, user_key: str, request_id: str, at) -> None:
+        self.s.erasures.setdefault(user_key, request_id)
+
+    def contains(self, user_key: str) -> bool:
+        return user_key in self.s.erasures
+
+
 class FakeUnitOfWork:
     """Changes apply to ``state`` at once and are rolled back on exit unless committed; emitted
     events are checked against their registered schema and kept only when committed."""
@@ -133,11 +235,14 @@ class FakeUnitOfWork:
         self.collaterals = FakeCollaterals(self.state)
         self.memberships = FakeMemberships(self.state)
         self.queries = FakeQueries(self.state)
+        self.privacy = FakePrivacy(self.state)
+        self.erasures = FakeErasures(self.state)
         return self
 
     def __exit__(self, *exc) -> None:
         if not self._committed:
-            for name in ("items", "collaterals", "memberships", "queries", "entries", "events"):
+            for name in ("items", "collaterals", "memberships", "queries", "entries", "events", "erasures",
+                         "residual"):
                 setattr(self.state, name, getattr(self._snapshot, name))
 
     def emit(self, type_: str, *, subject: str, payload: dict, actor: str | None = None) -> Event:

@@ -1,0 +1,44 @@
+"""content's operator commands, added to the ``portal`` command: ``portal content purge-complaints``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import click
+
+from shared.web.identity import Identity
+
+
+@contextlib.contextmanager
+def _container() -> Iterator[Any]:
+    from services.content.bootstrap import bootstrap
+
+    container = bootstrap()
+    try:
+        yield container
+    finally:
+        container.runtime.engine.dispose()
+
+
+@click.group("content")
+def content() -> None:
+    """Content items, files, queries and complaints."""
+
+
+@content.command("purge-complaints")
+def purge_complaints() -> None:
+    """Delete the complaints kept after their author's erasure whose retention period is over
+    (CONTENT_COMPLAINT_RETENTION_DAYS after the case was closed). Run it daily (cron)."""
+    from services.content.handlers import privacy
+
+    with _container() as container:
+        retention = timedelta(days=container.settings.complaint_retention_days)
+        gone = privacy.purge_expired_complaints(container.uow(Identity(user_id="system:cli")), retention)
+    click.echo(json.dumps({"deleted": len(gone), "query_ids": gone}))
+
+
+COMMANDS = [content]
