@@ -18,21 +18,30 @@ class UnitOfWork:
 
     Services subclass it to attach their repositories in ``_start``. Events emitted with ``emit`` are
     written to the outbox in the same transaction, so they exist if and only if the change does.
+
+    ``nested=True`` runs each ``with`` block in a savepoint of a transaction someone else owns (a
+    consumer's inbox transaction, whose session the factory returns): ``commit`` releases the
+    savepoint and stages the events, the owner commits everything at once; leaving without ``commit``
+    undoes only this block, never the owner's other work.
     """
 
     def __init__(self, session_factory: Callable[[], Session], outbox: Table, producer: str,
-                 context: Identity | None = None) -> None:
+                 context: Identity | None = None, *, nested: bool = False) -> None:
         self._session_factory = session_factory
         self._outbox = outbox
         self.producer = producer
         self.context = context or Identity()
         self.events: list[Event] = []
         self.session: Session
+        self._nested = nested
+        self._savepoint: Any = None
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
         self.events = []
         self._committed = False
+        if self._nested:
+            self._savepoint = self.session.begin_nested()
         self._start()
         return self
 
@@ -40,6 +49,10 @@ class UnitOfWork:
         """Hook for subclasses: build repositories on ``self.session``."""
 
     def __exit__(self, *exc: Any) -> None:
+        if self._nested:
+            if not self._committed and self._savepoint.is_active:
+                self._savepoint.rollback()
+            return  # the owner of the transaction closes the session
         if not self._committed:
             self.session.rollback()
         self.session.close()
@@ -58,10 +71,17 @@ class UnitOfWork:
 
     def commit(self) -> None:
         add_events(self.session, self._outbox, self.events)
-        self.session.commit()
+        if self._nested:
+            self._savepoint.commit()
+        else:
+            self.session.commit()
         self._committed = True
         self.events = []
 
     def rollback(self) -> None:
-        self.session.rollback()
+        if self._nested:
+            if self._savepoint.is_active:
+                self._savepoint.rollback()
+        else:
+            self.session.rollback()
         self.events = []

@@ -101,4 +101,47 @@ def show() -> None:
     click.echo(f"{p.version}\t{p.published_at.isoformat()}\treduces_rights={p.reduces_rights}")
 
 
-COMMANDS = [grant_role, revoke_role, policy]
+@click.group("privacy")
+def privacy() -> None:
+    """Privacy requests: exports, erasures and their ledger."""
+
+
+@privacy.command("retry-exports")
+def retry_exports() -> None:
+    """Ask the services again for every export section still pending (run it after an outage, or
+    periodically: a section is only fetched while pending)."""
+    from services.identity.handlers.privacy_exports import retry_pending_exports
+
+    with _container() as c:
+        results = retry_pending_exports(c.uow(Identity(user_id=OPERATOR)), c.export_sources)
+    for export_id, missing in results.items():
+        click.echo(f"{export_id}\t{'completed' if not missing else 'still pending: ' + ', '.join(missing)}")
+    click.echo(f"{len(results)} pending export(s) retried, "
+               f"{sum(1 for m in results.values() if not m)} completed", err=True)
+
+
+@privacy.command("replay-erasures")
+def replay_erasures() -> None:
+    """Re-apply every erasure in the ledger after a backup was restored: identity erases its own data
+    again and every service receives identity.privacy.erasure_replayed (the relay must be running, or
+    run later, to deliver it)."""
+    from services.identity.handlers.privacy_erasures import replay_erasures as replay
+
+    with _container() as c:
+        entries = replay(c.uow(Identity(user_id=OPERATOR)), c.counters, c.ledger_file, actor=OPERATOR)
+    for entry in entries:
+        click.echo(f"{entry.request_id}\t{entry.user_id}\treplayed")
+    click.echo(f"{len(entries)} erasure(s) replayed", err=True)
+
+
+@privacy.command("purge-exports")
+def purge_exports() -> None:
+    """Delete the data of exports past their keeping time (IDENTITY_EXPORT_KEEP_SECONDS)."""
+    from services.identity.handlers.privacy_exports import purge_expired_exports
+
+    with _container() as c:
+        count = purge_expired_exports(c.uow(Identity(user_id=OPERATOR)), c.settings)
+    click.echo(f"{count} expired export(s) purged")
+
+
+COMMANDS = [grant_role, revoke_role, policy, privacy]

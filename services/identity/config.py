@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.config import CommonSettings, env_int, env_str, var_dir
+from shared.config import CommonSettings, env_float, env_int, env_str, var_dir
 
 SERVICE = "identity"
 
@@ -32,6 +32,12 @@ class Settings:
     smtp_url: str  # empty: mails are written as .eml files under mail_dir
     mail_from: str
     mail_dir: Path
+    # privacy requests (docs/privacy.md)
+    privacy_services: tuple[str, ...]  # the services that answer exports and erasures besides identity
+    privacy_timeout: float  # seconds for one service's export answer
+    export_link_seconds: int  # how long a download_url works
+    export_keep_seconds: int  # how long a completed export stays downloadable before it is purged
+    erasure_ledger_file: Path  # the ledger's copy outside the database (survives a database restore)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -54,8 +60,18 @@ class Settings:
             smtp_url=_optional("SMTP_URL"),
             mail_from=env_str("PORTAL_MAIL_FROM", "portal@localhost"),
             mail_dir=var_dir() / "mail",
+            privacy_services=_names(env_str("IDENTITY_PRIVACY_SERVICES", "linking,content,audit")),
+            privacy_timeout=env_float("IDENTITY_PRIVACY_TIMEOUT", 10.0),
+            export_link_seconds=env_int("IDENTITY_EXPORT_LINK_SECONDS", 15 * 60),
+            export_keep_seconds=env_int("IDENTITY_EXPORT_KEEP_SECONDS", 7 * 24 * 3600),
+            erasure_ledger_file=Path(env_str("IDENTITY_ERASURE_LEDGER_FILE",
+                                             str(var_dir() / "privacy" / "erasure-ledger.jsonl"))),
         )
 
 
 def _optional(name: str) -> str:
     return os.environ.get(name, "").strip()
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))

@@ -17,8 +17,12 @@ DELIVER_TASK = "portal.events.deliver"
 # Routing patterns per consuming service ("*" one word, "#" any number of words).
 QUEUE_BINDINGS: dict[str, tuple[str, ...]] = {
     "audit": ("#",),
-    # identity.mail.queued: identity's own worker sends the mails a committed use case queued
-    "identity": ("linking.privacy.*", "content.privacy.*", "audit.privacy.*", "identity.mail.queued"),
+    # identity.mail.queued: identity's own worker sends the mails a committed use case queued;
+    # identity.privacy.export_requested: its worker pulls every service's export section;
+    # link decisions and complaint steps: identity mails the person concerned (docs/privacy.md)
+    "identity": ("linking.privacy.*", "content.privacy.*", "audit.privacy.*", "identity.mail.queued",
+                 "identity.privacy.export_requested", "linking.link.approved", "linking.link.rejected",
+                 "content.complaint.*"),
     "linking": ("identity.user.*", "identity.privacy.*"),
     "content": ("linking.member.*", "linking.company.*", "identity.user.*", "identity.privacy.*"),
 }

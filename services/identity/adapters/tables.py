@@ -142,3 +142,79 @@ mails = Table(
     Column("last_error", Text, nullable=True),
     Index("ix_mails_sent_at", "sent_at"),
 )
+
+# --- issue 6: privacy requests (docs/privacy.md) ---------------------------------------------------
+
+privacy_exports = Table(
+    "privacy_exports",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | completed
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("completed_at", UtcDateTime(), nullable=True),
+    Column("purged_at", UtcDateTime(), nullable=True),  # the sections' data was deleted (expired)
+    Index("ix_privacy_exports_user_status", "user_id", "status"),
+)
+
+privacy_export_sections = Table(
+    "privacy_export_sections",
+    metadata,
+    Column("export_id", String(36), ForeignKey("privacy_exports.id"), primary_key=True),
+    Column("service", String(32), primary_key=True),
+    Column("status", String(16), nullable=False),  # pending | completed
+    Column("data", Text, nullable=True),  # the service's answer (JSON); deleted when the export expires
+    Column("received_at", UtcDateTime(), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", String(500), nullable=True),
+)
+
+erasure_requests = Table(
+    "erasure_requests",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # pending | completed | withheld
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("completed_at", UtcDateTime(), nullable=True),
+    Column("reason", Text, nullable=True),  # why it was withheld
+    Column("hold_until", UtcDateTime(), nullable=True),
+)
+# One running erasure per person, even when two requests race.
+_running = erasure_requests.c.status == "pending"
+Index("uq_erasure_requests_one_pending", erasure_requests.c.user_id, unique=True,
+      postgresql_where=_running, sqlite_where=_running)
+
+erasure_results = Table(
+    "erasure_results",
+    metadata,
+    Column("request_id", String(36), ForeignKey("erasure_requests.id"), primary_key=True),
+    Column("service", String(32), primary_key=True),
+    Column("erased", Text, nullable=False),  # JSON list of strings
+    Column("kept", Text, nullable=False),  # JSON list of {data, reason, until}
+    Column("answered_at", UtcDateTime(), nullable=False),
+)
+
+erasure_ledger = Table(
+    "erasure_ledger",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("user_id", String(36), nullable=False, index=True),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("completed_at", UtcDateTime(), nullable=True),
+    Column("replayed_at", UtcDateTime(), nullable=True),
+)
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("until", UtcDateTime(), nullable=True),  # null: until released
+    Column("owner_id", String(64), nullable=False),
+    Column("placed_at", UtcDateTime(), nullable=False),
+    Column("released_at", UtcDateTime(), nullable=True),
+    Column("released_by", String(64), nullable=True),
+)

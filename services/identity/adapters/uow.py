@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.identity.adapters.personal_data import SqlPersonalData
+from services.identity.adapters.privacy import SqlPrivacy
 from services.identity.adapters.records import SqlConsents, SqlMails, SqlThrottle, SqlTokens
 from services.identity.adapters.repositories import SqlPolicies, SqlSessions, SqlUsers
 from shared.uow import UnitOfWork
@@ -15,6 +17,8 @@ class IdentityUnitOfWork(UnitOfWork):
     throttle: SqlThrottle
     consents: SqlConsents
     mails: SqlMails
+    privacy: SqlPrivacy
+    personal_data: SqlPersonalData
 
     def _start(self) -> None:
         s = self.session
@@ -25,3 +29,5 @@ class IdentityUnitOfWork(UnitOfWork):
         self.throttle = SqlThrottle(s)
         self.consents = SqlConsents(s)
         self.mails = SqlMails(s)
+        self.privacy = SqlPrivacy(s)
+        self.personal_data = SqlPersonalData(s)

@@ -57,3 +57,44 @@ class Throttled(web.ApiError):
 
 class NotAuthenticated(web.NotAuthenticated):
     pass
+
+
+# --- privacy requests -----------------------------------------------------------------------------
+
+class ExportNotFound(web.NotFound):
+    code = "export_not_found"
+
+
+class ExportExpired(web.ApiError):
+    """The export's data has been deleted after its keeping time; ask for a new one."""
+
+    status, code = 410, "export_expired"
+
+
+class ExportNotReady(web.Conflict):
+    code = "export_not_ready"
+
+
+class DownloadLinkInvalid(web.Forbidden):
+    code = "download_link_invalid"
+
+
+class DownloadLinkExpired(web.ApiError):
+    status, code = 410, "download_link_expired"
+
+
+class ErasureNotFound(web.NotFound):
+    code = "erasure_not_found"
+
+
+class ErasureRunning(web.Conflict):
+    code = "erasure_in_progress"
+
+
+class HoldNotFound(web.NotFound):
+    code = "hold_not_found"
+
+
+class UnknownErasureRequest(LookupError):
+    """A service answered an erasure identity has no record of (its database restored, and not yet
+    replayed?): the consumer retries, then dead-letters it for an operator."""

@@ -51,3 +51,43 @@ def policy_notice(public_url: str, name: str, version: str, reduces_rights: bool
     return Draft("policy_notice", f"Our privacy policy changed (version {version})", (
         f"Hello {name},\n\nwe published version {version} of our privacy policy:\n\n"
         f"  {public_url}/api/identity/policy/versions/{version}\n\n{extra}"))
+
+
+# --- other services' outcomes, told to the person concerned (issue 6, item 5) ----------------------
+
+def link_approved(public_url: str, name: str, company_name: str) -> Draft:
+    return Draft("link_approved", f"You are now linked to {company_name}", (
+        f"Hello {name},\n\na manager of {company_name} approved your request: your account is now linked to "
+        f"the company, and you can see its company-only content.\n\n"
+        f"  {public_url}/api/linking/me/companies\n\n"
+        "You can leave the company at any time.\n"))
+
+
+def link_rejected(public_url: str, name: str, company_name: str, reason: str | None) -> Draft:
+    why = f"The manager gave this reason:\n\n  {reason}\n\n" if reason else ""
+    return Draft("link_rejected", f"Your request to join {company_name} was declined", (
+        f"Hello {name},\n\na manager of {company_name} declined your request to be linked to the company.\n\n"
+        f"{why}Your contact details stay visible to the company's managers only as part of that request's "
+        f"record; you may ask again.\n\n  {public_url}/api/linking/me/link-requests\n"))
+
+
+_COMPLAINT_STEPS = {
+    "content.complaint.received": ("complaint_received", "We received your complaint",
+                                   "we received your complaint and opened a case for it."),
+    "content.complaint.status_changed": ("complaint_status_changed", "Your complaint's status changed",
+                                         "the status of your complaint changed."),
+    "content.complaint.followed_up": ("complaint_followed_up", "We answered your complaint",
+                                      "we answered your complaint; you can read the answer in the portal."),
+    "content.complaint.due_date_changed": ("complaint_due_date_changed", "Your complaint's due date changed",
+                                           "the date by which we will answer your complaint changed."),
+}
+COMPLAINT_EVENTS = tuple(_COMPLAINT_STEPS)
+
+
+def complaint_update(public_url: str, name: str, event_type: str, query_id: str, status: str,
+                     due_at: str | None) -> Draft:
+    template, subject, what = _COMPLAINT_STEPS[event_type]
+    due = f"We will answer by {due_at[:10]}.\n" if due_at and status not in ("resolved", "closed") else ""
+    return Draft(template, subject, (
+        f"Hello {name},\n\n{what}\n\nReference: {query_id}\nStatus: {status}\n{due}\n"
+        f"  {public_url}/api/content/queries\n"))

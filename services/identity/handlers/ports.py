@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from services.identity.domain.privacy import LedgerEntry
+
 
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
@@ -17,3 +19,10 @@ class Counters(Protocol):
     def ip_failures(self, ip: str) -> int: ...
     def ip_retry_after(self, ip: str) -> int: ...
     def add_ip_failure(self, ip: str, window: int) -> None: ...
+
+
+class ErasureLedgerCopy(Protocol):
+    """The erasure ledger's copy kept outside the database (adapters/ledger_file.py)."""
+
+    def append(self, entry: LedgerEntry) -> None: ...
+    def entries(self) -> list[LedgerEntry]: ...

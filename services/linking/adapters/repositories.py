@@ -9,10 +9,10 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.linking.adapters.tables import companies, link_requests, members, users
+from services.linking.adapters.tables import companies, erased_users, link_requests, members, users
 from services.linking.domain import errors
 from services.linking.domain.model import Company, LinkRequest, Member, RequestStatus, Role, normalize_name
-from services.linking.domain.users import UserRecord
+from services.linking.domain.users import UserRecord, erased_key
 
 
 def _company(row: Any) -> Company:
@@ -74,6 +74,12 @@ class CompanyRepository:
     def set_primary_contact(self, company_id: str, user_id: str) -> None:
         self.session.execute(update(companies).where(companies.c.id == company_id)
                              .values(primary_contact_user_id=user_id))
+
+    def led_by(self, user_id: str) -> list[Company]:
+        """The companies whose primary contact this user is."""
+        rows = self.session.execute(select(companies).where(companies.c.primary_contact_user_id == user_id)
+                                    .order_by(companies.c.created_at))
+        return [_company(r) for r in rows]
 
 
 class MemberRepository:
@@ -159,6 +165,27 @@ class LinkRequestRepository:
                                     .limit(limit).offset(offset))
         return [_request(r) for r in rows]
 
+    def all_of_user(self, user_id: str) -> list[LinkRequest]:
+        rows = self.session.execute(select(link_requests).where(link_requests.c.user_id == user_id)
+                                    .order_by(link_requests.c.created_at, link_requests.c.id))
+        return [_request(r) for r in rows]
+
+    def decided_by(self, user_id: str) -> list[LinkRequest]:
+        rows = self.session.execute(select(link_requests).where(link_requests.c.decided_by == user_id)
+                                    .order_by(link_requests.c.decided_at, link_requests.c.id))
+        return [_request(r) for r in rows]
+
+    def anonymize_requester(self, user_id: str, pseudonym: str) -> int:
+        """Detach a person's requests from them: a pseudonym instead of their id, no message, no reason."""
+        result = self.session.execute(update(link_requests).where(link_requests.c.user_id == user_id)
+                                      .values(user_id=pseudonym, message=None, reason=None))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def forget_decider(self, user_id: str, marker: str) -> int:
+        result = self.session.execute(update(link_requests).where(link_requests.c.decided_by == user_id)
+                                      .values(decided_by=marker))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     def save_decision(self, request: LinkRequest) -> None:
         self.session.execute(update(link_requests).where(link_requests.c.id == request.id).values(
             status=request.status.value, decided_at=request.decided_at, decided_by=request.decided_by,
@@ -194,5 +221,15 @@ class UserRepository:
         except IntegrityError:  # inserted meanwhile by the worker (or a concurrent request)
             self.session.execute(change)
 
-    def remove(self, user_id: str) -> None:
-        self.session.execute(delete(users).where(users.c.user_id == user_id))
+    def remove(self, user_id: str) -> bool:
+        return bool(self.session.execute(delete(users).where(users.c.user_id == user_id)).rowcount)  # type: ignore[attr-defined]
+
+    def erased(self, user_id: str) -> bool:
+        """Whether identity erased this account (its contact details must never come back)."""
+        return self.session.execute(select(erased_users.c.user_key)
+                                    .where(erased_users.c.user_key == erased_key(user_id))).first() is not None
+
+    def mark_erased(self, user_id: str, request_id: str, at: Any) -> None:
+        if not self.erased(user_id):
+            self.session.execute(insert(erased_users).values(user_key=erased_key(user_id), request_id=request_id,
+                                                             erased_at=at))

@@ -65,3 +65,14 @@ users = Table(
     Column("email_as_of", UtcDateTime(), nullable=True),
     Column("phone_as_of", UtcDateTime(), nullable=True),
 )
+
+# Accounts identity erased (issue 6): their contact details must never come back into ``users``,
+# whatever event arrives late or is replayed. Kept as a one-way key of the account id (SHA-256), so
+# the table matches only someone who already holds the id and names no one by itself.
+erased_users = Table(
+    "erased_users",
+    metadata,
+    Column("user_key", String(64), primary_key=True),
+    Column("request_id", String(64), nullable=False),  # the erasure request that erased them first
+    Column("erased_at", UtcDateTime(), nullable=False),
+)

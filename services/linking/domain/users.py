@@ -6,6 +6,7 @@ remembers when its value was true and an older value never overwrites a newer on
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -56,3 +57,8 @@ def merge(record: UserRecord | None, user_id: str, changes: Mapping[str, str | N
     if not updates:
         return None
     return replace(current, **updates)  # type: ignore[arg-type]
+
+
+def erased_key(user_id: str) -> str:
+    """How linking remembers an erased account: a one-way key (it matches only an id one already holds)."""
+    return hashlib.sha256(f"erased-user:{user_id}".encode()).hexdigest()

@@ -60,6 +60,8 @@ def remember_contact(uow: LinkingUnitOfWork, resolved: ResolvedContact) -> None:
     if not resolved.from_identity:
         return
     c = resolved.contact
+    if uow.users.erased(c.user_id):
+        return
     merged = merge(uow.users.get(c.user_id), c.user_id, {"name": c.name, "email": c.email, "phone": c.phone},
                    clock.now())
     if merged is not None:

@@ -15,6 +15,8 @@ class UserStore(Protocol):
 
     def put(self, record: UserRecord) -> None: ...
 
+    def erased(self, user_id: str) -> bool: ...
+
 
 def registered_changes(payload: Mapping[str, Any]) -> dict[str, str | None]:
     """A registration carries the whole profile: a missing phone means there is none."""
@@ -32,6 +34,8 @@ def record_contact_details(users: UserStore, event: Event, changes: Mapping[str,
     """Apply contact fields as known when the event occurred, unless the projection already holds
     something newer (events can arrive out of order)."""
     user_id = str(event.payload["user_id"])
+    if users.erased(user_id):  # a late or replayed event must not bring an erased person back
+        return
     as_of = datetime.fromisoformat(event.occurred_at)
     merged = merge(users.get(user_id), user_id, changes, as_of)
     if merged is not None:

@@ -147,3 +147,67 @@ class MailSentV1(Schema):
     user_id = fields.String(load_default=None, allow_none=True)
     template = fields.String(required=True)
     policy_version = fields.String(load_default=None, allow_none=True)
+
+
+# --- privacy requests (issue 6; docs/internal-contracts.md "Privacy requests") --------------------
+# Ids and summaries only: audit stores every event, and these must not copy anyone's data into it.
+
+
+class _PrivacyRequestV1(Schema):
+    request_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+
+
+@event_schema("identity.privacy.export_requested", 1)
+class ExportRequestedV1(_PrivacyRequestV1):
+    """identity's worker collects every service's section (it consumes this event itself)."""
+
+    due_at = fields.String(load_default=None, allow_none=True)  # ISO 8601 UTC
+
+
+@event_schema("identity.privacy.export_completed", 1)
+class ExportCompletedV1(_PrivacyRequestV1):
+    sections = fields.List(fields.String(), required=True)  # the services whose sections are in
+
+
+@event_schema("identity.privacy.export_downloaded", 1)
+class ExportDownloadedV1(_PrivacyRequestV1):
+    bytes = fields.Integer(load_default=None, allow_none=True)
+
+
+@event_schema("identity.privacy.erasure_requested", 1)
+class ErasureRequestedV1(_PrivacyRequestV1):
+    """identity has erased its own data; every other service erases what it holds and answers with
+    ``<service>.privacy.erasure_completed`` (same ``request_id``)."""
+
+
+@event_schema("identity.privacy.erasure_replayed", 1)
+class ErasureReplayedV1(_PrivacyRequestV1):
+    """A ledger entry re-applied after a restore (``portal privacy replay-erasures``): handle exactly
+    like ``erasure_requested``, idempotently, and answer the same way."""
+
+
+@event_schema("identity.privacy.erasure_withheld", 1)
+class ErasureWithheldV1(_PrivacyRequestV1):
+    hold_ids = fields.List(fields.String(), required=True)  # the legal holds that stopped it
+
+
+@event_schema("identity.privacy.erasure_completed", 1)
+class ErasureCompletedV1(_PrivacyRequestV1):
+    services = fields.List(fields.String(), required=True)  # every service that answered
+
+
+@event_schema("identity.privacy.hold_placed", 1)
+class HoldPlacedV1(Schema):
+    hold_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+    reason = fields.String(required=True)
+    until = fields.String(load_default=None, allow_none=True)  # ISO 8601 UTC; null: until released
+    owner_id = fields.String(load_default=None, allow_none=True)
+
+
+@event_schema("identity.privacy.hold_released", 1)
+class HoldReleasedV1(Schema):
+    hold_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+    released_by = fields.String(load_default=None, allow_none=True)

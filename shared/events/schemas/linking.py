@@ -131,3 +131,22 @@ class PiiAccessedV1(Schema):
     reason = fields.String(required=True)  # link_requests_listed | members_listed
     # "fields" cannot be an attribute name on a marshmallow Schema (it holds the declared fields)
     fields_ = fields.List(fields.String(), data_key="fields", attribute="fields", load_default=list)
+
+
+class _KeptV1(Schema):
+    data = fields.String(required=True)  # what is kept, in words
+    reason = fields.String(required=True)  # why
+    until = fields.String(load_default=None, allow_none=True)  # ISO 8601 date(time); null: no end date
+
+
+@event_schema("linking.privacy.erasure_completed", 1)
+class ErasureCompletedV1(Schema):
+    """linking's answer to ``identity.privacy.erasure_requested`` / ``erasure_replayed``: what it erased
+    and what it keeps (categories and counts, never the data itself). content and audit answer with the
+    same shape on ``content.privacy.erasure_completed`` / ``audit.privacy.erasure_completed``."""
+
+    request_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+    erased = fields.List(fields.String(), required=True)
+    kept = fields.List(fields.Nested(_KeptV1), required=True)
+    replayed = fields.Boolean(load_default=False)  # answering erasure_replayed (a restored backup)

@@ -156,3 +156,11 @@ def outbox_events(container: Container, type_: str | None = None) -> list[dict]:
         rows = conn.execute(select(tables.outbox.c.body).order_by(tables.outbox.c.id)).all()
     events = [json.loads(r[0]) for r in rows]
     return [e for e in events if type_ is None or e["type"] == type_]
+
+
+def worker_idle(worker) -> bool:
+    """Every task the Celery worker received has finished (its log says so). Stopping a worker that
+    is still inside a task kills that task (the whole process group gets SIGTERM), so tests wait for
+    this before ``worker.stop()``."""
+    log = worker.output()
+    return log.count("] received") == log.count("] succeeded in") + log.count("] raised")

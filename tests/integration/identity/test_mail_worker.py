@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from services.identity.adapters import tables
+from tests.integration.identity.conftest import worker_idle
 from tests.support.processes import base_env, celery_worker, wait_until
 
 pytestmark = pytest.mark.integration
@@ -37,6 +38,7 @@ def test_a_registration_mail_reaches_the_mailer_through_the_worker(client, conta
 
         row = wait_until(lambda: (r := recorded()) and r.sent_at and r, timeout=30, message="mail marked sent")
         assert row.body is None
+        wait_until(lambda: worker_idle(worker), timeout=30, message="the worker finished its task")
     finally:
         worker.stop()
         assert "Traceback" not in worker.output(), worker.output()[-3000:]

@@ -22,7 +22,9 @@ def make_settings(**overrides) -> Settings:
                   throttle_free_failures=5, throttle_max_delay=900, throttle_max_failures=100,
                   ip_failure_limit=100, ip_failure_window=900, verify_token_seconds=48 * 3600,
                   reset_token_seconds=3600, public_url="http://portal.test", smtp_url="",
-                  mail_from="portal@test", mail_dir=Path("/nonexistent"))
+                  mail_from="portal@test", mail_dir=Path("/nonexistent"),
+                  privacy_services=("linking", "content", "audit"), privacy_timeout=1.0, export_link_seconds=900,
+                  export_keep_seconds=7 * 24 * 3600, erasure_ledger_file=Path("/nonexistent/ledger.jsonl"))
     values.update(overrides)
     return Settings(**values)
 

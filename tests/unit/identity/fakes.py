@@ -7,6 +7,18 @@ from datetime import datetime
 from typing import Any
 
 from services.identity.domain.model import Consent, EmailToken, LoginSession, Mail, PolicyVersion, User
+from services.identity.domain.privacy import (
+    COMPLETED,
+    PENDING,
+    UNUSABLE_PASSWORD,
+    ErasureRequest,
+    ErasureResult,
+    ExportSection,
+    LedgerEntry,
+    LegalHold,
+    PrivacyExport,
+    erased_email,
+)
 from shared.events import Event, new_event
 from shared.web.identity import Identity
 
@@ -195,6 +207,183 @@ class FakeMails:
         return [m for m in self.rows.values() if m.user_id == user_id]
 
 
+class FakePrivacy:
+    def __init__(self) -> None:
+        self.exports: dict[str, PrivacyExport] = {}
+        self.section_rows: dict[tuple[str, str], ExportSection] = {}
+        self.erasures: dict[str, ErasureRequest] = {}
+        self.results: dict[tuple[str, str], ErasureResult] = {}
+        self.ledger_rows: dict[str, LedgerEntry] = {}
+        self.holds: dict[str, LegalHold] = {}
+
+    # exports
+    def add_export(self, export: PrivacyExport, services: list[str]) -> None:
+        self.exports[export.id] = dataclasses.replace(export)
+        for service in services:
+            self.section_rows[(export.id, service)] = ExportSection(export.id, service, PENDING)
+
+    def export(self, export_id: str) -> PrivacyExport | None:
+        e = self.exports.get(export_id)
+        return dataclasses.replace(e) if e else None
+
+    def exports_of(self, user_id: str) -> list[PrivacyExport]:
+        return [dataclasses.replace(e) for e in self.exports.values() if e.user_id == user_id]
+
+    def pending_export_of(self, user_id: str) -> PrivacyExport | None:
+        return next((e for e in self.exports_of(user_id) if e.status == PENDING), None)
+
+    def pending_exports(self) -> list[PrivacyExport]:
+        return [dataclasses.replace(e) for e in self.exports.values() if e.status == PENDING]
+
+    def sections(self, export_id: str, with_data: bool = False) -> list[ExportSection]:
+        found = [dataclasses.replace(s, data=s.data if with_data else None)
+                 for (eid, _), s in self.section_rows.items() if eid == export_id]
+        return sorted(found, key=lambda s: s.service)
+
+    def complete_section(self, export_id: str, service: str, data: Any, at: datetime) -> bool:
+        s = self.section_rows[(export_id, service)]
+        if s.status != PENDING:
+            return False
+        s.status, s.data, s.received_at, s.attempts, s.last_error = COMPLETED, data, at, s.attempts + 1, None
+        return True
+
+    def section_failed(self, export_id: str, service: str, error: str) -> None:
+        s = self.section_rows[(export_id, service)]
+        s.attempts, s.last_error = s.attempts + 1, error
+
+    def complete_export(self, export_id: str, at: datetime) -> bool:
+        e = self.exports[export_id]
+        if e.status != PENDING:
+            return False
+        e.status, e.completed_at = COMPLETED, at
+        return True
+
+    def purge_export(self, export_id: str, at: datetime) -> None:
+        for (eid, _), s in self.section_rows.items():
+            if eid == export_id:
+                s.data = None
+        self.exports[export_id].purged_at = at
+
+    def completed_unpurged(self) -> list[PrivacyExport]:
+        return [dataclasses.replace(e) for e in self.exports.values()
+                if e.status == COMPLETED and e.purged_at is None]
+
+    def delete_exports_of(self, user_id: str) -> int:
+        ids = [e.id for e in self.exports_of(user_id)]
+        for export_id in ids:
+            del self.exports[export_id]
+            for key in [k for k in self.section_rows if k[0] == export_id]:
+                del self.section_rows[key]
+        return len(ids)
+
+    # erasures
+    def add_erasure(self, request: ErasureRequest) -> None:
+        if request.status == PENDING and self.running_erasure_of(request.user_id):
+            raise AssertionError("unique running erasure violated")
+        self.erasures[request.id] = dataclasses.replace(request, results={})
+
+    def erasure(self, request_id: str, lock: bool = False) -> ErasureRequest | None:
+        r = self.erasures.get(request_id)
+        if r is None:
+            return None
+        results = {svc: res for (rid, svc), res in self.results.items() if rid == request_id}
+        return dataclasses.replace(r, results=results)
+
+    def erasures_of(self, user_id: str) -> list[ErasureRequest]:
+        return [dataclasses.replace(r) for r in self.erasures.values() if r.user_id == user_id]
+
+    def running_erasure_of(self, user_id: str) -> ErasureRequest | None:
+        return next((r for r in self.erasures.values() if r.user_id == user_id and r.status == PENDING), None)
+
+    def add_result(self, request_id: str, result: ErasureResult) -> bool:
+        if (request_id, result.service) in self.results:
+            return False
+        self.results[(request_id, result.service)] = result
+        return True
+
+    def complete_erasure(self, request_id: str, at: datetime) -> bool:
+        r = self.erasures[request_id]
+        if r.status != PENDING:
+            return False
+        r.status, r.completed_at = COMPLETED, at
+        return True
+
+    # ledger
+    def add_ledger_entry(self, entry: LedgerEntry) -> bool:
+        if entry.request_id in self.ledger_rows:
+            return False
+        self.ledger_rows[entry.request_id] = dataclasses.replace(entry)
+        return True
+
+    def ledger(self) -> list[LedgerEntry]:
+        return [dataclasses.replace(e) for e in self.ledger_rows.values()]
+
+    def ledger_completed(self, request_id: str, at: datetime) -> None:
+        self.ledger_rows[request_id].completed_at = at
+
+    def ledger_replayed(self, request_id: str, at: datetime) -> None:
+        self.ledger_rows[request_id].replayed_at = at
+
+    # holds
+    def add_hold(self, hold: LegalHold) -> None:
+        self.holds[hold.id] = dataclasses.replace(hold)
+
+    def hold(self, hold_id: str) -> LegalHold | None:
+        h = self.holds.get(hold_id)
+        return dataclasses.replace(h) if h else None
+
+    def holds_of(self, user_id: str | None = None) -> list[LegalHold]:
+        return [dataclasses.replace(h) for h in self.holds.values() if user_id is None or h.user_id == user_id]
+
+    def release_hold(self, hold_id: str, at: datetime, by: str) -> bool:
+        h = self.holds[hold_id]
+        if h.released_at is not None:
+            return False
+        h.released_at, h.released_by = at, by
+        return True
+
+
+class FakePersonalData:
+    """What ``SqlPersonalData`` does, on the unit of work's in-memory repositories."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+    def export(self, user_id: str) -> dict[str, Any]:
+        u = self.uow
+        user = u.users.get(user_id)
+        return {
+            "profile": None if user is None else {"id": user.id, "name": user.name, "email": user.email,
+                                                  "phone": user.phone},
+            "sessions": [{"id": s.id, "user_agent": s.user_agent, "client_ip": s.client_ip}
+                         for s in u.sessions.rows.values() if s.user_id == user_id],
+            "consents": [{"analytics": c.analytics} for c in u.consents.rows if c.user_id == user_id],
+            "policy_acceptances": [{"version": v} for v, _ in u.policies.accepted(user_id)],
+            "roles": sorted(u.users.roles(user_id)),
+            "mails": [{"template": m.template, "to_address": m.to_address} for m in u.mails.for_user(user_id)],
+        }
+
+    def erase(self, user_id: str, at: datetime, throttle_key: str | None) -> None:
+        u = self.uow
+        row = u.users.rows[user_id]
+        u.users.rows[user_id] = dataclasses.replace(
+            row, name="", email=erased_email(user_id), phone=None, password_hash=UNUSABLE_PASSWORD,
+            email_verified=False, updated_at=at, erased_at=row.erased_at or at)
+        for s in u.sessions.rows.values():
+            if s.user_id == user_id:
+                s.user_agent, s.client_ip = "", ""
+        u.tokens.rows = {k: t for k, t in u.tokens.rows.items() if t.user_id != user_id}
+        u.consents.rows = [c for c in u.consents.rows if c.user_id != user_id]
+        u.policies.acceptances = [a for a in u.policies.acceptances if a[0] != user_id]
+        u.users.role_rows.pop(user_id, None)
+        u.mails.rows = {k: m for k, m in u.mails.rows.items() if m.user_id != user_id or m.sent_at is not None}
+        for m in u.mails.rows.values():
+            if m.user_id == user_id:
+                m.to_address, m.body = "", None
+        if throttle_key:
+            u.throttle.rows.pop(throttle_key, None)
+
+
 class FakeStore:
     """The "database": survives across units of work; a unit of work commits a snapshot or nothing."""
 
@@ -206,10 +395,11 @@ class FakeStore:
         self.throttle = FakeThrottle()
         self.consents = FakeConsents()
         self.mails = FakeMails()
+        self.privacy = FakePrivacy()
         self.events: list[Event] = []
 
 
-_REPOS = ("users", "sessions", "policies", "tokens", "throttle", "consents", "mails")
+_REPOS = ("users", "sessions", "policies", "tokens", "throttle", "consents", "mails", "privacy")
 
 
 class FakeUnitOfWork:
@@ -227,6 +417,7 @@ class FakeUnitOfWork:
         self._work = copy.deepcopy({name: getattr(self.store, name) for name in _REPOS})
         for name, repo in self._work.items():
             setattr(self, name, repo)
+        self.personal_data = FakePersonalData(self)
         self.events = []
         return self
 

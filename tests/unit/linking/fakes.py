@@ -18,6 +18,7 @@ class State:
     members: dict[tuple[str, str], Member] = field(default_factory=dict)
     requests: dict[str, LinkRequest] = field(default_factory=dict)
     users: dict[str, UserRecord] = field(default_factory=dict)
+    erased: dict[str, str] = field(default_factory=dict)  # user id -> the erasure request
 
 
 class FakeCompanies:
@@ -43,6 +44,10 @@ class FakeCompanies:
 
     def set_primary_contact(self, company_id: str, user_id: str) -> None:
         self.s.companies[company_id] = replace(self.s.companies[company_id], primary_contact_user_id=user_id)
+
+    def led_by(self, user_id: str) -> list[Company]:
+        return sorted((c for c in self.s.companies.values() if c.primary_contact_user_id == user_id),
+                      key=lambda c: c.created_at)
 
 
 class FakeMembers:
@@ -108,6 +113,25 @@ class FakeRequests:
     def save_decision(self, request: LinkRequest) -> None:
         self.s.requests[request.id] = request
 
+    def all_of_user(self, user_id: str) -> list[LinkRequest]:
+        return sorted((r for r in self.s.requests.values() if r.user_id == user_id),
+                      key=lambda r: (r.created_at, r.id))
+
+    def decided_by(self, user_id: str) -> list[LinkRequest]:
+        return [r for r in self.s.requests.values() if r.decided_by == user_id]
+
+    def anonymize_requester(self, user_id: str, pseudonym: str) -> int:
+        mine = self.all_of_user(user_id)
+        for r in mine:
+            self.s.requests[r.id] = replace(r, user_id=pseudonym, message=None, reason=None)
+        return len(mine)
+
+    def forget_decider(self, user_id: str, marker: str) -> int:
+        theirs = self.decided_by(user_id)
+        for r in theirs:
+            self.s.requests[r.id] = replace(r, decided_by=marker)
+        return len(theirs)
+
 
 class FakeUsers:
     def __init__(self, state: State) -> None:
@@ -122,8 +146,14 @@ class FakeUsers:
     def put(self, record: UserRecord) -> None:
         self.s.users[record.user_id] = record
 
-    def remove(self, user_id: str) -> None:
-        self.s.users.pop(user_id, None)
+    def remove(self, user_id: str) -> bool:
+        return self.s.users.pop(user_id, None) is not None
+
+    def erased(self, user_id: str) -> bool:
+        return user_id in self.s.erased
+
+    def mark_erased(self, user_id: str, request_id: str, at) -> None:
+        self.s.erased.setdefault(user_id, request_id)
 
 
 class FakeUnitOfWork:

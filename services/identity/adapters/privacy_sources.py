@@ -1,0 +1,45 @@
+"""The other services' answers to an export: ``GET /internal/privacy/users/<user_id>/export``, signed as
+``system:identity`` (docs/internal-contracts.md, "Privacy requests")."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from shared.web.client import ServiceClient
+from shared.web.errors import Unavailable
+
+log = logging.getLogger("portal.identity.privacy")
+
+
+class SectionUnavailable(RuntimeError):
+    """The service did not give its section (down, error, unreadable answer); it stays pending."""
+
+
+class ExportSource(Protocol):
+    def fetch(self, user_id: str, request_id: str | None = None) -> dict[str, Any]:
+        """The service's data about the person, or ``SectionUnavailable``."""
+
+
+class HttpExportSource:
+    def __init__(self, service: str, client: ServiceClient) -> None:
+        self.service = service
+        self.client = client
+
+    def fetch(self, user_id: str, request_id: str | None = None) -> dict[str, Any]:
+        path = f"/internal/privacy/users/{quote(user_id, safe='')}/export"
+        try:
+            resp = self.client.get(path, request_id=request_id)
+        except Unavailable as exc:
+            raise SectionUnavailable(f"{self.service} is unreachable") from exc
+        if resp.status_code != 200:
+            raise SectionUnavailable(f"{self.service} answered {resp.status_code}")
+        try:
+            body = resp.json()
+        except ValueError as exc:
+            raise SectionUnavailable(f"{self.service} answered something other than JSON") from exc
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise SectionUnavailable(f"{self.service} answered without a data object")
+        return data

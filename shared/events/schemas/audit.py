@@ -1,0 +1,62 @@
+"""Events the audit service produces, and the names it expects from others.
+
+Produced here (through audit's outbox, so every reviewer action is itself in the server log store):
+- ``audit.log.searched`` / ``audit.log.exported``: a compliance reviewer searched or exported; the
+  filters used (actor, subject, ...) say whose events were looked at.
+- ``audit.integrity.checked``: someone ran the verifier over HTTP.
+- ``audit.disclosure.recorded``: an entry in the disclosure register (subject = the person).
+- ``audit.retention.applied``: a retention run removed a range of old events.
+
+Consumed by audit with a meaning (payload fields read defensively, documented in docs/audit.md):
+- ``*.pii.accessed`` (e.g. ``identity.pii.accessed``): a staff member (actor) read someone's personal
+  data; the person is the ``subject`` (user id) and/or ``payload.user_id`` / ``payload.user_ids``;
+  optional ``fields``, ``purpose``, ``reason`` are shown to that person in /me/events.
+- ``identity.privacy.hold.placed`` ``{hold_id, user_id, reason?, until?}`` and
+  ``identity.privacy.hold.released`` ``{hold_id, user_id?}``: the legal-hold list retention respects.
+- ``linking.contact.shared`` ``{user_id, company_id, fields?}``: entered in the disclosure register.
+- ``gateway.request.completed``: GET 2xx on ``/api/content/items/<id>`` (view) and
+  ``/api/content/collaterals/<id>/download`` (download) feed the public trends.
+"""
+
+from marshmallow import Schema, fields
+
+from shared.events.registry import event_schema
+
+
+@event_schema("audit.log.searched", 1)
+class LogSearchedV1(Schema):
+    filters = fields.Dict(keys=fields.String(), required=True)
+    order = fields.String(load_default="asc")
+    results = fields.Integer(required=True)
+
+
+@event_schema("audit.log.exported", 1)
+class LogExportedV1(Schema):
+    filters = fields.Dict(keys=fields.String(), required=True)
+    format = fields.String(required=True)
+
+
+@event_schema("audit.integrity.checked", 1)
+class IntegrityCheckedV1(Schema):
+    ok = fields.Boolean(required=True)
+    checked = fields.Integer(required=True)
+    first_broken = fields.Integer(load_default=None, allow_none=True)
+
+
+@event_schema("audit.disclosure.recorded", 1)
+class DisclosureRecordedV1(Schema):
+    disclosure_id = fields.String(required=True)
+    subject_user_id = fields.String(required=True)
+    recipient = fields.String(required=True)
+    legal_basis = fields.String(required=True)
+    data_categories = fields.List(fields.String(), required=True)
+    source = fields.String(required=True)  # manual | event
+
+
+@event_schema("audit.retention.applied", 1)
+class RetentionAppliedV1(Schema):
+    first_seq = fields.Integer(required=True)
+    last_seq = fields.Integer(required=True)
+    removed = fields.Integer(required=True)
+    kept = fields.Integer(required=True)
+    cutoff = fields.String(required=True)
