@@ -1,0 +1,171 @@
+"""The server log store at scale: search p95, streamed export and chain verification over N generated
+events (default 1,000,000), each beside a same-run raw SQL baseline on the same database.
+
+Figures (goals from issue 5): search p95 < 50 ms, export of 1M rows < 30 s, verification of 1M rows
+< 20 s, memory bounded (the export's and the verifier's RSS growth are reported too).
+
+``run(report)`` is called by the benchmark runner; ``python bench/bench_audit_scale.py [N]`` runs alone.
+Uses SQLite in a temporary directory unless ``BENCH_AUDIT_DATABASE_URL`` names another (e.g. PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import psutil  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from shared.events import Event  # noqa: E402
+
+Report = Callable[..., None]
+USERS = 20_000
+START = datetime(2025, 1, 1, tzinfo=UTC)
+TYPES = ["gateway.request.completed"] * 8 + ["identity.session.started", "content.item.viewed"]
+
+
+def generate(n: int, seed: int = 11):
+    """Events spread over a year: 20,000 people, a few hundred paths, one request id each."""
+    rnd = random.Random(seed)
+    step = timedelta(days=365) / n
+    for i in range(n):
+        user = f"user-{rnd.randrange(USERS)}"
+        path = f"/api/content/items/item-{rnd.randrange(500)}"
+        type_ = rnd.choice(TYPES)
+        yield Event(event_id=str(uuid.uuid4()), type=type_, version=1, occurred_at=(START + step * i).isoformat(),
+                    producer=type_.split(".")[0], actor=user, subject=path, correlation_id=f"req-{i}",
+                    payload={"method": "GET", "path": path, "status": 200, "duration_ms": 2.5,
+                             "user_agent": "Mozilla/5.0", "client_ip": "198.51.100.4"})
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 1e6
+
+
+def run(report: Report, n: int = 1_000_000) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-audit-scale-"))
+    saved = dict(os.environ)
+    os.environ.update({"PORTAL_INTERNAL_SECRET": "bench", "PORTAL_AUDIT_SIGNING_KEY": "bench-signing",
+                       "AUDIT_DATABASE_URL": os.environ.get("BENCH_AUDIT_DATABASE_URL")
+                       or f"sqlite:///{workdir / 'audit.db'}"})
+    from services.audit.bootstrap import bootstrap
+    from services.audit.domain.search import EventFilter
+    from services.audit.handlers import integrity, search, store_events
+
+    container = bootstrap()
+    engine = container.runtime.engine
+    try:
+        started = time.perf_counter()
+        batch: list[Event] = []
+        for event in generate(n):
+            batch.append(event)
+            if len(batch) == 5000:
+                store_events(container.uow, batch)
+                batch = []
+        if batch:
+            store_events(container.uow, batch)
+        load_rate = n / (time.perf_counter() - started)
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("ANALYZE")
+            else:
+                conn.execute(text("ANALYZE audit_events"))
+                conn.commit()
+
+        # --- search ------------------------------------------------------------------------------
+        rnd = random.Random(5)
+        key = container.settings.cursor_key
+        queries = []
+        for i in range(200):
+            kind = i % 5
+            day = START + timedelta(days=rnd.randrange(360))
+            if kind == 0:
+                queries.append(EventFilter(actor=f"user-{rnd.randrange(USERS)}"))
+            elif kind == 1:
+                queries.append(EventFilter(subject=f"/api/content/items/item-{rnd.randrange(500)}",
+                                           since=day, until=day + timedelta(days=7)))
+            elif kind == 2:
+                queries.append(EventFilter(correlation_id=f"req-{rnd.randrange(n)}"))
+            elif kind == 3:
+                queries.append(EventFilter(type="identity.session.started", since=day, until=day + timedelta(days=1)))
+            else:
+                queries.append(EventFilter(actor=f"user-{rnd.randrange(USERS)}", since=day,
+                                           until=day + timedelta(days=30)))
+        timings, raw_timings = [], []
+        for f in queries:
+            t = time.perf_counter()
+            search.search_events(container.uow, key, f, limit=50)
+            timings.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            with container.uow(write=False) as uow:
+                uow.search.search(f, None, 51)
+            raw_timings.append((time.perf_counter() - t) * 1000)
+        report(f"audit search p95 over {n:,} events (handler: query + its own audit event)",
+               round(percentile(timings, 95), 2), "ms", "the same query alone (no audit event, no JSON)",
+               round(percentile(raw_timings, 95), 2))
+
+        # --- export ------------------------------------------------------------------------------
+        base_rss = rss_mb()
+        peak = base_rss
+        t = time.perf_counter()
+        size = rows = 0
+        for chunk in search.export_events(container.uow, EventFilter(), "jsonl"):
+            size += len(chunk)
+            rows += chunk.count("\n")
+            peak = max(peak, rss_mb())
+        export_s = time.perf_counter() - t
+        t = time.perf_counter()
+        with engine.connect() as conn:
+            scanned = sum(1 for _ in conn.exec_driver_sql(
+                "SELECT seq, event_id, type, actor, subject, correlation_id, occurred_at, stored_at, producer, "
+                "version, payload, prev_hash, hash FROM audit_events ORDER BY seq"))
+        scan_s = time.perf_counter() - t
+        assert rows == scanned == n, (rows, scanned, n)
+        report(f"audit export of {n:,} rows (JSON Lines, streamed; RSS growth {peak - base_rss:.0f} MB)",
+               round(export_s, 2), "s", "raw SQL scan of the same rows", round(scan_s, 2))
+
+        # --- verify ------------------------------------------------------------------------------
+        base_rss = rss_mb()
+        t = time.perf_counter()
+        result = integrity.verify(container.uow, container.settings.signing_key)
+        verify_s = time.perf_counter() - t
+        assert result.ok and result.checked == n, result.to_dict()
+        t = time.perf_counter()
+        with engine.connect() as conn:
+            counted = conn.exec_driver_sql("SELECT count(*) FROM audit_events").scalar_one()
+        count_s = time.perf_counter() - t
+        report(f"audit chain verification of {counted:,} rows (RSS growth {rss_mb() - base_rss:.0f} MB)",
+               round(verify_s, 2), "s", "raw SQL COUNT(*)", round(count_s, 3))
+        report(f"audit store load of {n:,} events (batches of 5,000, no broker)", round(load_rate), "events/s",
+               "search p50 (ms) for scale", round(statistics.median(timings), 2))
+    finally:
+        engine.dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _print_report(name: str, value: float, unit: str, baseline_name: str, baseline_value: float) -> None:
+    print(f"{name}: {value:,} {unit}  |  {baseline_name}: {baseline_value:,}")
+
+
+if __name__ == "__main__":
+    run(_print_report, n=int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)

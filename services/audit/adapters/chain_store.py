@@ -1,0 +1,156 @@
+"""Appending to the chained store, and reading it back in sequence order for verification.
+
+One batch is one transaction: lock the chain head, drop events already stored (and repeats within the
+batch), number and hash the rest, insert them in one multi-row statement, move the head, sign the
+checkpoints that fall in the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from services.audit.adapters import bulk, tables
+from services.audit.domain import signing
+from services.audit.domain.chain import canonical_payload, chain_hash, iso
+from services.audit.domain.verify import Checkpoint, Head, RetentionRecord
+from shared.events import Event
+
+E = tables.audit_events
+INSERT_COLUMNS = ("seq", "event_id", "type", "actor", "subject", "correlation_id", "occurred_at", "stored_at",
+                  "producer", "version", "payload", "prev_hash", "hash")
+HEAD_ID = 1
+# Built once: building an IN clause of 500 literals per batch cost more than the lookup itself.
+_STORED_IDS = select(E.c.event_id).where(E.c.event_id.in_(bindparam("ids", expanding=True)))
+
+
+class ChainStore:
+    def __init__(self, session: Session, signing_key: bytes, checkpoint_every: int) -> None:
+        self.session = session
+        self.signing_key = signing_key
+        self.checkpoint_every = checkpoint_every
+
+    # --- writing -----------------------------------------------------------------------------------
+    def lock_head(self) -> Head:
+        """The head row, locked until commit (FOR UPDATE on PostgreSQL; on SQLite the write session's
+        BEGIN IMMEDIATE already holds the database write lock)."""
+        h = tables.chain_head
+        row = self.session.execute(select(h.c.seq, h.c.hash).where(h.c.id == HEAD_ID).with_for_update()).one()
+        return Head(seq=int(row.seq), hash=row.hash)
+
+    def append(self, events: Sequence[Event], stored_at: datetime) -> list[dict[str, Any]]:
+        """Store the events not stored yet; return the new rows (with ``seq`` and ``hash``; times are
+        the ISO text that was hashed)."""
+        if not events:
+            return []
+        head = self.lock_head()
+        ids = list({e.event_id for e in events})
+        seen = set(self.session.execute(_STORED_IDS, {"ids": ids}).scalars())
+        stored_iso = iso(stored_at)
+        as_db_time = bulk.time_value(self.session)
+        stored_db = as_db_time(stored_at, stored_iso)
+        seq, prev = head.seq, head.hash
+        rows: list[dict[str, Any]] = []
+        values: list[tuple] = []
+        for e in events:
+            if e.event_id in seen:
+                continue
+            seen.add(e.event_id)
+            occurred = datetime.fromisoformat(e.occurred_at).astimezone(UTC)
+            occurred_iso = iso(occurred)
+            seq += 1
+            record = {
+                "seq": seq, "event_id": e.event_id, "type": e.type, "actor": e.actor, "subject": e.subject,
+                "correlation_id": e.correlation_id, "occurred_at": occurred_iso, "stored_at": stored_iso,
+                "producer": e.producer, "version": e.version, "payload": canonical_payload(e.payload),
+            }
+            digest = chain_hash(prev, record)
+            values.append((seq, e.event_id, e.type, e.actor, e.subject, e.correlation_id,
+                           as_db_time(occurred, occurred_iso), stored_db, e.producer, e.version, record["payload"],
+                           prev, digest))
+            record["prev_hash"], record["hash"] = prev, digest
+            rows.append(record)
+            prev = digest
+        if not rows:
+            return []
+        bulk.insert_rows(self.session, E, INSERT_COLUMNS, values)
+        self.session.execute(update(tables.chain_head).where(tables.chain_head.c.id == HEAD_ID)
+                             .values(seq=seq, hash=prev))
+        self._sign_checkpoints(rows, stored_iso)
+        return rows
+
+    def _sign_checkpoints(self, rows: list[dict[str, Any]], created_at: str) -> None:
+        every = self.checkpoint_every
+        due = [r for r in rows if r["seq"] % every == 0]
+        if due:
+            self.session.execute(insert(tables.checkpoints), [self._checkpoint(r["seq"], r["hash"], created_at)
+                                                              for r in due])
+
+    def _checkpoint(self, seq: int, hash_: str, created_at: str) -> dict[str, Any]:
+        cp = Checkpoint(seq=seq, hash=hash_, created_at=created_at, signature="")
+        return {"seq": seq, "hash": hash_, "created_at": created_at,
+                "key_id": signing.key_id(self.signing_key),
+                "signature": signing.sign(self.signing_key, cp.message())}
+
+    # --- retention -----------------------------------------------------------------------------------
+    def last_seq_stored_before(self, cutoff: datetime) -> int | None:
+        """Sequence numbers follow storage time (assigned under the head lock), so "stored before the
+        cutoff" is one range from the start of the chain."""
+        value = self.session.execute(select(func.max(E.c.seq)).where(E.c.stored_at < cutoff)).scalar_one()
+        return None if value is None else int(value)
+
+    def range_chunks(self, last_seq: int, chunk: int = 5000) -> Iterator[list[dict[str, Any]]]:
+        after = 0
+        while True:
+            rows = [r._asdict() for r in self.session.execute(
+                select(E.c.seq, E.c.actor, E.c.subject, E.c.hash)
+                .where(E.c.seq > after, E.c.seq <= last_seq).order_by(E.c.seq).limit(chunk))]
+            if not rows:
+                return
+            yield rows
+            after = rows[-1]["seq"]
+
+    def delete(self, seqs: Sequence[int]) -> None:
+        if seqs:
+            self.session.execute(delete(E).where(E.c.seq.in_(seqs)))
+            self.session.execute(delete(tables.person_refs).where(tables.person_refs.c.seq.in_(seqs)))
+
+    def add_retention(self, record: RetentionRecord, key_id: str) -> None:
+        self.session.execute(insert(tables.retention_records).values(**record.message_row(), key_id=key_id))
+
+    # --- reading for verification ------------------------------------------------------------------
+    def head(self) -> Head:
+        h = tables.chain_head
+        row = self.session.execute(select(h.c.seq, h.c.hash).where(h.c.id == HEAD_ID)).one()
+        return Head(seq=int(row.seq), hash=row.hash)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        c = tables.checkpoints
+        return [Checkpoint(seq=int(r.seq), hash=r.hash, created_at=r.created_at, signature=r.signature)
+                for r in self.session.execute(select(c).order_by(c.c.seq))]
+
+    def latest_retention(self) -> RetentionRecord | None:
+        r = tables.retention_records
+        row = self.session.execute(select(r).order_by(r.c.id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        return RetentionRecord(first_seq=int(row.first_seq), last_seq=int(row.last_seq), removed=int(row.removed),
+                               kept=int(row.kept), kept_digest=row.kept_digest, anchor_hash=row.anchor_hash,
+                               cutoff=row.cutoff, created_at=row.created_at, signature=row.signature)
+
+    def iter_rows(self, chunk: int = 5000, after: int = 0) -> Iterator[Mapping[str, Any]]:
+        """Every row in sequence order (times as ISO text), a chunk per query: constant memory."""
+        cols = tables.stored_row_columns()
+        last = after
+        while True:
+            batch = self.session.execute(select(*cols).where(E.c.seq > last).order_by(E.c.seq).limit(chunk)).all()
+            fields = tables.STORED_FIELDS
+            for row in batch:
+                yield dict(zip(fields, row, strict=True))
+            if len(batch) < chunk:
+                return
+            last = batch[-1].seq

@@ -1,0 +1,42 @@
+"""audit's unit of work: the chained store and the compliance repositories on one session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Table
+from sqlalchemy.orm import Session
+
+from services.audit.adapters.chain_store import ChainStore
+from services.audit.adapters.repositories import ComplianceRepository, SearchRepository
+from shared.uow import UnitOfWork
+from shared.web.identity import Identity
+
+if TYPE_CHECKING:
+    from services.audit.config import Settings
+
+
+class AuditUnitOfWork(UnitOfWork):
+    chain: ChainStore
+    search: SearchRepository
+    compliance: ComplianceRepository
+
+    def __init__(self, session_factory: Callable[[], Session], outbox: Table, producer: str,
+                 context: Identity | None, settings: Settings, snapshot: bool = False) -> None:
+        super().__init__(session_factory, outbox, producer, context)
+        self.settings = settings
+        self.snapshot = snapshot
+
+    def __enter__(self) -> AuditUnitOfWork:
+        super().__enter__()
+        return self
+
+    def _start(self) -> None:
+        if self.snapshot and self.session.get_bind().dialect.name == "postgresql":
+            # Every read of this unit of work sees one snapshot (SQLite's read transaction already does).
+            self.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        s = self.settings
+        self.chain = ChainStore(self.session, s.signing_key, s.checkpoint_every)
+        self.search = SearchRepository(self.session)
+        self.compliance = ComplianceRepository(self.session, s.person_key)

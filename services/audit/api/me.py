@@ -1,0 +1,22 @@
+"""A person's own history and every staff access to their personal data."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from services.audit.api import schemas
+from services.audit.api.deps import container, uow_factory
+from services.audit.handlers import search
+from shared.web.identity import require_user
+
+blp = Blueprint("me", __name__, description="Transparency: my access history")
+
+
+@blp.get("/me/events")
+@blp.arguments(schemas.PageArgs, location="query")
+@blp.response(200, schemas.PersonalPage)
+def my_events(args):
+    ident = require_user()
+    page = search.person_history(uow_factory(), container().settings.cursor_key, ident.user_id or "",
+                                 limit=args["limit"], cursor=args.get("cursor"))
+    return page.to_dict()

@@ -1,0 +1,23 @@
+"""audit's WSGI application factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from services.audit.api import register_blueprints
+from services.audit.bootstrap import Container, bootstrap
+from shared.web.app import create_base_app
+
+
+def create_app(container: Container | None = None) -> Flask:
+    container = container or bootstrap()
+    common = container.settings.common
+    app, api = create_base_app(
+        "audit",
+        secret=common.internal_secret,
+        max_content_length=common.max_content_length,
+        readiness=container.runtime.readiness(),
+    )
+    app.extensions["container"] = container
+    register_blueprints(api)
+    return app

@@ -1,0 +1,31 @@
+"""audit's event consumer: the Celery task reading ``events.audit`` (bound to every event, '#').
+
+Each broker message carries a batch of events; the whole batch is stored in one transaction
+(``handlers.store_events``). Retries, isolation of a bad event and dead letters are the shared
+consumer's (``shared.bus.consumer``).
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from services.audit import handlers
+from services.audit.bootstrap import Container
+from shared.bus.consumer import register_consumer
+from shared.events import Event
+
+
+def create_worker(container: Container) -> Celery:
+    runtime = container.runtime
+    app = runtime.celery(consume=True)
+    # One message at a time. With Redis, a message popped by BRPOP lives only in the worker's socket
+    # buffer until kombu records it as unacked; with prefetch > 1 a popped reply can wait there while
+    # the worker is busy, and a killed worker loses it (tests/e2e/test_audit_fault.py caught it). The
+    # log store must lose nothing; one 500-event message per round trip costs little throughput.
+    app.conf.worker_prefetch_multiplier = 1
+
+    def store(events: list[Event]) -> None:
+        handlers.store_events(container.uow, events)
+
+    register_consumer(app, "audit", store, runtime.dead_letters())
+    return app

@@ -1,0 +1,108 @@
+"""Ingestion: store a batch of events in the chain, with the projections kept beside it.
+
+One batch, one transaction: the chained rows, the person references, the legal holds, the automatic
+disclosures and the trends rollup commit together, or not at all (and the batch is retried).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from services.audit.adapters.uow import AuditUnitOfWork
+from services.audit.domain import trends
+from shared import clock
+from shared.events import Event
+
+UowFactory = Callable[..., AuditUnitOfWork]
+
+PII_ACCESS_SUFFIX = ".pii.accessed"
+HOLD_PLACED = "identity.privacy.hold.placed"
+HOLD_RELEASED = "identity.privacy.hold.released"
+CONTACT_SHARED = "linking.contact.shared"
+_PERSON_KEYS = ("user_id", "subject_user_id")
+_PERSON_LIST_KEYS = ("user_ids", "subject_user_ids")
+
+
+def store_events(uow_factory: UowFactory, events: Sequence[Event]) -> int:
+    """Store the events not stored yet; return how many were new."""
+    with uow_factory() as uow:
+        rows = uow.chain.append(events, clock.now())
+        if rows:
+            by_id = {e.event_id: e for e in events}
+            _project(uow, [(row["seq"], by_id[row["event_id"]]) for row in rows])
+        uow.commit()
+    return len(rows)
+
+
+def _project(uow: AuditUnitOfWork, stored: list[tuple[int, Event]]) -> None:
+    refs: list[tuple[str, int]] = []
+    usages = []
+    for seq, event in stored:
+        usage = trends.classify(event.type, event.actor, event.occurred_at, event.payload)
+        if usage is not None:
+            usages.append(usage)
+        elif event.type.endswith(PII_ACCESS_SUFFIX):
+            refs += [(person, seq) for person in people_named(event)]
+        elif event.type == HOLD_PLACED:
+            _place_hold(uow, event)
+        elif event.type == HOLD_RELEASED:
+            hold_id = str(event.payload.get("hold_id") or event.subject)
+            uow.compliance.release_hold(hold_id, _when(event.occurred_at))
+        elif event.type == CONTACT_SHARED:
+            uow.compliance.add_disclosure(disclosure_from_contact_shared(event))
+    uow.compliance.add_person_refs(refs)
+    uow.compliance.add_usage(usages)
+
+
+def people_named(event: Event) -> set[str]:
+    """Whose personal data a ``*.pii.accessed`` event is about: its subject and the user ids its
+    payload names (``user_id``, ``subject_user_id`` or lists ``user_ids``, ``subject_user_ids``)."""
+    people = {event.subject} if event.subject else set()
+    payload = event.payload
+    people |= {payload[k] for k in _PERSON_KEYS if isinstance(payload.get(k), str)}
+    for key in _PERSON_LIST_KEYS:
+        value = payload.get(key)
+        if isinstance(value, list):
+            people |= {v for v in value if isinstance(v, str)}
+    people.discard(event.actor)  # a person reading their own data is in their history already
+    return {p for p in people if p and len(p) <= 200}
+
+
+def _place_hold(uow: AuditUnitOfWork, event: Event) -> None:
+    payload = event.payload
+    user_id = payload.get("user_id") or event.subject
+    hold_id = str(payload.get("hold_id") or event.subject)
+    until = payload.get("until")
+    try:
+        ends = _when(until) if isinstance(until, str) and until else None
+    except ValueError:
+        ends = None  # an unreadable end date keeps the hold: the safe side for a legal obligation
+    uow.compliance.place_hold(hold_id, str(user_id)[:200], _when(event.occurred_at), ends)
+
+
+def disclosure_from_contact_shared(event: Event) -> dict[str, Any]:
+    """A user asked to be linked and shared their contact details with the company's managers."""
+    p = event.payload
+    company = p.get("company_id")
+    recipient = p.get("recipient") or (f"company:{company} (managers)" if company else "company managers")
+    categories = p.get("data_categories") or p.get("fields") or ["contact_details"]
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"disclosure:{event.event_id}")),
+        "subject_user_id": str(p.get("user_id") or p.get("requester_id") or event.actor)[:200],
+        "recipient": str(recipient)[:300],
+        "legal_basis": str(p.get("legal_basis") or "consent")[:300],
+        "data_categories": [str(c) for c in categories] if isinstance(categories, list) else [str(categories)],
+        "source": "event",
+        "source_event_id": event.event_id,
+        "recorded_by": event.producer,
+        "disclosed_at": _when(event.occurred_at),
+        "recorded_at": clock.now(),
+    }
+
+
+def _when(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)

@@ -1,0 +1,54 @@
+"""Retention: remove whole ranges of old events, keep those of people under legal hold, and leave a
+signed record so the chain still verifies (docs/audit.md, "Retention")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from services.audit.adapters.uow import AuditUnitOfWork
+from services.audit.domain import signing
+from services.audit.domain.chain import iso
+from services.audit.domain.verify import KeptDigest, RetentionRecord
+from shared import clock
+
+UowFactory = Callable[..., AuditUnitOfWork]
+
+
+def retain(uow_factory: UowFactory, signing_key: bytes, older_than_days: int) -> dict[str, Any] | None:
+    """Remove every event stored before ``now - older_than_days`` (one range: from the start of the
+    chain to the last such event) except those of people under legal hold. None when nothing is due."""
+    now = clock.now()
+    cutoff = now - timedelta(days=older_than_days)
+    with uow_factory() as uow:
+        uow.chain.lock_head()  # no batch is appended while the range is cut
+        last_seq = uow.chain.last_seq_stored_before(cutoff)
+        previous = uow.chain.latest_retention()
+        if last_seq is None or (previous is not None and last_seq <= previous.last_seq):
+            return None
+        held = uow.compliance.held_people(now)
+        kept = KeptDigest()
+        removed = 0
+        anchor = ""
+        for chunk in uow.chain.range_chunks(last_seq):
+            held_refs = uow.compliance.seqs_about(held, chunk[0]["seq"], chunk[-1]["seq"]) if held else set()
+            doomed = []
+            for row in chunk:
+                if row["seq"] == last_seq:
+                    anchor = row["hash"]
+                if row["actor"] in held or row["subject"] in held or row["seq"] in held_refs:
+                    kept.add(row["seq"], row["hash"])
+                else:
+                    doomed.append(row["seq"])
+            uow.chain.delete(doomed)
+            removed += len(doomed)
+        record = RetentionRecord(first_seq=1, last_seq=last_seq, removed=removed, kept=kept.count,
+                                 kept_digest=kept.hexdigest(), anchor_hash=anchor, cutoff=iso(cutoff),
+                                 created_at=iso(now))
+        signed = RetentionRecord(**{**record.__dict__, "signature": signing.sign(signing_key, record.message())})
+        uow.chain.add_retention(signed, signing.key_id(signing_key))
+        uow.emit("audit.retention.applied", subject="audit:chain", payload={
+            "first_seq": 1, "last_seq": last_seq, "removed": removed, "kept": kept.count, "cutoff": iso(cutoff)})
+        uow.commit()
+    return {**signed.message(), "signature": signed.signature}

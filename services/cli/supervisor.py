@@ -1,0 +1,258 @@
+"""A small process supervisor, in the spirit of honcho/foreman, for ``portal run``.
+
+It starts child processes in their own process groups (so a terminal's Ctrl-C reaches only us and
+we decide the stop order), prefixes every line they print with their name, keeps a pid file per
+child, restarts a child that dies unexpectedly with exponential backoff, and stops groups of
+children in order: SIGTERM to the whole process group, then SIGKILL after a grace period.
+
+It knows nothing about the portal; ``services/cli/run.py`` decides what to run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+COLORS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94", "31")
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """What to run. ``env`` is the complete environment of the child."""
+
+    name: str
+    argv: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    cwd: str | None = None
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Restart delays: ``initial`` doubling up to ``maximum``; a child that ran ``stable_after``
+    seconds is considered healthy again and its next restart starts from ``initial``."""
+
+    initial: float = 1.0
+    maximum: float = 30.0
+    stable_after: float = 30.0
+
+    def delay(self, consecutive_failures: int) -> float:
+        return min(self.maximum, self.initial * (2 ** max(0, consecutive_failures - 1)))
+
+
+class LogMux:
+    """Writes ``HH:MM:SS name | line`` for every child and for the supervisor itself."""
+
+    def __init__(self, out: IO[str], names: Iterable[str], color: bool | None = None) -> None:
+        self.out = out
+        self.width = max([len(n) for n in names] + [6])
+        if color is None:
+            color = out.isatty() and "NO_COLOR" not in os.environ
+        self.color = color
+        self._colors: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def line(self, name: str, text: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        prefix = f"{stamp} {name:<{self.width}} | "
+        if self.color:
+            code = self._colors.setdefault(name, COLORS[len(self._colors) % len(COLORS)])
+            prefix = f"\033[{code}m{prefix}\033[0m"
+        with self._lock:
+            self.out.write(prefix + text.rstrip("\r\n") + "\n")
+            self.out.flush()
+
+    def pump(self, name: str, stream: IO[bytes]) -> threading.Thread:
+        """Copy a child's output, line by line, until every process holding the pipe closed it."""
+
+        def copy() -> None:
+            with stream:
+                for raw in iter(stream.readline, b""):
+                    self.line(name, raw.decode("utf-8", errors="replace"))
+
+        thread = threading.Thread(target=copy, name=f"log-{name}", daemon=True)
+        thread.start()
+        return thread
+
+
+def _die_with_parent() -> None:
+    """Runs in the child between fork and exec: make Linux send SIGTERM to the child if the
+    supervisor itself is killed (kill -9 included), so no orphan keeps ports or files busy."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _load_prctl():  # resolved once, before any fork: nothing is looked up inside the child
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
+class Child:
+    def __init__(self, spec: ChildSpec) -> None:
+        self.spec = spec
+        self.popen: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        self.failures = 0  # consecutive unexpected exits
+        self.restart_at: float | None = None
+        self.pump: threading.Thread | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen else None
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+
+class Supervisor:
+    """Start, watch, restart and stop named children. Not thread-safe: call it from the main thread
+    only (the parent-death signal is tied to the thread that forked the child)."""
+
+    def __init__(self, specs: Sequence[ChildSpec], run_dir: Path, log: LogMux,
+                 backoff: Backoff = Backoff(), grace: float = 10.0) -> None:
+        self.children = {spec.name: Child(spec) for spec in specs}
+        self.run_dir = run_dir
+        self.log = log
+        self.backoff = backoff
+        self.grace = grace
+        self.stopping = False
+        self.hurry: Callable[[], bool] = lambda: False  # e.g. a second Ctrl-C: skip the grace period
+        run_dir.mkdir(parents=True, exist_ok=True)
+
+    def say(self, text: str) -> None:
+        self.log.line("portal", text)
+
+    # -- starting ------------------------------------------------------------------------------
+
+    def add(self, spec: ChildSpec) -> None:
+        self.children[spec.name] = Child(spec)
+
+    def start(self, name: str) -> Child:
+        child = self.children[name]
+        spec = child.spec
+        child.popen = subprocess.Popen(
+            list(spec.argv), env=spec.env or None, cwd=spec.cwd, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent if _PRCTL is not None else None,  # noqa: PLW1509 - see _die_with_parent
+        )
+        child.started_at = time.monotonic()
+        child.restart_at = None
+        assert child.popen.stdout is not None
+        child.pump = self.log.pump(name, child.popen.stdout)
+        self._pid_path(name).write_text(f"{child.popen.pid}\n")
+        return child
+
+    def start_all(self, names: Iterable[str] | None = None) -> None:
+        for name in names or list(self.children):
+            self.start(name)
+            self.say(f"started {name} (pid {self.children[name].pid})")
+
+    # -- watching ------------------------------------------------------------------------------
+
+    def poll(self, now: float | None = None) -> None:
+        """Notice unexpected exits and restart children whose backoff has elapsed."""
+        if self.stopping:
+            return
+        now = time.monotonic() if now is None else now
+        for child in self.children.values():
+            if child.popen is None:
+                continue
+            code = child.popen.poll()
+            if code is not None and child.restart_at is None:
+                self._reap_group(child)
+                ran = now - child.started_at
+                child.failures = 1 if ran >= self.backoff.stable_after else child.failures + 1
+                delay = self.backoff.delay(child.failures)
+                child.restart_at = now + delay
+                self.say(f"{child.name} exited unexpectedly ({describe_exit(code)}) after {ran:.1f}s; "
+                         f"restarting in {delay:.1f}s (failure {child.failures} in a row)")
+            if child.restart_at is not None and now >= child.restart_at:
+                self.start(child.name)
+                self.say(f"restarted {child.name} (pid {child.pid})")
+
+    def any_alive(self) -> bool:
+        return any(c.alive() for c in self.children.values())
+
+    # -- stopping ------------------------------------------------------------------------------
+
+    def stop(self, stages: Sequence[Sequence[str]] | None = None, grace: float | None = None) -> None:
+        """Stop every child, stage by stage (each stage: SIGTERM to all, wait, SIGKILL leftovers).
+        Children not named in ``stages`` are stopped in a first stage of their own."""
+        self.stopping = True
+        stages = [list(s) for s in stages or []]
+        named = {n for s in stages for n in s}
+        rest = [n for n in self.children if n not in named]
+        for stage in ([rest] if rest else []) + stages:
+            self._stop_stage([self.children[n] for n in stage if n in self.children],
+                             self.grace if grace is None else grace)
+
+    def _stop_stage(self, children: list[Child], grace: float) -> None:
+        running = [c for c in children if c.alive()]
+        for child in running:
+            self.say(f"stopping {child.name} (pid {child.pid})")
+            _signal_group(child, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while any(c.alive() for c in running) and time.monotonic() < deadline and not self.hurry():
+            time.sleep(0.05)
+        for child in running:
+            assert child.popen is not None
+            if child.alive():
+                why = "asked to hurry" if self.hurry() else f"did not stop within {grace:g}s"
+                self.say(f"{child.name} {why}; killing it")
+                _signal_group(child, signal.SIGKILL)
+            child.popen.wait()
+        for child in children:
+            self._reap_group(child)
+            if child.pump is not None:
+                child.pump.join(timeout=2)
+            self._pid_path(child.name).unlink(missing_ok=True)
+            if child in running:
+                self.say(f"stopped {child.name} ({describe_exit(child.popen.returncode)})")  # type: ignore[union-attr]
+
+    def _reap_group(self, child: Child) -> None:
+        """A dead leader may leave helpers (gunicorn workers, celery pool processes) behind: kill
+        whatever is left in its process group so a restart starts clean."""
+        if child.pid is not None:
+            _signal_group(child, signal.SIGKILL)
+
+    def _pid_path(self, name: str) -> Path:
+        return self.run_dir / f"{name}.pid"
+
+
+def _signal_group(child: Child, sig: int) -> None:
+    if child.pid is None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, sig)  # the child leads its own session, so its pgid is its pid
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "running"
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"

@@ -1,0 +1,201 @@
+"""``portal run`` as a real process: it starts everything, serves through the gateway, restarts what
+dies, and leaves nothing behind when stopped. Embedded Redis unless PORTAL_TEST_REDIS_URL is set; SQLite
+unless PORTAL_TEST_PG_URL is set (then one fresh PostgreSQL database per service).
+
+One platform for the module (starting it costs most of the time on two cores); the tests run in file
+order and the last one stops it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import stat
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from services.cli.run_plan import DEFAULT_PORTS, Layout, chosen_services
+from tests.support.databases import drop_database_url, template_for
+from tests.support.net import free_port
+from tests.support.processes import REPO, VENV_BIN, Proc, base_env, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+# PORTAL_SERVICES narrows the run to some services while others are being written (default: all).
+LAYOUT = Layout.discover(only=chosen_services())
+READY = re.compile(r"Portal ready at (http://\S+)|Services ready \(no gateway yet\)")
+NOT_READY = re.compile(r"warning: not ready after .*")
+
+
+@dataclass
+class Platform:
+    proc: Proc
+    var_dir: Path
+    port: int
+    ports: dict[str, int]
+    external_redis: bool
+    started_pids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def service_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def pids(self) -> dict[str, int]:
+        run = self.var_dir / "run"
+        return {p.stem: int(p.read_text()) for p in run.glob("*.pid") if p.stem != "supervisor"}
+
+    def expected_children(self) -> set[str]:
+        names = {f"{s}-web" for s in LAYOUT.web if s != "gateway"} | {f"{s}-worker" for s in LAYOUT.workers}
+        if "gateway" in LAYOUT.web:
+            names.add("gateway")
+        if not self.external_redis:
+            names.add("redis")
+        return names
+
+
+def _ready(proc: Proc) -> bool:
+    output = proc.output()
+    if not proc.alive():
+        raise AssertionError(f"portal run exited early:\n{output[-4000:]}")
+    failed = NOT_READY.search(output)
+    if failed:
+        raise AssertionError(f"portal run never became ready: {failed.group(0)}\n{output[-4000:]}")
+    return bool(READY.search(output))
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    tmp_path = tmp_path_factory.mktemp("portal-run")
+    var_dir = tmp_path / "var"
+    port = free_port()
+    ports = {s: free_port() for s in DEFAULT_PORTS}
+    extra = {
+        "PORTAL_VAR_DIR": str(var_dir),
+        "PORT": str(port),
+        **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()},
+        "PORTAL_WEB_WORKERS": "1",  # two cores shared with the rest of the suite
+        "PORTAL_WEB_THREADS": "2",
+        "GATEWAY_WORKERS": "1",
+        "GATEWAY_THREADS": "4",
+        "PORTAL_STOP_GRACE": "8",
+        "PORTAL_READY_TIMEOUT": "100",
+        "NO_COLOR": "1",
+    }
+    if os.environ.get("PORTAL_SERVICES"):
+        extra["PORTAL_SERVICES"] = os.environ["PORTAL_SERVICES"]
+    external_redis = os.environ.get("PORTAL_TEST_REDIS_URL")
+    if external_redis:
+        extra["REDIS_URL"] = external_redis
+    databases = template_for(tmp_path, tuple(LAYOUT.migrations))
+    extra.update(databases)
+    proc = Proc("portal-run", [str(VENV_BIN / "portal"), "run"], base_env(extra), tmp_path).start()
+    platform = Platform(proc, var_dir, port, ports, bool(external_redis))
+    try:
+        wait_until(lambda: _ready(proc), timeout=150, interval=0.2, message="portal run ready line")
+        platform.started_pids = platform.pids()
+        yield platform
+    finally:
+        proc.stop(timeout=60)
+        for url in databases.values():
+            drop_database_url(url)
+
+
+def _group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_portal_run_starts_everything_and_serves_through_the_gateway(platform: Platform):
+    pids = platform.pids()
+    assert set(pids) >= platform.expected_children(), platform.proc.output()[-3000:]
+    if "relay" not in pids:
+        assert not LAYOUT.migrations, "a service with migrations has an outbox, so a relay must run"
+
+    if "gateway" in LAYOUT.web:
+        assert f"Portal ready at {platform.url}" in platform.proc.output()
+        assert requests.get(f"{platform.url}/healthz", timeout=5).status_code == 200
+        if LAYOUT.complete:
+            assert requests.get(f"{platform.url}/readyz", timeout=5).status_code == 200
+        routed = requests.get(f"{platform.url}/api/linking/healthz", timeout=5)
+        assert routed.status_code == 200 and routed.json()["service"] == "linking"
+        assert routed.headers.get("X-Request-ID")
+    for service in (s for s in LAYOUT.web if s != "gateway"):
+        # Straight to each service: only the health routes are open without the gateway's signature.
+        base = platform.service_url(service)
+        assert requests.get(f"{base}/healthz", timeout=5).json()["service"] == service
+        assert requests.get(f"{base}/readyz", timeout=5).status_code == 200
+        assert requests.get(f"{base}/openapi.json", timeout=5).status_code == 200
+
+    secrets_file = platform.var_dir / "secrets.env"
+    assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+    assert "PORTAL_INTERNAL_SECRET=" in secrets_file.read_text()
+    if not platform.external_redis:
+        assert (platform.var_dir / "redis").is_dir()  # the append-only file lives there
+
+
+def test_portal_commands_find_the_running_platform(platform: Platform):
+    """``portal events dead-letters`` (like ``grant-role``) needs the platform's secrets, broker and
+    databases: it finds them through the var dir alone."""
+    listing = subprocess.run([str(VENV_BIN / "portal"), "events", "dead-letters"], cwd=REPO, timeout=120,
+                             env=base_env({"PORTAL_VAR_DIR": str(platform.var_dir)}), capture_output=True,
+                             text=True, check=False)
+    assert listing.returncode == 0 and "0 dead letter(s)" in listing.stderr, listing.stderr[-2000:]
+
+
+@pytest.mark.skipif(not LAYOUT.workers, reason="no service has a Celery worker in this checkout")
+def test_a_killed_worker_and_web_process_are_restarted(platform: Platform):
+    service = "linking" if "linking" in LAYOUT.workers else LAYOUT.workers[0]
+    worker = f"{service}-worker"
+    before = platform.pids()
+    os.kill(before[worker], signal.SIGKILL)
+
+    def restarted(name: str) -> int | None:
+        pid = platform.pids().get(name)
+        return pid if pid and pid != before[name] and not _group_gone(pid) else None
+
+    wait_until(lambda: restarted(worker), timeout=30, message=f"{worker} restarted")
+    assert f"{worker} exited unexpectedly (signal SIGKILL)" in platform.proc.output()
+    consuming = re.compile(rf"{worker}\s+\| .*{service}@\S+ ready\.")
+    wait_until(lambda: consuming.search(platform.proc.output().split(f"restarted {worker}")[-1]),
+               timeout=60, message="restarted worker consuming again")
+    assert _group_gone(before[worker])  # the killed worker's pool processes were cleaned up
+
+    if f"{service}-web" in before:
+        web = f"{service}-web"
+        os.kill(before[web], signal.SIGKILL)
+        wait_until(lambda: restarted(web), timeout=30, message=f"{web} restarted")
+
+        def serving() -> bool:
+            # The restarted master listens at once; its worker may still be booting (a slow answer).
+            try:
+                return requests.get(f"{platform.service_url(service)}/healthz", timeout=5).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_until(serving, timeout=60, message=f"{web} serving again")
+
+
+def test_ctrl_c_stops_every_process_redis_last(platform: Platform):
+    pids = set(platform.started_pids.values()) | set(platform.pids().values())  # first and restarted ones
+    os.kill(platform.proc.pid, signal.SIGINT)
+    assert platform.proc.popen is not None
+    assert platform.proc.popen.wait(timeout=60) == 0
+    # Every child's whole process group (gunicorn workers, celery pool processes) is gone.
+    wait_until(lambda: all(_group_gone(pid) for pid in pids), timeout=10, message="children gone")
+    assert not platform.pids()
+    output = platform.proc.output()
+    assert "all processes stopped" in output
+    if not platform.external_redis:
+        stopped = [line for line in output.splitlines() if "| stopped " in line]
+        assert stopped[-1].endswith("stopped redis (exit code 0)"), stopped  # Redis stops last
