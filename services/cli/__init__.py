@@ -25,8 +25,12 @@ def load_container(service: str, run_migrations: bool = True) -> Any:
 
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
-def main(verbose: bool) -> None:
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
     """Operate the portal privacy platform."""
+    from services.cli.run_plan import apply_local_env
+
+    apply_local_env(ctx.invoked_subcommand)  # reach the platform `make run` started (its var dir)
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

@@ -51,11 +51,13 @@ def _check_value(fld: fields.Field, value: Any) -> None:
         accepted = _SIMPLE.get(kind)
         if accepted is None or not isinstance(value, accepted):
             raise _Unsupported
+        if kind is fields.Float and type(value) is not float:
+            raise _Unsupported  # marshmallow turns 3 into 3.0 and refuses True: let it decide
         if kind is fields.Integer and isinstance(value, bool):
             raise _Unsupported
     for validator in fld.validators:
         try:
-            validator(value)
+            validator(value)  # marshmallow 4 fails only on ValidationError, not on a False return
         except ValidationError as exc:
             raise _Unsupported from exc
 

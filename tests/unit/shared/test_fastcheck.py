@@ -28,6 +28,7 @@ def slow(payload):
     {"name": "a", "count": 3, "ratio": 1, "tags": ["x"], "flag": True, "extra": 1},
     {"name": "a", "count": "3"},          # coercible: marshmallow decides
     {"name": "a", "ratio": None},
+    {"name": "a", "ratio": 3},             # an int for a Float becomes 3.0, as marshmallow does
 ])
 def test_same_result_as_marshmallow(payload):
     assert FAST.load(payload) == slow(payload)
@@ -40,6 +41,7 @@ def test_same_result_as_marshmallow(payload):
     {"name": "a", "tags": [1]},            # wrong item type
     {"name": "a", "count": None},          # None not allowed
     {"name": "a", "count": True},          # a bool is not an Integer
+    {"name": "a", "ratio": True},          # nor a Float
     ["not", "a", "dict"],
 ])
 def test_invalid_payloads_raise_like_marshmallow(payload):
@@ -47,6 +49,10 @@ def test_invalid_payloads_raise_like_marshmallow(payload):
         slow(payload)
     with pytest.raises(ValidationError):
         FAST.load(payload)
+
+
+def test_same_types_as_marshmallow_for_floats():
+    assert type(FAST.load({"name": "a", "ratio": 3})["ratio"]) is float
 
 
 def test_envelope_check_accepts_real_events_and_refuses_doubtful_ones():
