@@ -12,100 +12,14 @@ import re
 import signal
 import stat
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 import requests
 
-from services.cli.run_plan import DEFAULT_PORTS, Layout, chosen_services
-from tests.support.databases import drop_database_url, template_for
-from tests.support.net import free_port
-from tests.support.processes import REPO, VENV_BIN, Proc, base_env, wait_until
+from tests.support.platform import LAYOUT, Platform
+from tests.support.processes import REPO, VENV_BIN, base_env, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-# PORTAL_SERVICES narrows the run to some services while others are being written (default: all).
-LAYOUT = Layout.discover(only=chosen_services())
-READY = re.compile(r"Portal ready at (http://\S+)|Services ready \(no gateway yet\)")
-NOT_READY = re.compile(r"warning: not ready after .*")
-
-
-@dataclass
-class Platform:
-    proc: Proc
-    var_dir: Path
-    port: int
-    ports: dict[str, int]
-    external_redis: bool
-    started_pids: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def service_url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports[service]}"
-
-    def pids(self) -> dict[str, int]:
-        run = self.var_dir / "run"
-        return {p.stem: int(p.read_text()) for p in run.glob("*.pid") if p.stem != "supervisor"}
-
-    def expected_children(self) -> set[str]:
-        names = {f"{s}-web" for s in LAYOUT.web if s != "gateway"} | {f"{s}-worker" for s in LAYOUT.workers}
-        if "gateway" in LAYOUT.web:
-            names.add("gateway")
-        if not self.external_redis:
-            names.add("redis")
-        return names
-
-
-def _ready(proc: Proc) -> bool:
-    output = proc.output()
-    if not proc.alive():
-        raise AssertionError(f"portal run exited early:\n{output[-4000:]}")
-    failed = NOT_READY.search(output)
-    if failed:
-        raise AssertionError(f"portal run never became ready: {failed.group(0)}\n{output[-4000:]}")
-    return bool(READY.search(output))
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    tmp_path = tmp_path_factory.mktemp("portal-run")
-    var_dir = tmp_path / "var"
-    port = free_port()
-    ports = {s: free_port() for s in DEFAULT_PORTS}
-    extra = {
-        "PORTAL_VAR_DIR": str(var_dir),
-        "PORT": str(port),
-        **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()},
-        "PORTAL_WEB_WORKERS": "1",  # two cores shared with the rest of the suite
-        "PORTAL_WEB_THREADS": "2",
-        "GATEWAY_WORKERS": "1",
-        "GATEWAY_THREADS": "4",
-        "PORTAL_STOP_GRACE": "8",
-        "PORTAL_READY_TIMEOUT": "100",
-        "NO_COLOR": "1",
-    }
-    if os.environ.get("PORTAL_SERVICES"):
-        extra["PORTAL_SERVICES"] = os.environ["PORTAL_SERVICES"]
-    external_redis = os.environ.get("PORTAL_TEST_REDIS_URL")
-    if external_redis:
-        extra["REDIS_URL"] = external_redis
-    databases = template_for(tmp_path, tuple(LAYOUT.migrations))
-    extra.update(databases)
-    proc = Proc("portal-run", [str(VENV_BIN / "portal"), "run"], base_env(extra), tmp_path).start()
-    platform = Platform(proc, var_dir, port, ports, bool(external_redis))
-    try:
-        wait_until(lambda: _ready(proc), timeout=150, interval=0.2, message="portal run ready line")
-        platform.started_pids = platform.pids()
-        yield platform
-    finally:
-        proc.stop(timeout=60)
-        for url in databases.values():
-            drop_database_url(url)
 
 
 def _group_gone(pgid: int) -> bool:
