@@ -113,6 +113,6 @@ class CommonSettings:
             broker_url=broker_url(),
             internal_secret=internal_secret(),
             max_content_length=env_int("PORTAL_MAX_BODY_BYTES", 1024 * 1024),
-            outbox_batch_size=env_int("PORTAL_OUTBOX_BATCH", 1000),
+            outbox_batch_size=env_int("PORTAL_OUTBOX_BATCH", 2000),
             relay_interval=env_float("PORTAL_RELAY_INTERVAL", 0.05),
         )

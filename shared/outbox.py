@@ -89,7 +89,7 @@ class OutboxRelay:
 
     def run_once(self) -> int:
         t = self.table
-        query = select(t.c.id, t.c.body).where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(self.batch_size)
+        query = select(t.c.id, t.c.type, t.c.body).where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(self.batch_size)
         if self.engine.dialect.name == "postgresql":
             # Several relays may run side by side: row locks keep them apart and never block inserts.
             query = query.with_for_update(skip_locked=True)
@@ -97,7 +97,7 @@ class OutboxRelay:
                 rows = conn.execute(query).all()
                 if not rows:
                     return 0
-                self.publisher.publish([json.loads(r.body) for r in rows])
+                self.publisher.publish_raw([(r.type, r.body) for r in rows])
                 conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=clock.now()))
         else:
             # SQLite has one writer at a time: holding the write lock during the broker round trip would
@@ -107,7 +107,7 @@ class OutboxRelay:
                 conn.rollback()
             if not rows:
                 return 0
-            self.publisher.publish([json.loads(r.body) for r in rows])
+            self.publisher.publish_raw([(r.type, r.body) for r in rows])
             with self.engine.execution_options(write=True).begin() as conn:
                 conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=clock.now()))
         self._runs += 1

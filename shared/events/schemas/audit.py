@@ -6,16 +6,21 @@ Produced here (through audit's outbox, so every reviewer action is itself in the
 - ``audit.integrity.checked``: someone ran the verifier over HTTP.
 - ``audit.disclosure.recorded``: an entry in the disclosure register (subject = the person).
 - ``audit.retention.applied``: a retention run removed a range of old events.
+- ``audit.privacy.erasure_completed``: the answer to an erasure request (ids, counts and categories).
 
 Consumed by audit with a meaning (payload fields read defensively, documented in docs/audit.md):
 - ``*.pii.accessed`` (e.g. ``identity.pii.accessed``): a staff member (actor) read someone's personal
   data; the person is the ``subject`` (user id) and/or ``payload.user_id`` / ``payload.user_ids``;
   optional ``fields``, ``purpose``, ``reason`` are shown to that person in /me/events.
-- ``identity.privacy.hold.placed`` ``{hold_id, user_id, reason?, until?}`` and
-  ``identity.privacy.hold.released`` ``{hold_id, user_id?}``: the legal-hold list retention respects.
+- ``identity.privacy.hold_placed`` ``{hold_id, user_id, reason, until, owner_id}`` and
+  ``identity.privacy.hold_released`` ``{hold_id, user_id, released_by}``: the legal-hold list retention
+  respects.
+- ``identity.privacy.erasure_requested`` / ``erasure_replayed`` ``{request_id, user_id}``: the person's
+  key is destroyed (their identifying fields become unreadable) and audit answers
+  ``audit.privacy.erasure_completed``.
+- ``content.collateral.downloaded`` ``{collateral_id, item_id, ...}``: downloads per item in the trends.
 - ``linking.contact.shared`` ``{user_id, company_id, fields?}``: entered in the disclosure register.
-- ``gateway.request.completed``: GET 2xx on ``/api/content/items/<id>`` (view) and
-  ``/api/content/collaterals/<id>/download`` (download) feed the public trends.
+- ``gateway.request.completed``: GET 2xx on ``/api/content/items/<id>`` (view) feeds the public trends.
 """
 
 from marshmallow import Schema, fields
@@ -60,3 +65,20 @@ class RetentionAppliedV1(Schema):
     removed = fields.Integer(required=True)
     kept = fields.Integer(required=True)
     cutoff = fields.String(required=True)
+
+
+class KeptDataV1(Schema):
+    data = fields.String(required=True)
+    reason = fields.String(required=True)
+    until = fields.String(load_default=None, allow_none=True)  # ISO 8601 date; null: no fixed end
+
+
+@event_schema("audit.privacy.erasure_completed", 1)
+class ErasureCompletedV1(Schema):
+    """audit's answer to ``identity.privacy.erasure_requested`` / ``erasure_replayed``."""
+
+    request_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+    erased = fields.List(fields.String(), required=True)  # "<what>: <count>"
+    kept = fields.List(fields.Nested(KeptDataV1), required=True)
+    replayed = fields.Boolean(load_default=False)  # answering erasure_replayed (a restored backup)

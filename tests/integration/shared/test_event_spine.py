@@ -24,22 +24,30 @@ def probe_event(value: int, **extra) -> Event:
                  subject=f"thing:{value}", correlation_id=f"req-{value}", payload={"value": value, **extra})
 
 
+def probe_worker_proc(env: dict[str, str], tmp_path) -> Proc:
+    return Proc("probe-worker", [str(VENV_BIN / "celery"), "-A", "tests.support.probe_worker", "worker",
+                                 "-Q", "events.probe", "--concurrency", "1", "--pool", "solo",
+                                 "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+                                 "--without-heartbeat", "-n", f"probe-{uuid.uuid4().hex[:6]}@%h"], env, tmp_path)
+
+
 @pytest.fixture
-def probe(redis_url, database_url, tmp_path, monkeypatch):
+def probe_env(redis_url, database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("PROBE_DATABASE_URL", database_url)
     monkeypatch.setenv("REDIS_URL", redis_url)
     rt = probe_worker.runtime()
     env = base_env({"PROBE_DATABASE_URL": database_url, "REDIS_URL": redis_url, "PROBE_ATTEMPTS": "2",
                     "PROBE_FAIL_FILE": str(tmp_path / "fail")})
-    worker = Proc("probe-worker", [str(VENV_BIN / "celery"), "-A", "tests.support.probe_worker", "worker",
-                                   "-Q", "events.probe", "--concurrency", "1", "--pool", "solo",
-                                   "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-                                   "--without-heartbeat", "-n", f"probe-{uuid.uuid4().hex[:6]}@%h"],
-                  env, tmp_path)
-    worker.start()
+    yield rt, env, tmp_path
+    rt.engine.dispose()
+
+
+@pytest.fixture
+def probe(probe_env):
+    rt, env, tmp_path = probe_env
+    worker = probe_worker_proc(env, tmp_path).start()
     yield rt, worker, tmp_path
     worker.stop()
-    rt.engine.dispose()
 
 
 def count(rt, table):
@@ -104,3 +112,27 @@ def test_malformed_event_goes_straight_to_dead_letters(probe):
 def test_backoff_grows_and_is_capped():
     assert backoff_seconds(0) <= 1 < backoff_seconds(3) <= 8
     assert backoff_seconds(20) <= 60
+
+
+def test_a_message_left_in_flight_by_a_killed_worker_is_delivered_again(probe_env, redis_url):
+    """kombu's own Redis transport would lose this message (popped, never recorded as unacked)."""
+    import redis
+
+    from shared.bus.reliable_redis import INFLIGHT_PREFIX
+
+    rt, env, tmp_path = probe_env
+    event = probe_event(42)
+    rt.publisher().publish([event.to_dict()])
+    client = redis.Redis.from_url(redis_url)
+    assert client.llen("events.probe") == 1
+    # What a worker killed right after its pop leaves behind: the message only in its in-flight list.
+    assert client.lmove("events.probe", f"{INFLIGHT_PREFIX}:events.probe:dead-worker", "RIGHT", "LEFT")
+    worker = probe_worker_proc(env, tmp_path).start()
+    try:
+        wait_until(lambda: count(rt, probe_worker.seen) == 1, timeout=30, message=worker.output)
+        assert client.llen(f"{INFLIGHT_PREFIX}:events.probe:dead-worker") == 0
+        # The live worker keeps nothing in flight once a message is recorded as unacked.
+        wait_until(lambda: not list(client.scan_iter(match=f"{INFLIGHT_PREFIX}:*")) or
+                   all(client.llen(k) == 0 for k in client.scan_iter(match=f"{INFLIGHT_PREFIX}:*")), timeout=10)
+    finally:
+        worker.stop()

@@ -1,5 +1,6 @@
 """The relay with a fake publisher (the port), on a real database: batches, marking, crash semantics."""
 
+import json
 import uuid
 
 import pytest
@@ -15,8 +16,8 @@ class FakePublisher:
         self.batches: list[list[dict]] = []
         self.fail_after_publish = fail_after_publish
 
-    def publish(self, events):
-        self.batches.append(list(events))
+    def publish_raw(self, events):
+        self.batches.append([json.loads(body) for _type, body in events])
         if self.fail_after_publish:
             raise ConnectionError("died after the broker took the batch")
 
