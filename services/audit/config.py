@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 
@@ -20,17 +21,28 @@ class Settings:
     checkpoint_every: int  # sign a checkpoint every N stored events
     trends_k: int  # smallest group of distinct people a trend may show
     max_page: int
+    # Wraps the per-person keys (docs/audit.md, "Erasure"); PORTAL_AUDIT_KEY_WRAP_KEY, else derived from
+    # the signing key. Never stored in the database.
+    wrap_key: bytes
+    retention_days: int  # how long events are kept (the "until" of an erasure answer)
+    export_limit: int  # most recent own events in a person's privacy export
+
 
     @classmethod
     def from_env(cls) -> Settings:
         common = CommonSettings.from_env(SERVICE)
         key = os.environ.get("PORTAL_AUDIT_SIGNING_KEY")
+        signing_key = key.encode() if key else derive_key(common.internal_secret, "signing")
+        wrap = os.environ.get("PORTAL_AUDIT_KEY_WRAP_KEY")
         return cls(
             common=common,
-            signing_key=key.encode() if key else derive_key(common.internal_secret, "signing"),
+            signing_key=signing_key,
             checkpoint_every=max(1, env_int("PORTAL_AUDIT_CHECKPOINT_EVERY", 1000)),
             trends_k=max(1, env_int("PORTAL_AUDIT_TRENDS_K", 10)),
             max_page=1000,
+            wrap_key=hashlib.sha256(wrap.encode()).digest() if wrap else derive_key(signing_key, "key-wrap"),
+            retention_days=max(1, env_int("PORTAL_AUDIT_RETENTION_DAYS", 730)),
+            export_limit=max(1, env_int("PORTAL_AUDIT_EXPORT_LIMIT", 10_000)),
         )
 
     @property
@@ -40,3 +52,8 @@ class Settings:
     @property
     def person_key(self) -> bytes:
         return derive_key(self.signing_key, "person")
+
+    @property
+    def actor_index_key(self) -> bytes:
+        """Keys the blind index of actors (``audit_events.actor_ix``, person key tokens)."""
+        return derive_key(self.signing_key, "actor-index")

@@ -15,24 +15,28 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.audit.adapters import bulk, tables
-from services.audit.domain import signing
+from services.audit.adapters.person_keys import PersonKeys
+from services.audit.domain import sealing, signing
 from services.audit.domain.chain import canonical_payload, chain_hash, iso
 from services.audit.domain.verify import Checkpoint, Head, RetentionRecord
 from shared.events import Event
 
 E = tables.audit_events
-INSERT_COLUMNS = ("seq", "event_id", "type", "actor", "subject", "correlation_id", "occurred_at", "stored_at",
-                  "producer", "version", "payload", "prev_hash", "hash")
+INSERT_COLUMNS = ("seq", "event_id", "type", "actor", "actor_ix", "subject", "correlation_id", "occurred_at",
+                  "stored_at", "producer", "version", "payload", "prev_hash", "hash")
 HEAD_ID = 1
 # Built once: building an IN clause of 500 literals per batch cost more than the lookup itself.
 _STORED_IDS = select(E.c.event_id).where(E.c.event_id.in_(bindparam("ids", expanding=True)))
 
 
 class ChainStore:
-    def __init__(self, session: Session, signing_key: bytes, checkpoint_every: int) -> None:
+    def __init__(self, session: Session, signing_key: bytes, checkpoint_every: int, keys: PersonKeys,
+                 index_key: bytes) -> None:
         self.session = session
         self.signing_key = signing_key
         self.checkpoint_every = checkpoint_every
+        self.keys = keys
+        self.index_key = index_key
 
     # --- writing -----------------------------------------------------------------------------------
     def lock_head(self) -> Head:
@@ -53,23 +57,30 @@ class ChainStore:
         stored_iso = iso(stored_at)
         as_db_time = bulk.time_value(self.session)
         stored_db = as_db_time(stored_at, stored_iso)
+        fresh = []
+        for e in events:
+            if e.event_id not in seen:
+                seen.add(e.event_id)
+                fresh.append(e)
+        if not fresh:
+            return []
+        tokens, plans = self._batch_keys(fresh, stored_at)
+        sealer = sealing.Sealer()
         seq, prev = head.seq, head.hash
         rows: list[dict[str, Any]] = []
         values: list[tuple] = []
-        for e in events:
-            if e.event_id in seen:
-                continue
-            seen.add(e.event_id)
+        for e, plan in zip(fresh, plans, strict=True):
+            actor, payload = self._sealed(e, tokens, plan, sealer)
             occurred = datetime.fromisoformat(e.occurred_at).astimezone(UTC)
             occurred_iso = iso(occurred)
             seq += 1
             record = {
-                "seq": seq, "event_id": e.event_id, "type": e.type, "actor": e.actor, "subject": e.subject,
+                "seq": seq, "event_id": e.event_id, "type": e.type, "actor": actor, "subject": e.subject,
                 "correlation_id": e.correlation_id, "occurred_at": occurred_iso, "stored_at": stored_iso,
-                "producer": e.producer, "version": e.version, "payload": canonical_payload(e.payload),
+                "producer": e.producer, "version": e.version, "payload": canonical_payload(payload),
             }
-            digest = chain_hash(prev, record)
-            values.append((seq, e.event_id, e.type, e.actor, e.subject, e.correlation_id,
+            digest = chain_hash(prev, record)  # over the stored (sealed) form
+            values.append((seq, e.event_id, e.type, actor, tokens[e.actor], e.subject, e.correlation_id,
                            as_db_time(occurred, occurred_iso), stored_db, e.producer, e.version, record["payload"],
                            prev, digest))
             record["prev_hash"], record["hash"] = prev, digest
@@ -82,6 +93,43 @@ class ChainStore:
                              .values(seq=seq, hash=prev))
         self._sign_checkpoints(rows, stored_iso)
         return rows
+
+    def _batch_keys(self, events: Sequence[Event], now: datetime) -> tuple[dict[str, str], list[Any]]:
+        """The blind index of every actor, and per event (sealed fields, owner token, cipher): one key
+        query (and at most one insert) per batch."""
+        tokens: dict[str, str] = {}
+        people: set[str] = set()
+        plans: list[tuple[list[str], str | None]] = []
+        key = self.index_key
+        for e in events:
+            if e.actor not in tokens:
+                tokens[e.actor] = sealing.person_token(key, e.actor)
+            if sealing.is_person(e.actor):
+                people.add(tokens[e.actor])
+            names = sealing.personal_fields(e.producer, e.payload)
+            owner = sealing.owner_of_payload(e.actor, e.payload) if names else None
+            owner_token = sealing.person_token(key, owner) if owner is not None else None
+            if owner_token is not None:
+                people.add(owner_token)
+            plans.append((names, owner_token))
+        ring = self.keys.for_batch(people, now) if people else {}
+        return tokens, [(names, owner, ring) for names, owner in plans]
+
+    @staticmethod
+    def _sealed(e: Event, tokens: dict[str, str], plan: Any, sealer: sealing.Sealer) -> tuple[str, dict[str, Any]]:
+        """The actor and payload as stored: a person's identifying fields sealed under their key."""
+        names, owner, ring = plan
+        actor = e.actor
+        if sealing.is_person(actor):
+            token = tokens[actor]
+            actor = sealer.seal(ring[token], token, actor)
+        payload = e.payload
+        if owner is not None:
+            payload = dict(payload)
+            aead = ring[owner]
+            for name in names:
+                payload[name] = sealer.seal(aead, owner, payload[name])
+        return actor, payload
 
     def _sign_checkpoints(self, rows: list[dict[str, Any]], created_at: str) -> None:
         every = self.checkpoint_every
@@ -107,7 +155,7 @@ class ChainStore:
         after = 0
         while True:
             rows = [r._asdict() for r in self.session.execute(
-                select(E.c.seq, E.c.actor, E.c.subject, E.c.hash)
+                select(E.c.seq, E.c.actor_ix, E.c.subject, E.c.hash)
                 .where(E.c.seq > after, E.c.seq <= last_seq).order_by(E.c.seq).limit(chunk))]
             if not rows:
                 return

@@ -10,11 +10,13 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal, literal_column, or_, select, update
+from sqlalchemy import Select, delete, func, literal, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.audit.adapters import tables
+from services.audit.domain import sealing
+from services.audit.domain.sealing import person_token
 from services.audit.domain.search import EventFilter, Order
 from services.audit.domain.trends import Usage
 
@@ -45,17 +47,26 @@ def _page(query: Select, after: int | None, limit: int, order: Order) -> Select:
 
 
 class SearchRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, index_key: bytes) -> None:
         self.session = session
+        self.index_key = index_key
 
-    def _filtered(self, f: EventFilter, equality_by_index: bool = True) -> Select:
-        query = select(*ROW_COLUMNS)
+    def _equalities(self, f: EventFilter) -> list[tuple[str, str]]:
+        """(column, value) of the equality filters; the actor is compared by its blind index (a
+        person's actor is stored sealed)."""
+        out = []
         for name in ("actor", "subject", "type", "correlation_id"):
             value = getattr(f, name)
             if value is not None:
-                # ``col || ''`` compares the same but keeps the planner off that column's index.
-                column = E.c[name] if equality_by_index else E.c[name].op("||")(literal(""))
-                query = query.where(column == value)
+                out.append(("actor_ix", person_token(self.index_key, value)) if name == "actor" else (name, value))
+        return out
+
+    def _filtered(self, f: EventFilter, equality_by_index: bool = True) -> Select:
+        query = select(*ROW_COLUMNS)
+        for name, value in self._equalities(f):
+            # ``col || ''`` compares the same but keeps the planner off that column's index.
+            column = E.c[name] if equality_by_index else E.c[name].op("||")(literal(""))
+            query = query.where(column == value)
         if f.since is not None:
             query = query.where(E.c.occurred_at >= f.since)
         if f.until is not None:
@@ -76,8 +87,7 @@ class SearchRepository:
         - the equality filter matches few rows: its index is best, leave the query as it is;
         - the time range holds few rows: read it through the (occurred_at, seq) index and sort them;
         - both are large: start the seq walk where the range starts (its smallest/largest seq)."""
-        equality = [E.c[name] == getattr(f, name) for name in ("actor", "subject", "type", "correlation_id")
-                    if getattr(f, name) is not None]
+        equality = [E.c[name] == value for name, value in self._equalities(f)]
         if equality and self._at_most(equality) < PROBE:
             return None
         window = []
@@ -102,9 +112,41 @@ class SearchRepository:
     def about_person(self, user_id: str, after: int | None, limit: int, order: Order) -> list[dict[str, Any]]:
         """The person's own events, and accesses by others to their personal data."""
         refs = select(tables.person_refs.c.seq).where(tables.person_refs.c.user_id == user_id)
-        query = select(*ROW_COLUMNS).where(or_(E.c.actor == user_id, E.c.seq.in_(refs)))
+        mine = E.c.actor_ix == person_token(self.index_key, user_id)
+        query = select(*ROW_COLUMNS).where(or_(mine, E.c.seq.in_(refs)))
         rows = self.session.execute(_page(query, after, limit, order)).all()
         return [dict(zip(FIELDS, r, strict=True)) for r in rows]
+
+    # --- a person's privacy export and erasure --------------------------------------------------------
+    def acted_by(self, token: str, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """The newest ``limit`` events whose actor is the person (by blind index), and how many in all."""
+        mine = E.c.actor_ix == token
+        rows = self.session.execute(select(*ROW_COLUMNS).where(mine).order_by(E.c.seq.desc()).limit(limit)).all()
+        total = self.session.execute(select(func.count()).select_from(E).where(mine)).scalar_one()
+        return [dict(zip(FIELDS, r, strict=True)) for r in rows], int(total)
+
+    def accesses_to(self, user_id: str, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """The newest ``limit`` staff accesses to the person's data (``*.pii.accessed`` naming them)."""
+        refs = select(tables.person_refs.c.seq).where(tables.person_refs.c.user_id == user_id)
+        rows = self.session.execute(select(*ROW_COLUMNS).where(E.c.seq.in_(refs)).order_by(E.c.seq.desc())
+                                    .limit(limit)).all()
+        total = self.session.execute(select(func.count()).select_from(tables.person_refs)
+                                     .where(tables.person_refs.c.user_id == user_id)).scalar_one()
+        return [dict(zip(FIELDS, r, strict=True)) for r in rows], int(total)
+
+    def sealed_counts(self, token: str, user_id: str) -> tuple[int, int]:
+        """(events with something sealed under the person's key, events they acted in stored in plaintext
+        before sealing existed): what an erasure made unreadable, and what it could not reach."""
+        sealed = E.c.actor.like(f"{sealing.PREFIX}%")
+        acted = self.session.execute(select(func.count()).select_from(E)
+                                     .where(E.c.actor_ix == token, sealed)).scalar_one()
+        plain = self.session.execute(select(func.count()).select_from(E)
+                                     .where(E.c.actor_ix == token, ~sealed)).scalar_one()
+        # Events about them (subject) acted by someone else, whose payload carries their sealed fields.
+        about = self.session.execute(select(func.count()).select_from(E).where(
+            E.c.subject == user_id, E.c.actor_ix != token,
+            E.c.payload.like(f'%"{sealing.PREFIX}{token}:%'))).scalar_one()
+        return int(acted) + int(about), int(plain)
 
     def count(self) -> int:
         return int(self.session.execute(select(func.count()).select_from(E)).scalar_one())
@@ -124,6 +166,11 @@ class ComplianceRepository:
         rows = [{"user_id": u, "seq": s} for u, s in set(refs)]
         if rows:
             self.session.execute(self._insert(tables.person_refs).on_conflict_do_nothing(), rows)
+
+    def forget_person_refs(self, user_id: str) -> int:
+        r = tables.person_refs
+        result: Any = self.session.execute(delete(r).where(r.c.user_id == user_id))
+        return int(result.rowcount or 0)
 
     def seqs_about(self, people: set[str], first: int, last: int) -> set[int]:
         """Sequence numbers in [first, last] of staff accesses to these people's data."""

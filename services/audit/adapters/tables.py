@@ -38,7 +38,10 @@ audit_events = Table(
     Column("seq", SEQ, primary_key=True, autoincrement=False),
     Column("event_id", String(36), nullable=False, unique=True),
     Column("type", String(100), nullable=False),
-    Column("actor", String(200), nullable=False),
+    # A person's actor is stored sealed (``domain/sealing.py``); ``actor_ix`` is the blind index of
+    # every row's actor (keyed HMAC), the search key. Not hashed: an index, derived from the actor.
+    Column("actor", String(1200), nullable=False),  # up to 200 characters, sealed: longer
+    Column("actor_ix", String(32), nullable=True),
     Column("subject", String(500), nullable=False),
     Column("correlation_id", String(200), nullable=True),
     Column("occurred_at", UtcDateTime(), nullable=False),
@@ -49,11 +52,24 @@ audit_events = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     # Search indexes end with seq so a filter plus keyset paging is one index range scan.
-    Index("ix_audit_events_actor_seq", "actor", "seq"),
+    Index("ix_audit_events_actor_ix_seq", "actor_ix", "seq"),
     Index("ix_audit_events_subject_seq", "subject", "seq"),
     Index("ix_audit_events_type_seq", "type", "seq"),
     Index("ix_audit_events_correlation_seq", "correlation_id", "seq"),
     Index("ix_audit_events_occurred_seq", "occurred_at", "seq"),
+)
+
+# Per-person keys (crypto-shredding): ``person`` is the blind index of the user id, ``wrapped`` the key
+# encrypted under the wrap key (never in the database); NULL once destroyed by an erasure (a tombstone).
+person_keys = Table(
+    "audit_person_keys",
+    metadata,
+    Column("person", String(32), primary_key=True),
+    Column("wrapped", String(100), nullable=True),
+    Column("key_id", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("destroyed_at", UtcDateTime(), nullable=True),
+    Column("erasure_request_id", String(200), nullable=True),
 )
 
 # One row (id = 1): the last sequence number and hash. Locked by every batch (FOR UPDATE / BEGIN

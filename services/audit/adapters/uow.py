@@ -9,7 +9,9 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from services.audit.adapters.chain_store import ChainStore
+from services.audit.adapters.person_keys import PersonKeys
 from services.audit.adapters.repositories import ComplianceRepository, SearchRepository
+from services.audit.domain.sealing import person_token
 from shared.uow import UnitOfWork
 from shared.web.identity import Identity
 
@@ -21,6 +23,7 @@ class AuditUnitOfWork(UnitOfWork):
     chain: ChainStore
     search: SearchRepository
     compliance: ComplianceRepository
+    keys: PersonKeys
 
     def __init__(self, session_factory: Callable[[], Session], outbox: Table, producer: str,
                  context: Identity | None, settings: Settings, snapshot: bool = False) -> None:
@@ -37,6 +40,11 @@ class AuditUnitOfWork(UnitOfWork):
             # Every read of this unit of work sees one snapshot (SQLite's read transaction already does).
             self.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         s = self.settings
-        self.chain = ChainStore(self.session, s.signing_key, s.checkpoint_every)
-        self.search = SearchRepository(self.session)
+        self.keys = PersonKeys(self.session, s.wrap_key)
+        self.chain = ChainStore(self.session, s.signing_key, s.checkpoint_every, self.keys, s.actor_index_key)
+        self.search = SearchRepository(self.session, s.actor_index_key)
         self.compliance = ComplianceRepository(self.session, s.person_key)
+
+    def token(self, actor: str) -> str:
+        """The blind index of an actor or user id (search key, person key name)."""
+        return person_token(self.settings.actor_index_key, actor)

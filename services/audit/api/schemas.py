@@ -132,3 +132,10 @@ class DisclosureListArgs(PageArgs):
 class DisclosurePage(Schema):
     items = fields.List(fields.Nested(DisclosureOut))
     next_cursor = fields.String(allow_none=True)
+
+
+class PersonalExport(Schema):
+    """audit's section of a privacy export (docs/audit.md, "Privacy requests")."""
+
+    service = fields.String()
+    data = fields.Dict()

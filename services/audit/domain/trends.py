@@ -1,7 +1,9 @@
 """Usage trends from access events: which requests count as a view or a download of content.
 
-Counted from the gateway's access events (one per request), so every service's content is counted the
-same way and nothing is counted twice. A person is the event's actor (a user id, or a consenting
+Views are counted from the gateway's access events (one per request); downloads from content's
+``content.collateral.downloaded`` events, which name the content item the file belongs to, so
+downloads are counted per item (the gateway only sees a collateral id in the path). A resumed download
+(a range not starting at byte 0) is not counted again. A person is the event's actor (a user id, or a consenting
 browser's ``anonymous:<id>``); plain ``anonymous`` callers are counted as views but never as distinct
 people, so they can never lift a small group over k.
 """
@@ -14,8 +16,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 ACCESS_EVENT = "gateway.request.completed"
+DOWNLOAD_EVENT = "content.collateral.downloaded"
 _VIEW = re.compile(r"^(?:/api)?/content/items/([A-Za-z0-9_.:-]{1,100})/?$")
-_DOWNLOAD = re.compile(r"^(?:/api)?/content/collaterals/([A-Za-z0-9_.:-]{1,100})/download/?$")
+_ITEM_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,8 @@ class Usage:
 
 
 def classify(type_: str, actor: str, occurred_at: str, payload: dict[str, Any]) -> Usage | None:
+    if type_ == DOWNLOAD_EVENT:
+        return _download(actor, occurred_at, payload)
     if type_ != ACCESS_EVENT or payload.get("method") != "GET":
         return None
     status = payload.get("status")
@@ -36,14 +41,25 @@ def classify(type_: str, actor: str, occurred_at: str, payload: dict[str, Any]) 
     if not isinstance(path, str):
         return None
     match = _VIEW.match(path)
-    kind = "view"
     if match is None:
-        match, kind = _DOWNLOAD.match(path), "download"
-        if match is None:
-            return None
+        return None
+    return _usage("view", match.group(1), actor, occurred_at)
+
+
+def _download(actor: str, occurred_at: str, payload: dict[str, Any]) -> Usage | None:
+    item_id = payload.get("item_id")
+    if not isinstance(item_id, str) or not _ITEM_ID.match(item_id):
+        return None
+    rng = payload.get("range")
+    if isinstance(rng, str) and not rng.startswith("bytes 0-"):
+        return None  # the rest of a download already counted
+    return _usage("download", item_id, actor, occurred_at)
+
+
+def _usage(kind: str, item_id: str, actor: str, occurred_at: str) -> Usage:
     day = datetime.fromisoformat(occurred_at).astimezone(UTC).date()
     person = None if actor == "anonymous" or actor.startswith("system:") else actor
-    return Usage(day=day, kind=kind, item_id=match.group(1), person=person)
+    return Usage(day=day, kind=kind, item_id=item_id, person=person)
 
 
 def visible(people: int, k: int) -> bool:

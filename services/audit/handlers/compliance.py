@@ -78,7 +78,7 @@ def usage_trends(uow_factory: UowFactory, k: int, start: date | None, end: date 
         groups = uow.compliance.trends(start, end)
     items = [{"day": _day(g["day"]), "kind": g["kind"], "item_id": g["item_id"], "count": int(g["count"]),
               "people": int(g["people"])} for g in groups if visible(int(g["people"]), k)]
-    return {"from": start.isoformat(), "to": end.isoformat(), "k": k, "items": items}
+    return {"from_": start.isoformat(), "to": end.isoformat(), "k": k, "items": items}
 
 
 def _day(value: Any) -> str:

@@ -13,26 +13,33 @@ from typing import Any
 
 from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.domain import trends
+from services.audit.handlers import privacy
 from shared import clock
 from shared.events import Event
 
 UowFactory = Callable[..., AuditUnitOfWork]
 
 PII_ACCESS_SUFFIX = ".pii.accessed"
-HOLD_PLACED = "identity.privacy.hold.placed"
-HOLD_RELEASED = "identity.privacy.hold.released"
+HOLD_PLACED = "identity.privacy.hold_placed"
+HOLD_RELEASED = "identity.privacy.hold_released"
 CONTACT_SHARED = "linking.contact.shared"
 _PERSON_KEYS = ("user_id", "subject_user_id")
 _PERSON_LIST_KEYS = ("user_ids", "subject_user_ids")
 
 
 def store_events(uow_factory: UowFactory, events: Sequence[Event]) -> int:
-    """Store the events not stored yet; return how many were new."""
+    """Store the events not stored yet; return how many were new. An erasure request among them is
+    carried out in the same transaction (after the batch is stored: whatever the batch held about the
+    person is sealed under the key being destroyed)."""
     with uow_factory() as uow:
         rows = uow.chain.append(events, clock.now())
         if rows:
             by_id = {e.event_id: e for e in events}
-            _project(uow, [(row["seq"], by_id[row["event_id"]]) for row in rows])
+            stored = [(row["seq"], by_id[row["event_id"]]) for row in rows]
+            _project(uow, stored)
+            for _seq, event in stored:
+                if event.type in privacy.ERASURE_EVENTS:
+                    privacy.erase_person(uow, event, uow.settings.retention_days)
         uow.commit()
     return len(rows)
 

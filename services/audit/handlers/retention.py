@@ -28,6 +28,7 @@ def retain(uow_factory: UowFactory, signing_key: bytes, older_than_days: int) ->
         if last_seq is None or (previous is not None and last_seq <= previous.last_seq):
             return None
         held = uow.compliance.held_people(now)
+        held_actors = {uow.token(person) for person in held}  # actors are matched by their blind index
         kept = KeptDigest()
         removed = 0
         anchor = ""
@@ -37,7 +38,7 @@ def retain(uow_factory: UowFactory, signing_key: bytes, older_than_days: int) ->
             for row in chunk:
                 if row["seq"] == last_seq:
                     anchor = row["hash"]
-                if row["actor"] in held or row["subject"] in held or row["seq"] in held_refs:
+                if row["actor_ix"] in held_actors or row["subject"] in held or row["seq"] in held_refs:
                     kept.add(row["seq"], row["hash"])
                 else:
                     doomed.append(row["seq"])

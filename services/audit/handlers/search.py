@@ -45,7 +45,7 @@ def search_events(uow_factory: UowFactory, cursor_key: bytes, f: EventFilter, *,
     with uow_factory() as uow:
         rows = uow.search.search(f, after, limit + 1, order)
         more = len(rows) > limit
-        rows = rows[:limit]
+        rows = uow.keys.open_rows(rows[:limit])  # sealed fields opened for the reviewer
         uow.emit("audit.log.searched", subject=SEARCHES,
                  payload={"filters": f.as_dict(), "order": order, "results": len(rows)})
         uow.commit()
@@ -76,7 +76,7 @@ def _stream(uow_factory: UowFactory, f: EventFilter, fmt: str) -> Iterator[str]:
     while True:
         # A short read transaction per page: nothing stays open while a slow client reads the stream.
         with uow_factory(write=False) as uow:
-            rows = uow.search.search(f, after, EXPORT_PAGE)
+            rows = uow.keys.open_rows(uow.search.search(f, after, EXPORT_PAGE))
         if rows and fmt == "csv":
             writer.writerows([[_csv_safe(row[c]) for c in EXPORT_COLUMNS] for row in rows])  # payload as stored
             yield _take(buffer)
@@ -108,7 +108,7 @@ def person_history(uow_factory: UowFactory, cursor_key: bytes, user_id: str, *, 
     after = _after(cursor_key, cursor, fp)
     with uow_factory(write=False) as uow:
         rows = uow.search.about_person(user_id, after, limit + 1, "desc")
-    more = len(rows) > limit
-    rows = rows[:limit]
+        more = len(rows) > limit
+        rows = uow.keys.open_rows(rows[:limit])
     next_cursor = cursors.encode(cursor_key, rows[-1]["seq"], fp) if more and rows else None
     return Page([personal_row(r, user_id) for r in rows], next_cursor)

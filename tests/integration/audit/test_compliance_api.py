@@ -58,16 +58,23 @@ def view(person: str, item: str, day: datetime, kind: str = "view") -> object:
                       payload={"method": "GET", "path": path, "status": 200, "duration_ms": 1.0})
 
 
+def download(person: str, item: str, collateral: str, day: datetime) -> object:
+    return make_event("content.collateral.downloaded", actor=person, subject=f"collateral:{collateral}",
+                      occurred_at=day, payload={"collateral_id": collateral, "item_id": item, "size": 9,
+                                                "bytes_sent": 9, "range": None})
+
+
 def test_trends_are_public_counted_and_k_anonymous(client, container):
     day = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
     store(container, [view(p, "popular", day) for p in ("u1", "u2", "u3", "u1")]  # 3 people (k=3 here)
           + [view(p, "niche", day) for p in ("u1", "u2")]  # 2 people: suppressed
           + [view("anonymous", "niche", day) for _ in range(5)]  # never counted as people
-          + [view(p, "file-1", day, "download") for p in ("u4", "u5", "u6")])
+          + [view(p, "file-1", day, "download") for p in ("u4", "u5", "u6")]  # the gateway's: not counted
+          + [download(p, "item-1", f"file-{p}", day) for p in ("u4", "u5", "u6")])  # per item, any file
     body = client.get("/trends", as_=Identity()).get_json()
     assert body["k"] == 3 and body["to"] == day.date().isoformat()
     assert body["items"] == [
-        {"day": day.date().isoformat(), "kind": "download", "item_id": "file-1", "count": 3, "people": 3},
+        {"day": day.date().isoformat(), "kind": "download", "item_id": "item-1", "count": 3, "people": 3},
         {"day": day.date().isoformat(), "kind": "view", "item_id": "popular", "count": 4, "people": 3},
     ]
     assert "u1" not in json.dumps(body)
@@ -110,8 +117,9 @@ def test_retention_removes_old_ranges_keeps_held_people_and_the_chain_verifies(c
     old = events_at(30, actor="someone") + [make_event(actor="held-user", subject="/x")] \
         + [pii_access("support-1", "held-user")]
     store(container, old)
-    store(container, [make_event("identity.privacy.hold.placed", actor="reviewer-1", subject="hold-1",
-                                 payload={"hold_id": "hold-1", "user_id": "held-user", "reason": "litigation"})])
+    store(container, [make_event("identity.privacy.hold_placed", actor="reviewer-1", subject="held-user",
+                                 payload={"hold_id": "hold-1", "user_id": "held-user", "reason": "litigation",
+                                          "until": None, "owner_id": "reviewer-1"})])
     runner = CliRunner()
     assert runner.invoke(audit_cli, ["retain", "--older-than", "5"]).output.strip().endswith('"nothing to remove"}')
     # Ten days later, 5 more events arrive; retention of what is older than 5 days removes the first 33.
@@ -123,17 +131,26 @@ def test_retention_removes_old_ranges_keeps_held_people_and_the_chain_verifies(c
     result = runner.invoke(audit_cli, ["retain", "--older-than", "5"])
     assert result.exit_code == 0, result.output
     record = json.loads(result.output)
-    assert (record["last_seq"], record["kept"], record["removed"]) == (33, 2, 31)
+    # kept: the held person's event, the staff access to their data, and the hold event about them
+    assert (record["last_seq"], record["kept"], record["removed"]) == (33, 3, 30)
     assert record["signature"]
     with container.runtime.engine.connect() as conn:
-        left = conn.execute(select(tables.audit_events.c.actor)).scalars().all()
+        left = [row.actor_ix for row in conn.execute(select(tables.audit_events.c.actor_ix))]
+        left = [{_ix(container, a): a for a in ("held-user", "recent", "support-1", "reviewer-1")}[ix]
+                for ix in left]
         assert conn.execute(select(func.count()).select_from(tables.retention_records)).scalar_one() == 1
-    assert sorted(left) == ["held-user", "recent", "recent", "recent", "recent", "recent", "support-1"]
+    assert sorted(left) == ["held-user", "recent", "recent", "recent", "recent", "recent", "reviewer-1", "support-1"]
     check = runner.invoke(audit_cli, ["verify"])
     assert check.exit_code == 0 and json.loads(check.output)["ok"] is True, check.output
     # A kept row that disappears afterwards is detected against the signed record.
     with container.runtime.engine.begin() as conn:
-        conn.execute(tables.audit_events.delete().where(tables.audit_events.c.actor == "held-user"))
+        conn.execute(tables.audit_events.delete().where(tables.audit_events.c.actor_ix == _ix(container, "held-user")))
     broken = integrity.verify(container.uow, container.settings.signing_key)
     assert not broken.ok and broken.first_broken == 1
     assert runner.invoke(audit_cli, ["verify"]).exit_code == 1
+
+
+def _ix(container, actor: str) -> str:
+    from services.audit.domain.sealing import person_token
+
+    return person_token(container.settings.actor_index_key, actor)

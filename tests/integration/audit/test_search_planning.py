@@ -25,7 +25,7 @@ def test_planned_searches_match_a_brute_force_filter(container, monkeypatch, pro
     store(container, events, batch=60)
     monkeypatch.setattr(repositories, "PROBE", probe)
     with container.uow(write=False) as uow:
-        everything = uow.search.search(EventFilter(), None, 1000)
+        everything = uow.keys.open_rows(uow.search.search(EventFilter(), None, 1000))
     for _ in range(40):
         since = T0 + timedelta(minutes=rnd.randrange(600)) if rnd.random() < 0.8 else None
         until = since + timedelta(minutes=rnd.choice([5, 60, 400])) if since and rnd.random() < 0.7 else None

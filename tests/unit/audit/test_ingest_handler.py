@@ -86,15 +86,21 @@ def test_staff_access_to_personal_data_is_referenced_to_each_person_named():
 def test_legal_holds_follow_identity_events():
     uow = FakeUow()
     ingest.store_events(uow, [
-        event("identity.privacy.hold.placed", actor="c1", subject="hold-1",
-              payload={"hold_id": "hold-1", "user_id": "u5", "until": "not a date"}),
-        event("identity.privacy.hold.placed", actor="c1", subject="hold-2",
-              payload={"hold_id": "hold-2", "user_id": "u6", "until": "2027-01-01T00:00:00Z"}),
-        event("identity.privacy.hold.released", actor="c1", subject="hold-2", payload={"hold_id": "hold-2"}),
+        event("identity.privacy.hold_placed", actor="c1", subject="u5",
+              payload={"hold_id": "hold-1", "user_id": "u5", "reason": "litigation", "until": "not a date",
+                       "owner_id": "c1"}),
+        event("identity.privacy.hold_placed", actor="c1", subject="u6",
+              payload={"hold_id": "hold-2", "user_id": "u6", "reason": "litigation",
+                       "until": "2027-01-01T00:00:00Z", "owner_id": "c1"}),
+        event("identity.privacy.hold_released", actor="c1", subject="u6",
+              payload={"hold_id": "hold-2", "user_id": "u6", "released_by": "c1"}),
+        # The old four-part names were never real events: ignored.
+        event("identity.privacy.hold.placed", actor="c1", subject="u7", payload={"hold_id": "hold-3", "user_id": "u7"}),
     ])
     assert uow.compliance.holds["hold-1"] == ("u5", None)  # unreadable end: held indefinitely
     assert uow.compliance.holds["hold-2"][1].year == 2027
     assert uow.compliance.released == ["hold-2"]
+    assert "hold-3" not in uow.compliance.holds
 
 
 def test_shared_contact_details_enter_the_disclosure_register():
@@ -114,8 +120,15 @@ def test_content_views_and_downloads_feed_the_trends():
     ingest.store_events(uow, [
         event(access, actor="u1", subject="/api/content/items/i1",
               payload={"method": "GET", "path": "/api/content/items/i1", "status": 200}),
+        # Downloads are counted per item from content's event, not from the gateway's path.
         event(access, actor="anonymous", subject="/api/content/collaterals/f1/download",
               payload={"method": "GET", "path": "/api/content/collaterals/f1/download", "status": 200}),
+        event("content.collateral.downloaded", actor="anonymous", subject="collateral:f1",
+              payload={"collateral_id": "f1", "item_id": "i1", "size": 10, "bytes_sent": 10, "range": None}),
+        event("content.collateral.downloaded", actor="u2", subject="collateral:f1",  # a resumed download
+              payload={"collateral_id": "f1", "item_id": "i1", "size": 10, "bytes_sent": 5, "range": "bytes 5-9/10"}),
+        event("content.collateral.downloaded", actor="u2", subject="collateral:f1",
+              payload={"collateral_id": "f1", "item_id": "i1", "size": 10, "bytes_sent": 5, "range": "bytes 0-4/10"}),
         event(access, actor="u1", subject="/api/content/items/i1",
               payload={"method": "GET", "path": "/api/content/items/i1", "status": 404}),
         event(access, actor="u1", subject="/api/content/items",
@@ -123,7 +136,8 @@ def test_content_views_and_downloads_feed_the_trends():
     ])
     assert uow.compliance.usages == [
         trends.Usage(date(2026, 5, 4), "view", "i1", "u1"),
-        trends.Usage(date(2026, 5, 4), "download", "f1", None),
+        trends.Usage(date(2026, 5, 4), "download", "i1", None),
+        trends.Usage(date(2026, 5, 4), "download", "i1", "u2"),
     ]
 
 

@@ -1,0 +1,121 @@
+"""Per-person keys (``audit_person_keys``) and reading sealed rows back.
+
+Each person's AES-256-GCM key is stored wrapped (encrypted) under the wrap key, which never lives in the
+database (``PORTAL_AUDIT_KEY_WRAP_KEY``, else derived from the signing key). Erasure destroys the
+wrapped key and keeps a tombstone row, so a later event about the person is sealed under a throwaway key
+and reads ``[erased]`` too. Keys are loaded once per batch or page (one query), never per event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from services.audit.adapters import tables
+from services.audit.domain import sealing, signing
+from services.audit.domain.chain import canonical_payload
+
+K = tables.person_keys
+_MARK = '"' + sealing.PREFIX  # how a sealed value starts inside stored payload JSON
+# Unwrapped ciphers by person, with the wrapped text they came from: every batch still reads the wrapped
+# keys (so a key destroyed by any process is seen at once), but unwrapping is skipped when the wrapped
+# text is the one already unwrapped (unwrapping every person of every batch cost ~5 µs per event).
+_UNWRAPPED: dict[str, tuple[str, AESGCM]] = {}
+_UNWRAPPED_MAX = 20_000
+
+
+class PersonKeys:
+    def __init__(self, session: Session, wrap_key: bytes) -> None:
+        self.session = session
+        self.wrap = AESGCM(wrap_key)
+        self.wrap_id = signing.key_id(wrap_key)
+
+    def load(self, people: Iterable[str]) -> dict[str, AESGCM | None]:
+        """token -> the person's cipher, or None when their key was destroyed; unknown people absent."""
+        wanted = list(set(people))
+        if not wanted:
+            return {}
+        out: dict[str, AESGCM | None] = {}
+        conn = self.session.connection()
+        # Through the driver: SQLAlchemy's per-row result processing was most of this query's cost.
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = f"SELECT person, wrapped FROM audit_person_keys WHERE person IN ({', '.join([mark] * len(wanted))})"  # noqa: S608 - placeholders only
+        for person, wrapped in conn.exec_driver_sql(sql, tuple(wanted)).fetchall():
+            out[person] = self._cipher(person, wrapped) if wrapped else None
+        return out
+
+    def _cipher(self, person: str, wrapped: str) -> AESGCM:
+        hit = _UNWRAPPED.get(person)
+        if hit is not None and hit[0] == wrapped:
+            return hit[1]
+        cipher = AESGCM(sealing.unwrap(self.wrap, person, wrapped))
+        if len(_UNWRAPPED) >= _UNWRAPPED_MAX:
+            _UNWRAPPED.clear()
+        _UNWRAPPED[person] = (wrapped, cipher)
+        return cipher
+
+    def for_batch(self, people: Iterable[str], now: datetime) -> dict[str, AESGCM]:
+        """A cipher for every person of a batch: their key, a new key for someone new, and for an erased
+        person a throwaway key nobody keeps (what is sealed with it is unreadable from the start)."""
+        wanted = set(people)
+        ring = self.load(wanted)
+        fresh = [p for p in wanted if p not in ring]
+        keys = {p: sealing.new_key() for p in fresh}
+        if keys:
+            self.session.execute(insert(K), [
+                {"person": p, "wrapped": sealing.wrap(self.wrap, p, k), "key_id": self.wrap_id, "created_at": now}
+                for p, k in keys.items()])
+        out = {p: (c if c is not None else AESGCM(sealing.new_key())) for p, c in ring.items()}
+        out.update({p: AESGCM(k) for p, k in keys.items()})
+        return out
+
+    def destroy(self, person: str, request_id: str, now: datetime) -> bool:
+        """Destroy the person's key (keep a tombstone). True when a live key was destroyed now; a second
+        call (a replay) changes nothing."""
+        _UNWRAPPED.pop(person, None)
+        row = self.session.execute(select(K.c.wrapped).where(K.c.person == person).with_for_update()).first()
+        if row is None:
+            self.session.execute(insert(K).values(person=person, wrapped=None, key_id=self.wrap_id, created_at=now,
+                                                  destroyed_at=now, erasure_request_id=request_id[:200]))
+            return False
+        if row.wrapped is None:
+            return False
+        self.session.execute(update(K).where(K.c.person == person).values(
+            wrapped=None, destroyed_at=now, erasure_request_id=request_id[:200]))
+        return True
+
+    # --- reading sealed rows -----------------------------------------------------------------------
+    def open_rows(self, rows: Sequence[dict[str, Any]], only: str | None = None) -> list[dict[str, Any]]:
+        """Rows as readers see them: sealed fields opened (or ``[erased]``), payload text re-encoded.
+        Rows without a sealed field are passed through untouched (no JSON round trip). With ``only`` (a
+        person token), payload fields sealed for anyone else are left out: a person's own export."""
+        parsed: dict[int, dict[str, Any]] = {}
+        people: set[str] = set()
+        for i, row in enumerate(rows):
+            if sealing.is_sealed(row["actor"]):
+                people.add(sealing.sealed_person(row["actor"]))
+            if _MARK in row["payload"]:
+                payload = json.loads(row["payload"])
+                parsed[i] = payload
+                people |= {sealing.sealed_person(v) for v in payload.values() if sealing.is_sealed(v)}
+        if not people:
+            return list(rows)
+        ring = self.load(people)
+        out = []
+        for i, row in enumerate(rows):
+            actor = row["actor"]
+            if sealing.is_sealed(actor):
+                row = {**row, "actor": sealing.unseal(ring.get(sealing.sealed_person(actor)), actor)}
+            if i in parsed:
+                payload = {k: (sealing.unseal(ring.get(sealing.sealed_person(v)), v) if sealing.is_sealed(v) else v)
+                           for k, v in parsed[i].items()
+                           if only is None or not sealing.is_sealed(v) or sealing.sealed_person(v) == only}
+                row = {**row, "payload": canonical_payload(payload)}
+            out.append(row)
+        return out

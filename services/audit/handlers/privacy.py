@@ -1,0 +1,126 @@
+"""Privacy requests (issue 6): what audit holds about a person, and erasure by destroying their key.
+
+The protocol is docs/internal-contracts.md "Privacy requests": identity pulls the export over HTTP and
+pushes the erasure as an event, which audit (bound to every event) sees when it stores it; the answer,
+``audit.privacy.erasure_completed``, is emitted in the same transaction as the key's destruction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from services.audit.adapters.uow import AuditUnitOfWork
+from services.audit.domain import sealing
+from services.audit.domain.chain import iso
+from services.audit.domain.search import personal_row
+from services.audit.handlers.compliance import _public_disclosure
+from shared import clock
+from shared.events import Event
+from shared.web.identity import Identity
+
+UowFactory = Callable[..., AuditUnitOfWork]
+WORKER = "system:audit"
+ERASURE_EVENTS = {"identity.privacy.erasure_requested": False, "identity.privacy.erasure_replayed": True}
+MAX_ID = 64
+MAX_REQUEST_ID = 200
+
+
+def export_person(uow_factory: UowFactory, user_id: str, limit: int) -> dict[str, Any]:
+    """The person's audit trail (their newest ``limit`` events, with the total), the staff accesses to
+    their data, and the disclosure register entries about them. Never another person's identifying
+    fields: what an own event carries about someone else is left out. Empty for someone unknown."""
+    with uow_factory(write=False, snapshot=True) as uow:
+        token = uow.token(user_id)
+        own, own_total = uow.search.acted_by(token, limit)
+        own = uow.keys.open_rows(own, only=token)
+        accesses, access_total = uow.search.accesses_to(user_id, limit)
+        accesses = uow.keys.open_rows(accesses, only=token)
+        disclosures = uow.compliance.list_disclosures(user_id, None, limit)
+    return {
+        "audit_trail": {"total": own_total, "included": len(own), "limit": limit,
+                        "events": [_own_event(row, user_id) for row in own]},
+        "staff_accesses": {"total": access_total, "included": len(accesses), "limit": limit,
+                           "events": [_access(row, user_id) for row in accesses]},
+        "disclosures": [_public_disclosure(d) for d in disclosures],
+    }
+
+
+def _own_event(row: dict[str, Any], user_id: str) -> dict[str, Any]:
+    payload = json.loads(row["payload"])
+    owner = sealing.owner_of_payload(user_id, payload)
+    if owner != user_id:  # identifying fields about someone else (a plaintext row stored before sealing)
+        for name in sealing.personal_fields(row["producer"], payload):
+            payload.pop(name, None)
+    return {"seq": row["seq"], "type": row["type"], "occurred_at": iso(row["occurred_at"]),
+            "subject": row["subject"], "correlation_id": row["correlation_id"], "details": payload}
+
+
+def _access(row: dict[str, Any], user_id: str) -> dict[str, Any]:
+    out = personal_row(row, user_id)
+    out.pop("kind", None)
+    return out
+
+
+def erasure_request(event: Event) -> tuple[str, str] | None:
+    """``(request_id, user_id)`` of a well-formed erasure event, else None. audit stores every event it
+    is given; a malformed request is stored like any other but cannot be answered (identity, which
+    validates what it emits, never sends one)."""
+    values = []
+    for name, longest in (("request_id", MAX_REQUEST_ID), ("user_id", MAX_ID)):
+        value = event.payload.get(name)
+        if not isinstance(value, str) or not value or len(value) > longest or "\x00" in value:
+            return None
+        values.append(value)
+    return values[0], values[1]
+
+
+def erase_person(uow: AuditUnitOfWork, event: Event, retention_days: int) -> dict[str, Any] | None:
+    """Destroy the person's key (idempotently: a replay finds it destroyed), forget which staff accesses
+    were about them, and answer identity, in the unit of work that stored the event. The events
+    themselves stay: the chain covers them and they are the security log; they keep only pseudonymous
+    ids (user ids that identity no longer maps to anyone) until retention removes them."""
+    parsed = erasure_request(event)
+    if parsed is None:
+        return None
+    request_id, user_id = parsed
+    now = clock.now()
+    token = uow.token(user_id)
+    uow.keys.destroy(token, request_id, now)
+    unreadable, plaintext = uow.search.sealed_counts(token, user_id)
+    refs = uow.compliance.forget_person_refs(user_id)
+    until = (now + timedelta(days=retention_days)).date().isoformat()
+    erased = [
+        f"identifying fields (acting user id, e-mail, name, phone, IP address, user agent) made unreadable "
+        f"by destroying the person's key, in stored events: {unreadable}",
+        f"links between staff accesses and the person (the staff-access index): {refs}",
+    ]
+    kept = [{
+        "data": "the stored events themselves, pseudonymous (ids, types, times; identifying fields unreadable)",
+        "reason": "legal obligation and security: the server log store is append-only and hash-chained; "
+                  "events are removed only by retention",
+        "until": until,
+    }, {
+        "data": "disclosure register entries about the person (ids, recipients, legal bases, categories)",
+        "reason": "legal obligation: accountability for disclosures of personal data",
+        "until": until,
+    }, {
+        "data": "a one-way key (keyed digest) of the user id with this request's id, marking the key destroyed",
+        "reason": "so that later events about the person are stored unreadable too",
+        "until": None,
+    }]
+    if plaintext:
+        kept.append({
+            "data": f"events the person acted in, stored before per-person sealing existed: {plaintext}",
+            "reason": "their hashes cover the plaintext: rewriting them would break the chain's tamper "
+                      "evidence; removed by retention",
+            "until": until,
+        })
+    uow.context = Identity(user_id=WORKER, request_id=event.correlation_id)
+    uow.emit("audit.privacy.erasure_completed", subject=user_id, actor=WORKER, payload={
+        "request_id": request_id, "user_id": user_id, "erased": erased, "kept": kept,
+        "replayed": ERASURE_EVENTS[event.type]})
+    return {"erased": erased, "kept": kept}
+

@@ -1,0 +1,122 @@
+"""Sealing rules and the erasure use case with in-memory fakes."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from services.audit.domain import sealing
+from services.audit.handlers import privacy
+from shared.events import Event
+from shared.events.schemas.audit import ErasureCompletedV1
+from shared.web.identity import Identity
+
+
+def test_seal_and_unseal():
+    aead = AESGCM(sealing.new_key())
+    token = sealing.person_token(b"k", "u1")
+    sealed = sealing.seal(aead, token, "alice@example.com")
+    assert sealing.is_sealed(sealed) and sealing.sealed_person(sealed) == token
+    assert "alice" not in sealed
+    assert sealing.unseal(aead, sealed) == "alice@example.com"
+    assert sealing.unseal(None, sealed) == sealing.ERASED  # key destroyed
+    assert sealing.unseal(AESGCM(sealing.new_key()), sealed) == sealing.UNREADABLE
+    assert sealing.seal(aead, token, "x") != sealing.seal(aead, token, "x")  # a fresh nonce each time
+
+
+def test_key_wrapping_is_bound_to_its_person():
+    wrap = AESGCM(sealing.new_key())
+    key = sealing.new_key()
+    wrapped = sealing.wrap(wrap, "a" * 32, key)
+    assert sealing.unwrap(wrap, "a" * 32, wrapped) == key
+    with pytest.raises(Exception):  # noqa: B017 - InvalidTag: a wrapped key moved to another person
+        sealing.unwrap(wrap, "b" * 32, wrapped)
+
+
+def test_what_is_personal():
+    assert sealing.is_person("u1") and not sealing.is_person("system:linking")
+    assert not sealing.is_person("anonymous") and not sealing.is_person("anonymous:abc")
+    payload = {"user_id": "u2", "email": "e@x", "name": "N", "client_ip": "1.2.3.4", "path": "/x", "phone": None}
+    assert sorted(sealing.personal_fields("identity", payload)) == ["client_ip", "email", "name"]
+    assert sorted(sealing.personal_fields("linking", payload)) == ["client_ip", "email"]  # a company's name
+    assert sealing.owner_of_payload("u1", payload) == "u2"
+    assert sealing.owner_of_payload("u1", {"client_ip": "1"}) == "u1"
+    assert sealing.owner_of_payload("anonymous", {"email": "e@x"}) is None
+
+
+class FakeKeys:
+    def __init__(self):
+        self.live = {"t-u1"}
+        self.destroyed: list[str] = []
+
+    def destroy(self, person, request_id, now):
+        self.destroyed.append(person)
+        was = person in self.live
+        self.live.discard(person)
+        return was
+
+
+class FakeSearch:
+    def sealed_counts(self, token, user_id):
+        return (5, 2) if user_id == "u1" else (0, 0)
+
+
+class FakeCompliance:
+    def forget_person_refs(self, user_id):
+        return 3
+
+
+class Settings:
+    retention_days = 30
+
+
+class FakeUow:
+    def __init__(self):
+        self.keys, self.search, self.compliance = FakeKeys(), FakeSearch(), FakeCompliance()
+        self.settings = Settings()
+        self.context = Identity()
+        self.emitted: list[tuple[str, str, dict, str]] = []
+
+    def token(self, actor):
+        return f"t-{actor}"
+
+    def emit(self, type_, *, subject, payload, actor=None):
+        self.emitted.append((type_, subject, payload, actor))
+
+
+def erasure(type_="identity.privacy.erasure_requested", **payload) -> Event:
+    return Event(event_id=str(uuid.uuid4()), type=type_, version=1, occurred_at="2026-05-04T10:00:00+00:00",
+                 producer="identity", actor="u1", subject="u1", correlation_id="req-9",
+                 payload=payload or {"request_id": "r1", "user_id": "u1"})
+
+
+def test_erasure_destroys_the_key_and_answers_with_a_valid_event():
+    uow = FakeUow()
+    privacy.erase_person(uow, erasure(), 30)
+    assert uow.keys.destroyed == ["t-u1"]
+    ((type_, subject, payload, actor),) = uow.emitted
+    assert type_ == "audit.privacy.erasure_completed" and subject == "u1" and actor == "system:audit"
+    loaded = ErasureCompletedV1().load(payload)  # the registered schema accepts it
+    assert loaded["request_id"] == "r1" and loaded["replayed"] is False
+    assert any(": 5" in line for line in payload["erased"])
+    assert any("before per-person sealing" in k["data"] and k["data"].endswith(": 2") for k in payload["kept"])
+    assert all(set(k) == {"data", "reason", "until"} for k in payload["kept"])
+    assert uow.context.request_id == "req-9"  # the answer carries the request's correlation id
+
+
+def test_a_replay_answers_again_and_changes_nothing_more():
+    uow = FakeUow()
+    privacy.erase_person(uow, erasure(), 30)
+    privacy.erase_person(uow, erasure("identity.privacy.erasure_replayed"), 30)
+    assert uow.keys.live == set() and len(uow.emitted) == 2
+    assert uow.emitted[1][2]["replayed"] is True
+
+
+@pytest.mark.parametrize("payload", [{"request_id": "r1"}, {"request_id": "r1", "user_id": "x" * 65},
+                                     {"request_id": "", "user_id": "u1"}, {"request_id": "r", "user_id": 5}])
+def test_a_malformed_request_is_stored_but_not_answered(payload):
+    uow = FakeUow()
+    assert privacy.erase_person(uow, erasure(**payload), 30) is None
+    assert uow.emitted == [] and uow.keys.destroyed == []
