@@ -70,7 +70,7 @@ class Channel(kombu_redis.Channel):
         queue = queues[0]
         self._reliable_queue = queue
         self._in_poll = self.client.connection
-        self._brpop_sent_at = monotonic()
+        self._brpop_sent_at = monotonic()  # type: ignore[assignment]  # kombu declares it None at class level
         self.client.connection.send_command("BLMOVE", queue, self._inflight_key(queue), "RIGHT", "LEFT",
                                             timeout or 0)
 
@@ -92,7 +92,7 @@ class Channel(kombu_redis.Channel):
             self.client.lrem(self._inflight_key(queue), 1, item)
             return True
         finally:
-            self._in_poll = None
+            self._in_poll = None  # type: ignore[assignment]  # kombu annotates it as bool but resets it to None itself
             self._reliable_queue = None
             self._flush_brpop_reauth()
 

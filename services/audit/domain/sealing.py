@@ -37,8 +37,9 @@ OWNER_KEYS = ("user_id", "subject_user_id")
 
 def is_person(actor: str | None) -> bool:
     """A person's user id, as opposed to a service (``system:*``) or a browser (``anonymous[:id]``)."""
-    return bool(actor) and not actor.startswith("system:") and actor != "anonymous" \
-        and not actor.startswith("anonymous:")  # type: ignore[union-attr]
+    if not actor:
+        return False
+    return not actor.startswith(("system:", "anonymous:")) and actor != "anonymous"
 
 
 @functools.lru_cache(maxsize=65536)
