@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from services.content.adapters import tables
 from services.content.adapters.privacy import ErasureRecords
 from services.content.adapters.repositories import MembershipRepository
-from services.content.adapters.uow import JoinedUnitOfWork
+from services.content.adapters.uow import joined_unit_of_work
 from services.content.bootstrap import Container
 from services.content.handlers import memberships, privacy
 from shared.bus.consumer import EventHandler, inbox_batch_handler, register_consumer
@@ -35,7 +35,7 @@ def _on_erasure(retention: timedelta) -> EventHandler:
     def handle(session: Session, event: Event) -> None:
         request_id, user_id = privacy.erasure_request(event)
         context = Identity(user_id=privacy.WORKER, request_id=event.correlation_id)
-        privacy.erase_person(JoinedUnitOfWork(session, context), request_id, user_id, retention,
+        privacy.erase_person(joined_unit_of_work(session, context), request_id, user_id, retention,
                              replayed=event.type == "identity.privacy.erasure_replayed")
 
     return handle

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
 from services.content.adapters import tables
@@ -14,7 +12,6 @@ from services.content.adapters.repositories import (
     MembershipRepository,
     QueryRepository,
 )
-from shared.outbox import add_events
 from shared.uow import UnitOfWork
 from shared.web.identity import Identity
 
@@ -36,23 +33,11 @@ class ContentUnitOfWork(UnitOfWork):
         self.erasures = ErasureRecords(self.session)
 
 
-class JoinedUnitOfWork(ContentUnitOfWork):
+def joined_unit_of_work(session: Session, context: Identity | None = None) -> ContentUnitOfWork:
     """A unit of work inside a transaction its caller owns: the consumer's inbox batch.
 
-    ``commit`` stages the events in the outbox on that session and leaves committing (or rolling back)
-    to the owner, so the change, its events and the record that the incoming event was processed are
-    one transaction: a crash in between redelivers the event and nothing is half done.
+    Its ``commit`` stages the events in the outbox and releases a savepoint; the owner commits the change,
+    its events and the record that the incoming event was processed as one transaction, so a crash in
+    between redelivers the event and nothing is half done (``shared.uow.UnitOfWork(nested=True)``).
     """
-
-    def __init__(self, session: Session, context: Identity | None = None) -> None:
-        super().__init__(lambda: session, tables.outbox, "content", context)
-
-    def __exit__(self, *exc: Any) -> None:
-        # The session is the batch's: an exception propagates and the batch rolls everything back.
-        self.events = []
-
-    def commit(self) -> None:
-        add_events(self.session, self._outbox, self.events)
-        self.session.flush()
-        self._committed = True
-        self.events = []
+    return ContentUnitOfWork(lambda: session, tables.outbox, "content", context, nested=True)
