@@ -84,8 +84,8 @@ def publish(version: str, file: Path, reduces_rights: bool) -> None:
         raise click.ClickException(f"{file} is not UTF-8 text") from exc
     try:
         with _container() as c:
-            result = publish_policy(c.uow(Identity(user_id=OPERATOR)), c.settings, version=version, text=text,
-                                    reduces_rights=reduces_rights, actor=OPERATOR)
+            result = publish_policy(c.uow(Identity(user_id=OPERATOR)), c.settings, c.counters, version=version,
+                                    text=text, reduces_rights=reduces_rights, actor=OPERATOR)
     except (Conflict, Invalid) as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"published policy {result.version} (reduces rights: {'yes' if result.reduces_rights else 'no'})")

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from services.identity import handlers
 from services.identity.api import schemas
-from services.identity.api.deps import read_uow, uow
+from services.identity.api.deps import container, read_uow, uow
 from services.identity.handlers.policy import policy_version
 from shared.web.identity import require_user
 
@@ -30,4 +30,4 @@ def version_text(version):
 @blp.response(201, schemas.AcceptanceOut)
 def accept(body):
     ident = require_user()
-    return handlers.accept_policy(uow(), ident.user_id or "", body["version"])
+    return handlers.accept_policy(uow(), container().counters, ident.user_id or "", body["version"])

@@ -9,6 +9,7 @@ from services.identity.domain import mails
 from services.identity.domain.errors import Conflict, Invalid, NotFound
 from services.identity.domain.model import PolicyVersion
 from services.identity.handlers.mail import queue_mails
+from services.identity.handlers.ports import Counters
 from shared import clock
 
 
@@ -28,9 +29,12 @@ def policy_version(uow: Any, version: str) -> PolicyVersion:
     return policy
 
 
-def publish_policy(uow: Any, settings: Settings, *, version: str, text: str, reduces_rights: bool,
-                   actor: str = "system") -> PolicyVersion:
-    """Put a new version in force and queue a notice to every account, in one transaction."""
+def publish_policy(uow: Any, settings: Settings, counters: Counters, *, version: str, text: str,
+                   reduces_rights: bool, actor: str = "system") -> PolicyVersion:
+    """Put a new version in force and queue a notice to every account, in one transaction.
+
+    A version that reduces rights gates every open session from now on: the gateway's session cache is
+    dropped (epoch) so that no cached "nothing to accept" lets a request past the gate."""
     version = version.strip()
     if not version or len(version) > 64:
         raise Invalid("A version is 1 to 64 characters.", fields={"version": ["1 to 64 characters."]})
@@ -46,11 +50,14 @@ def publish_policy(uow: Any, settings: Settings, *, version: str, text: str, red
                    for user_id, email, name in uow.users.active_recipients()]
         queue_mails(uow, notices, subject=f"policy:{version}", policy_version=version)
         uow.commit()
+    if reduces_rights:
+        counters.bump_epoch()
     return policy
 
 
-def accept_policy(uow: Any, user_id: str, version: str) -> dict[str, Any]:
-    """Accept the version in force (only that one: accepting an old text says nothing about today's)."""
+def accept_policy(uow: Any, counters: Counters, user_id: str, version: str) -> dict[str, Any]:
+    """Accept the version in force (only that one: accepting an old text says nothing about today's).
+    The gateway's session cache is dropped so the 428 gate lifts on the very next request."""
     with uow:
         current = uow.policies.current()
         if current is None or current.version != version:
@@ -61,7 +68,11 @@ def accept_policy(uow: Any, user_id: str, version: str) -> dict[str, Any]:
             uow.emit("identity.policy.accepted", subject=user_id, actor=user_id,
                      payload={"user_id": user_id, "version": version, "source": "explicit"})
             accepted_at = now
+            newly = True
         else:
             accepted_at = next(at for v, at in uow.policies.accepted(user_id) if v == version)
+            newly = False
         uow.commit()
+    if newly:
+        counters.bump_epoch()
     return {"version": version, "accepted_at": accepted_at}

@@ -17,28 +17,33 @@ def user(uow, hasher, settings):
     return handlers.register(uow, hasher, settings, name="Ada", email="ada@example.com", phone=None, password=PASSWORD)
 
 
-def test_a_rights_reducing_version_needs_acceptance_until_accepted(uow, store, user, settings):
+def test_a_rights_reducing_version_needs_acceptance_until_accepted(uow, store, user, settings, counters):
     assert store.policies.acceptance_required(user.id) is False
-    handlers.publish_policy(uow, settings, version="2", text="more sharing", reduces_rights=True)
+    epoch = counters.epoch
+    handlers.publish_policy(uow, settings, counters, version="2", text="more sharing", reduces_rights=True)
     assert store.policies.acceptance_required(user.id) is True
-    handlers.publish_policy(uow, settings, version="3", text="typo fixes", reduces_rights=False)
+    assert counters.epoch == epoch + 1  # the gateway drops its cached "nothing to accept"
+    handlers.publish_policy(uow, settings, counters, version="3", text="typo fixes", reduces_rights=False)
+    assert counters.epoch == epoch + 1  # a harmless version leaves cached sessions alone
     # a later harmless version does not excuse skipping the reduction in 2
     assert store.policies.acceptance_required(user.id) is True
     with pytest.raises(Conflict):
-        handlers.accept_policy(uow, user.id, "2")  # only the current version can be accepted
-    accepted = handlers.accept_policy(uow, user.id, "3")
+        handlers.accept_policy(uow, counters, user.id, "2")  # only the current version can be accepted
+    accepted = handlers.accept_policy(uow, counters, user.id, "3")
     assert accepted["version"] == "3"
     assert store.policies.acceptance_required(user.id) is False
-    again = handlers.accept_policy(uow, user.id, "3")
+    assert counters.epoch == epoch + 2  # the gate lifts on the very next request through the gateway
+    again = handlers.accept_policy(uow, counters, user.id, "3")
+    assert counters.epoch == epoch + 2
     assert again["accepted_at"] == accepted["accepted_at"]
     assert [e.type for e in store.events].count("identity.policy.accepted") == 2  # registration + explicit
 
 
-def test_publish_refuses_duplicates_and_empty_text(uow, settings):
+def test_publish_refuses_duplicates_and_empty_text(uow, settings, counters):
     with pytest.raises(Conflict):
-        handlers.publish_policy(uow, settings, version="1", text="x", reduces_rights=False)
+        handlers.publish_policy(uow, settings, counters, version="1", text="x", reduces_rights=False)
     with pytest.raises(Invalid):
-        handlers.publish_policy(uow, settings, version="9", text="  ", reduces_rights=False)
+        handlers.publish_policy(uow, settings, counters, version="9", text="  ", reduces_rights=False)
 
 
 def test_grant_role_ends_sessions_and_is_audited(uow, store, hasher, counters, settings, user):
