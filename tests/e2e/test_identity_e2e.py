@@ -14,6 +14,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from email import policy as email_policy
 from pathlib import Path
 
@@ -28,6 +29,7 @@ PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a brand new passphrase 42"
 T = 30  # seconds per request: the machine is shared and slow
 IDLE_SECONDS = 1800  # IDENTITY_SESSION_IDLE_SECONDS default (docs/identity.md)
+ABSOLUTE_SECONDS = 12 * 3600  # IDENTITY_SESSION_ABSOLUTE_SECONDS default
 REAUTH_SECONDS = 300  # IDENTITY_REAUTH_SECONDS default
 VERIFY_TOKEN_SECONDS = 172800  # IDENTITY_VERIFY_TOKEN_SECONDS default
 FREE_FAILURES = 5  # IDENTITY_THROTTLE_FREE_FAILURES default
@@ -79,8 +81,8 @@ def register(base: str, first: str) -> tuple[dict, str]:
     return resp.json(), address
 
 
-def login(base: str, address: str, password: str = PASSWORD) -> requests.Session:
-    http = requests.Session()
+def login(base: str, address: str, password: str = PASSWORD, http: requests.Session | None = None) -> requests.Session:
+    http = http or requests.Session()
     resp = http.post(f"{base}/api/identity/sessions", json={"email": address, "password": password}, timeout=T)
     assert resp.status_code == 200, resp.text
     http.headers["X-CSRF-Token"] = resp.json()["csrf_token"]
@@ -289,3 +291,55 @@ def test_bad_input_on_identity_routes_never_5xx(platform: Platform):
         assert error.get("fields"), (path, error)
         time.sleep(0.2)
     assert me(base, http).json()["name"] == "Bea"  # nothing applied
+
+
+def test_sessions_listed_with_devices_and_the_others_ended(platform: Platform):
+    base = platform.url
+    _, address = register(base, "dev")
+    phone = requests.Session()
+    phone.headers["User-Agent"] = "PortalTest-Phone/1.0"
+    phone = login(base, address, http=phone)
+    laptop = login(base, address)
+    tablet = login(base, address)
+    ids = {phone.session_id, laptop.session_id, tablet.session_id}  # type: ignore[attr-defined]
+    assert len(ids) == 3  # a new session id at every login
+
+    # Logging in again in the same browser replaces its session: the old cookie is over.
+    old_cookie = dict(tablet.cookies)
+    tablet = login(base, address, http=tablet)
+    assert tablet.session_id not in ids  # type: ignore[attr-defined]
+    assert_error(requests.get(f"{base}/api/identity/me", cookies=old_cookie, timeout=T), 401)
+
+    listed = laptop.get(f"{base}/api/identity/sessions", timeout=T)
+    assert listed.status_code == 200, listed.text
+    items = {s["id"]: s for s in listed.json()["items"]}
+    assert set(items) == {phone.session_id, laptop.session_id, tablet.session_id}  # type: ignore[attr-defined]
+    mine = items[laptop.session_id]  # type: ignore[attr-defined]
+    assert mine["current"] is True and sum(s["current"] for s in items.values()) == 1
+    assert items[phone.session_id]["user_agent"] == "PortalTest-Phone/1.0"  # type: ignore[attr-defined]
+    for s in items.values():
+        assert s["created_at"] and s["last_seen_at"] and s["expires_at"], s
+        lifetime = datetime.fromisoformat(s["expires_at"]) - datetime.fromisoformat(s["created_at"])
+        assert abs(lifetime - timedelta(seconds=ABSOLUTE_SECONDS)) < timedelta(seconds=5), s
+
+    # Someone else's session, or one that does not exist, cannot be ended.
+    _, other_address = register(base, "oth")
+    other = login(base, other_address)
+    assert_error(other.delete(f"{base}/api/identity/sessions/{phone.session_id}", timeout=T), 404)  # type: ignore[attr-defined]
+    assert_error(laptop.delete(f"{base}/api/identity/sessions/{uuid.uuid4()}", timeout=T), 404)
+    assert me(base, phone).status_code == 200
+
+    ended = laptop.delete(f"{base}/api/identity/sessions/others", timeout=T)
+    assert ended.status_code == 200 and ended.json()["revoked"] == 2, ended.text
+    assert_error(me(base, phone), 401)
+    assert_error(me(base, tablet), 401)
+    assert me(base, laptop).status_code == 200
+    assert [s["id"] for s in laptop.get(f"{base}/api/identity/sessions", timeout=T).json()["items"]] == [
+        laptop.session_id]  # type: ignore[attr-defined]
+
+    # Resending the confirmation link needs a session; it mails a new token.
+    assert_error(requests.post(f"{base}/api/identity/email/verification", timeout=T), 401)
+    before = len(mailed_tokens(platform, address, "verify-email"))
+    resent = laptop.post(f"{base}/api/identity/email/verification", timeout=T)
+    assert resent.status_code == 202, resent.text
+    wait_for_token(platform, address, "verify-email", already=before)
