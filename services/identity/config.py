@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.identity.adapters import passwords
 from shared.config import CommonSettings, env_float, env_int, env_str, var_dir
 
 SERVICE = "identity"
@@ -17,7 +18,7 @@ class Settings:
     session_idle_seconds: int  # a session unused this long ends (idle timeout)
     session_absolute_seconds: int  # a session ends this long after login, used or not
     reauth_seconds: int  # how long a password re-entry counts as "recent" for sensitive changes
-    # argon2id parameters (OWASP: m=19 MiB, t=2, p=1); lowered only by tests that hash a lot
+    # argon2id parameters (an OWASP setting: adapters/passwords.py); lowered only by tests that hash a lot
     argon2_memory_kib: int
     argon2_time_cost: int
     argon2_parallelism: int
@@ -46,9 +47,9 @@ class Settings:
             session_idle_seconds=env_int("IDENTITY_SESSION_IDLE_SECONDS", 30 * 60),
             session_absolute_seconds=env_int("IDENTITY_SESSION_ABSOLUTE_SECONDS", 12 * 3600),
             reauth_seconds=env_int("IDENTITY_REAUTH_SECONDS", 5 * 60),
-            argon2_memory_kib=env_int("IDENTITY_ARGON2_MEMORY_KIB", 19456),
-            argon2_time_cost=env_int("IDENTITY_ARGON2_TIME_COST", 2),
-            argon2_parallelism=env_int("IDENTITY_ARGON2_PARALLELISM", 1),
+            argon2_memory_kib=env_int("IDENTITY_ARGON2_MEMORY_KIB", passwords.MEMORY_KIB),
+            argon2_time_cost=env_int("IDENTITY_ARGON2_TIME_COST", passwords.TIME_COST),
+            argon2_parallelism=env_int("IDENTITY_ARGON2_PARALLELISM", passwords.PARALLELISM),
             throttle_free_failures=env_int("IDENTITY_THROTTLE_FREE_FAILURES", 5),
             throttle_max_delay=env_int("IDENTITY_THROTTLE_MAX_DELAY", 15 * 60),
             throttle_max_failures=env_int("IDENTITY_THROTTLE_MAX_FAILURES", 100),

@@ -203,11 +203,45 @@ def test_unknown_routes_and_methods_use_the_error_shape(client):
     assert resp.status_code == 405 and resp.get_json()["error"]["code"] == "method_not_allowed"
 
 
-def test_production_hash_parameters(container):
+def test_production_hash_parameters(container, monkeypatch):
     from services.identity.adapters.passwords import Argon2Hasher
+    from services.identity.config import Settings
 
     hashed = Argon2Hasher().hash("correct horse battery")
-    assert hashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert hashed.startswith("$argon2id$v=19$m=7168,t=5,p=1$")  # an OWASP setting (docs/decisions.md §11)
+    for name in ("IDENTITY_ARGON2_MEMORY_KIB", "IDENTITY_ARGON2_TIME_COST", "IDENTITY_ARGON2_PARALLELISM"):
+        monkeypatch.delenv(name, raising=False)  # this suite lowers them; the defaults are what production gets
+    settings = Settings.from_env()
+    assert (settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism) == (7168, 5, 1)
+
+
+def test_a_hash_of_older_parameters_is_replaced_at_the_next_login(client, container):
+    """Changing the argon2id parameters (docs/decisions.md §11) reaches stored hashes: the next successful
+    login re-hashes with the current ones; a failed one changes nothing."""
+    from sqlalchemy import select, update
+
+    from services.identity.adapters import tables
+    from services.identity.adapters.passwords import Argon2Hasher
+
+    user = client.register("old-hash@example.com")
+    users = tables.users
+    old = Argon2Hasher(memory_kib=19456, time_cost=2, parallelism=1).hash("correct horse battery")
+
+    def stored() -> str:
+        with container.runtime.read_session() as s:
+            return s.execute(select(users.c.password_hash).where(users.c.id == user["id"])).scalar_one()
+
+    with container.runtime.write_session() as s, s.begin():
+        s.execute(update(users).where(users.c.id == user["id"]).values(password_hash=old))
+    wrong = client.call("POST", "/sessions", json={"email": "old-hash@example.com", "password": "not it at all"})
+    assert wrong.status_code == 401 and stored() == old
+    ok = client.call("POST", "/sessions", json={"email": "old-hash@example.com", "password": "correct horse battery"})
+    assert ok.status_code == 200, ok.get_json()
+    current = container.settings
+    assert stored().startswith(f"$argon2id$v=19$m={current.argon2_memory_kib},t={current.argon2_time_cost},"
+                               f"p={current.argon2_parallelism}$")
+    assert client.call("POST", "/sessions", json={"email": "old-hash@example.com",
+                                                  "password": "correct horse battery"}).status_code == 200
 
 
 def test_openapi_document_lists_identity_routes(client):
