@@ -246,7 +246,7 @@ def test_revoked_session_replayed_and_idle_expired_session(platform: Platform, c
     assert_error(me(base, keeper), 401)  # an ended session stays ended
 
 
-def test_email_change_without_recent_reauth_is_428(platform: Platform, clock: Clock):
+def test_email_change_needs_recent_reauth_and_a_confirmed_address(platform: Platform, clock: Clock):
     base = platform.url
     _, address = register(base, "eve")
     http = login(base, address)
@@ -259,10 +259,22 @@ def test_email_change_without_recent_reauth_is_428(platform: Platform, clock: Cl
 
     again = http.post(f"{base}/api/identity/reauth", json={"password": PASSWORD}, timeout=T)
     assert again.status_code == 200, again.text
-    ok = http.patch(f"{base}/api/identity/me", json={"email": new_address}, timeout=T)
+    ok = http.patch(f"{base}/api/identity/me", json={"email": new_address, "phone": "+44 20 7946 0000"},
+                    timeout=T)
     assert ok.status_code == 200, ok.text
     profile = me(base, http).json()
     assert profile["email"] == address and profile["pending_email"] == new_address
+    assert profile["phone"] == "+44 20 7946 0000"  # name and phone apply at once
+
+    # The new address replaces the old only once its owner confirms it with the mailed token.
+    token = wait_for_token(platform, new_address, "verify-email")
+    confirmed = requests.post(f"{base}/api/identity/email/verify", json={"token": token}, timeout=T)
+    assert confirmed.status_code == 200, confirmed.text
+    profile = me(base, http).json()
+    assert profile["email"] == new_address and profile["pending_email"] is None and profile["email_verified"]
+    assert login(base, new_address)
+    old = requests.post(f"{base}/api/identity/sessions", json={"email": address, "password": PASSWORD}, timeout=T)
+    assert_error(old, 401, "invalid_credentials")
 
 
 def test_bad_input_on_identity_routes_never_5xx(platform: Platform):
