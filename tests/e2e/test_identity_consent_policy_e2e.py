@@ -400,3 +400,51 @@ def test_rights_reducing_policy_gates_every_route_until_accepted(platform: Platf
     again = publish(platform, tmp_path, major, "Something else.\n")
     assert again.returncode != 0 and "already exists" in again.stderr, (again.stdout, again.stderr)
     assert requests.get(f"{base}/api/identity/policy/versions/{major}", timeout=T).json()["text"] == text
+
+
+# 4. Bad input on the remaining identity routes -----------------------------------------------------------
+
+
+def test_bad_input_on_privacy_staff_and_session_routes_never_5xx(platform: Platform):
+    """The routes test_identity_e2e.py does not sweep: through the gateway, each refusal in the contract's
+    shape with its status, and nothing stored."""
+    base = platform.url
+    admin = person(platform, "Alma", "admin")
+    rita = person(platform, "Rhea", "compliance")
+    ada = person(platform, "Ada")
+    api = f"{base}/api/identity"
+    cases = [
+        (ada.http, "POST", "/privacy/exports", {"all": True}, 422),
+        (ada.http, "POST", "/privacy/erasures", {"confirm": True}, 422),
+        (ada.http, "GET", f"/privacy/exports/{uuid.uuid4()}", None, 404),
+        (ada.http, "GET", f"/privacy/exports/{uuid.uuid4()}/download", None, 422),
+        (ada.http, "GET", f"/privacy/erasures/{uuid.uuid4()}", None, 404),
+        (ada.http, "POST", "/privacy/holds", {"user_id": ada.id, "reason": "mine"}, 403),
+        (rita.http, "POST", "/privacy/holds", {"user_id": ada.id}, 422),
+        (rita.http, "POST", "/privacy/holds", {"user_id": ada.id, "reason": "lawsuit 12", "until": "tomorrow"}, 422),
+        (rita.http, "POST", "/privacy/holds", {"user_id": "", "reason": "lawsuit 12"}, 422),
+        (rita.http, "GET", "/privacy/holds", None, 200),
+        (rita.http, "DELETE", f"/privacy/holds/{uuid.uuid4()}", None, 404),
+        (admin.http, "DELETE", f"/users/{ada.id}/roles/superuser", None, 422),
+        (admin.http, "DELETE", f"/users/{uuid.uuid4()}/roles/support", None, 404),
+        (admin.http, "DELETE", f"/users/{uuid.uuid4()}/sessions", None, 404),
+        (admin.http, "GET", f"/users/{uuid.uuid4()}/roles", None, 404),
+        (ada.http, "DELETE", f"/users/{admin.id}/sessions", None, 403),
+        (ada.http, "POST", "/policy/acceptances", ["not", "an", "object"], 422),
+        (ada.http, "PATCH", "/me", {"email": "not-an-address"}, 422),
+        (ada.http, "PATCH", "/me", {"role": "admin"}, 422),
+    ]
+    for http, method, path, body, status in cases:
+        resp = http.request(method, f"{api}{path}", json=body, timeout=T)
+        if status == 200:
+            assert resp.status_code == 200, (path, resp.text[:500])
+            assert resp.json()["items"] == [], resp.text  # no hold was stored by the refused requests
+        else:
+            assert_error(resp, status)
+    malformed = ada.http.post(f"{api}/privacy/exports", data=b'{"oops', timeout=T,
+                              headers={"Content-Type": "application/json"})
+    assert_error(malformed, 400, "malformed_json")
+    profile = ada.http.get(f"{api}/me", timeout=T).json()
+    assert profile["email"] == ada.email and profile["name"] == "Ada"
+    assert ada.http.get(f"{api}/me", timeout=T).status_code == 200  # nothing ended Ada's session
+    assert admin.http.get(f"{api}/users/{ada.id}/roles", timeout=T).json()["roles"] == []
