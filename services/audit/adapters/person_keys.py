@@ -9,8 +9,10 @@ and reads ``[erased]`` too. Keys are loaded once per batch or page (one query), 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -23,6 +25,11 @@ from services.audit.domain.chain import canonical_payload
 
 K = tables.person_keys
 _MARK = '"' + sealing.PREFIX  # how a sealed value starts inside stored payload JSON
+# A sealed value as a member's value inside stored payload JSON (group 1: the person's token), and any
+# sealed value's token (an actor column or a payload), for finding a page's people in one scan.
+_SEALED_VALUE = re.compile(r'(?<=:)"' + re.escape(sealing.PREFIX)
+                           + r"([0-9a-f]{" + str(sealing.TOKEN_LEN) + r'}):[A-Za-z0-9+/]*={0,2}"')
+_SEALED_TOKEN = re.compile(re.escape(sealing.PREFIX) + r"([0-9a-f]{" + str(sealing.TOKEN_LEN) + r"}):")
 # Unwrapped ciphers by person, with the wrapped text they came from: every batch still reads the wrapped
 # keys (so a key destroyed by any process is seen at once), but unwrapping is skipped when the wrapped
 # text is the one already unwrapped (unwrapping every person of every batch cost ~5 µs per event).
@@ -95,6 +102,8 @@ class PersonKeys:
         """Rows as readers see them: sealed fields opened (or ``[erased]``), payload text re-encoded.
         Rows without a sealed field are passed through untouched (no JSON round trip). With ``only`` (a
         person token), payload fields sealed for anyone else are left out: a person's own export."""
+        if only is None:
+            return self._open_rows_for_reviewers(rows)
         parsed: dict[int, dict[str, Any]] = {}
         people: set[str] = set()
         for i, row in enumerate(rows):
@@ -117,5 +126,35 @@ class PersonKeys:
                            for k, v in parsed[i].items()
                            if only is None or not sealing.is_sealed(v) or sealing.sealed_person(v) == only}
                 row = {**row, "payload": canonical_payload(payload)}
+            out.append(row)
+        return out
+
+    def _open_rows_for_reviewers(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every sealed value opened, in place in the stored payload text. That text is canonical JSON
+        (sorted keys, ASCII only), so swapping each sealed string literal for the opened one's literal gives
+        exactly what decoding, opening and re-encoding would: the export of a million rows spent most of
+        its time in that round trip. The page's people are found in one scan of all its text."""
+        actors = [row["actor"] for row in rows]
+        sealed_text = "\n".join([*actors, *[row["payload"] for row in rows if _MARK in row["payload"]]])
+        people = set(_SEALED_TOKEN.findall(sealed_text))
+        if not people:
+            return list(rows)
+        ring = self.load(people)
+
+        def opened(match: re.Match[str]) -> str:
+            token = match.group(1)
+            if token not in ring:  # no key was ever made for it: text that only looks sealed, left as it is
+                return match.group(0)
+            return encode_basestring_ascii(sealing.unseal(ring[token], match.group(0)[1:-1]))
+
+        out = []
+        for row, actor in zip(rows, actors, strict=True):
+            payload = row["payload"]
+            if _MARK in payload:
+                row = {**row, "payload": _SEALED_VALUE.sub(opened, payload)}
+                if actor.startswith(sealing.PREFIX):
+                    row["actor"] = sealing.unseal(ring.get(sealing.sealed_person(actor)), actor)
+            elif actor.startswith(sealing.PREFIX):
+                row = {**row, "actor": sealing.unseal(ring.get(sealing.sealed_person(actor)), actor)}
             out.append(row)
         return out

@@ -1,0 +1,72 @@
+"""Reading sealed rows back for reviewers (search and export): sealed values are opened inside the stored
+payload text, which must give exactly what decoding, opening each value and re-encoding gives — for
+non-ASCII text, free text that merely looks like a sealed value, nested objects, several people in one
+row, and a person whose key was destroyed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from services.audit.domain import sealing
+from services.audit.domain.chain import canonical_payload
+from services.audit.domain.search import EventFilter
+from tests.integration.audit.conftest import make_event, store
+
+pytestmark = pytest.mark.integration
+ALICE, BOB, CAROL = "user-alice", "user-bob", "user-carol"
+LOOKALIKE = 'enc1:' + "0" * 32 + ':AAAA'  # typed by someone, not sealed by us
+
+
+def events() -> list:
+    return [
+        make_event("identity.user.registered", actor=ALICE, subject=ALICE,
+                   payload={"user_id": ALICE, "name": "Zoë Ødegård-Łukasz 山田", "email": "zoe@example.com"}),
+        make_event(actor=ALICE, subject="/api/content/items", payload={
+            "method": "GET", "path": "/api/content/items", "status": 200, "query": f'q="{LOOKALIKE}"',
+            "client_ip": "198.51.100.7", "user_agent": 'Browser "quoted" \\ backslash/1.0'}),
+        make_event("identity.user.updated", actor=ALICE, subject=CAROL, payload={
+            "user_id": CAROL, "changed": ["email", "name"], "email": "carol@example.com", "name": "Carol",
+            "extra": {"nested": LOOKALIKE}}),
+        make_event("identity.user.registered", actor=BOB, subject=BOB,
+                   payload={"user_id": BOB, "name": "Bob Builder", "email": "bob@example.com"}),
+        make_event("identity.privacy.erasure_requested", actor="system:identity", subject=BOB,
+                   payload={"request_id": "er-bob", "user_id": BOB}),
+        make_event(actor="anonymous", subject="/api/content/items", payload={
+            "method": "GET", "path": "/api/content/items", "status": 200, "query": LOOKALIKE}),
+    ]
+
+
+def round_trip(ring, rows):
+    """The obvious reading: decode the payload, open every value sealed under a key we made (a destroyed key
+    reads ``[erased]``; text that only looks sealed stays as typed), encode it canonically again."""
+    def opened(value):
+        if not sealing.is_sealed(value) or sealing.sealed_person(value) not in ring:
+            return value
+        return sealing.unseal(ring[sealing.sealed_person(value)], value)
+
+    return [{**row, "actor": opened(row["actor"]),
+             "payload": canonical_payload({k: opened(v) for k, v in json.loads(row["payload"]).items()})}
+            for row in rows]
+
+
+def test_reviewers_see_opened_rows_exactly_as_a_json_round_trip_gives(container):
+    store(container, events())
+    with container.uow(write=False) as uow:
+        rows = uow.search.search(EventFilter(), None, 100)
+        people = {sealing.sealed_person(v) for r in rows
+                  for v in [r["actor"], *json.loads(r["payload"]).values()] if sealing.is_sealed(v)}
+        assert len(people) >= 3, "Alice, Bob and Carol each have a key"
+        expected = round_trip(uow.keys.load(people), rows)
+        opened = uow.keys.open_rows(rows)
+    assert opened == expected
+    text = json.dumps([{**r, "payload": json.loads(r["payload"])} for r in opened], ensure_ascii=False)
+    assert "Zoë Ødegård-Łukasz 山田" in text and "carol@example.com" in text and "198.51.100.7" in text
+    assert 'Browser "quoted" \\ backslash/1.0' in [json.loads(r["payload"]).get("user_agent") for r in opened]
+    assert text.count(LOOKALIKE) == 3  # free text that looks sealed is left as typed, at any depth
+    bob = [r for r in opened if r["subject"] == BOB and r["type"] == "identity.user.registered"]
+    assert bob and bob[0]["actor"] == sealing.ERASED
+    assert json.loads(bob[0]["payload"])["email"] == sealing.ERASED and "bob@example.com" not in text
+    assert all(sealing.PREFIX + "0" not in r["actor"] for r in opened)
+    assert not any(sealing.is_sealed(r["actor"]) for r in opened)
