@@ -64,6 +64,30 @@ def relay(services: tuple[str, ...]) -> None:
         thread.join()
 
 
+@main.command()
+@click.argument("services", nargs=-1, type=click.Choice(SERVICES))
+def schedule(services: tuple[str, ...]) -> None:
+    """Run the periodic duties — retention, export retries and purges, audit verification — for each named
+    service (default all), until stopped. ``portal run`` starts it; docs/operations.md lists the intervals."""
+    import os
+    import time
+
+    from services.cli.schedule import Schedule, duties, serve
+    from shared.config import var_dir
+
+    try:
+        chosen = duties(os.environ, services or None)
+        start_delay = float(os.environ.get("PORTAL_SCHEDULE_START_DELAY", "60"))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    for duty in chosen:
+        click.echo(f"schedule: {duty.name} every {duty.every} s ({duty.why})")
+    serve(Schedule(chosen, var_dir() / "schedule.json", start_delay=start_delay, now=time.time()), stop)
+
+
 @main.group()
 def events() -> None:
     """Event operations: dead letters, replay, schema snapshots."""

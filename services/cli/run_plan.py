@@ -252,6 +252,10 @@ def celery_argv(settings: RunSettings, service: str) -> tuple[str, ...]:
     )
 
 
+# Services with periodic duties (services/cli/schedule.py): the scheduler runs when any of them is here.
+SCHEDULED = ("identity", "content", "audit")
+
+
 def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
          env: dict[str, str]) -> list[ChildSpec]:
     """Every child except Redis, in start order."""
@@ -260,6 +264,9 @@ def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
     specs += [ChildSpec(f"{s}-worker", celery_argv(settings, s), env) for s in layout.workers]
     if relay_services:
         specs.append(ChildSpec("relay", (_bin("portal"), "relay", *relay_services), env))
+    scheduled = tuple(s for s in SCHEDULED if s in layout.workers)
+    if scheduled:
+        specs.append(ChildSpec("scheduler", (_bin("portal"), "schedule", *scheduled), env))
     if "gateway" in layout.web:
         specs.append(ChildSpec("gateway", gunicorn_argv(settings, "gateway", f"{settings.host}:{settings.port}"),
                                env))
@@ -267,11 +274,11 @@ def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
 
 
 def stop_stages(specs: list[ChildSpec]) -> list[list[str]]:
-    """Gateway first (no new requests), then the services and the relay, then the workers (they
-    finish what they hold), Redis last (everything above still needs it while stopping)."""
+    """Gateway and scheduler first (no new requests, no new duties), then the services and the relay, then
+    the workers (they finish what they hold), Redis last (everything above still needs it while stopping)."""
     names = [s.name for s in specs]
     return [
-        [n for n in names if n == "gateway"],
+        [n for n in names if n in ("gateway", "scheduler")],
         [n for n in names if n.endswith("-web") or n == "relay"],
         [n for n in names if n.endswith("-worker")],
         ["redis"],

@@ -32,7 +32,7 @@ def content() -> None:
 @content.command("purge-complaints")
 def purge_complaints() -> None:
     """Delete the complaints kept after their author's erasure whose retention period is over
-    (CONTENT_COMPLAINT_RETENTION_DAYS after the case was closed). Run it daily (cron)."""
+    (CONTENT_COMPLAINT_RETENTION_DAYS after the case was closed). `portal schedule` runs it daily."""
     from services.content.handlers import privacy
 
     with _container() as container:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.cli.run_plan import DEFAULT_PORTS, Layout, chosen_services
+from services.cli.run_plan import DEFAULT_PORTS, SCHEDULED, Layout, chosen_services
 from tests.support.databases import drop_database_url, template_for
 from tests.support.net import free_port
 from tests.support.processes import VENV_BIN, Proc, base_env, wait_until
@@ -46,6 +46,8 @@ class Platform:
         names = {f"{s}-web" for s in LAYOUT.web if s != "gateway"} | {f"{s}-worker" for s in LAYOUT.workers}
         if "gateway" in LAYOUT.web:
             names.add("gateway")
+        if any(s in LAYOUT.workers for s in SCHEDULED):
+            names.add("scheduler")
         if not self.external_redis:
             names.add("redis")
         return names
@@ -78,6 +80,9 @@ def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None) ->
         "PORTAL_STOP_GRACE": "8",
         "PORTAL_READY_TIMEOUT": "100",
         "NO_COLOR": "1",
+        # The periodic duties (retention, purges) wait an hour, so that they never run in the middle of a
+        # test that moves the clock; tests/e2e/test_schedule_e2e.py runs them at once.
+        "PORTAL_SCHEDULE_START_DELAY": "3600",
         **(extra_env or {}),
     }
     if os.environ.get("PORTAL_SERVICES"):

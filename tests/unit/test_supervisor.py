@@ -127,13 +127,14 @@ def test_plan_names_every_process_with_its_command(tmp_path):
     specs = {s.name: s for s in plan(settings(tmp_path), full_layout(), ("identity", "linking"), {})}
     assert list(specs) == [
         "identity-web", "linking-web", "content-web", "audit-web",
-        "identity-worker", "linking-worker", "content-worker", "audit-worker", "relay", "gateway",
+        "identity-worker", "linking-worker", "content-worker", "audit-worker", "relay", "scheduler", "gateway",
     ]
     assert app_and_bind(specs["linking-web"].argv) == ("services.linking.wsgi:app", "127.0.0.1:18102")
     assert app_and_bind(specs["gateway"].argv) == ("services.gateway.wsgi:app", "127.0.0.1:18080")
     worker = specs["audit-worker"].argv
     assert worker[1:6] == ("-A", "services.audit.worker", "worker", "-Q", "events.audit")
     assert specs["relay"].argv[1:] == ("relay", "identity", "linking")
+    assert specs["scheduler"].argv[1:] == ("schedule", "identity", "content", "audit")
 
 
 def app_and_bind(argv: tuple[str, ...]) -> tuple[str, str]:
@@ -174,7 +175,7 @@ def test_children_get_urls_secrets_and_the_var_dir(tmp_path):
 def test_stop_order_is_gateway_first_and_redis_last(tmp_path):
     specs = plan(settings(tmp_path), full_layout(), ("identity",), {})
     stages = stop_stages(specs)
-    assert stages[0] == ["gateway"]
+    assert stages[0] == ["scheduler", "gateway"]
     assert "relay" in stages[1] and "identity-web" in stages[1]
     assert stages[2] == ["identity-worker", "linking-worker", "content-worker", "audit-worker"]
     assert stages[-1] == ["redis"]

@@ -1,0 +1,157 @@
+"""``portal schedule``: the platform's periodic duties, so that the retention periods and deadlines the privacy
+policy announces hold without anyone remembering a cron line.
+
+Each duty is an existing ``portal`` command, run as its own process (a crash or a leak stays in it), one at a
+time (two cores are shared with the services). When each last started, and how it ended, is kept in
+``var/schedule.json``, so a restart neither repeats a daily duty at once nor forgets one. A failed duty is
+logged loudly (``audit verify`` failing means the server log was tampered with) and tried again at its next
+interval, not in a tight loop.
+
+Every interval can be changed with ``PORTAL_SCHEDULE_<NAME>_SECONDS`` (``0`` switches the duty off), e.g.
+``PORTAL_SCHEDULE_AUDIT_VERIFY_SECONDS=3600``. docs/operations.md lists them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("portal.schedule")
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Duty:
+    name: str  # also the environment suffix: audit-retain -> PORTAL_SCHEDULE_AUDIT_RETAIN_SECONDS
+    service: str  # whose command it is (skipped when that service is not deployed here)
+    args: tuple[str, ...]  # the ``portal`` command line
+    every: int  # seconds between starts
+    why: str
+
+    @property
+    def env_name(self) -> str:
+        return f"PORTAL_SCHEDULE_{self.name.upper().replace('-', '_')}_SECONDS"
+
+
+def duties(env: Mapping[str, str], services: Sequence[str] | None = None) -> list[Duty]:
+    """The duties, with their configured intervals; switched-off duties and other services' left out."""
+    retention_days = _int(env, "PORTAL_AUDIT_RETENTION_DAYS", 730)
+    known = [
+        Duty("privacy-retry-exports", "identity", ("privacy", "retry-exports"), 15 * 60,
+             "export sections still missing after a service was down (exports are due within a month)"),
+        Duty("privacy-purge-exports", "identity", ("privacy", "purge-exports"), 3600,
+             "copied export data deleted once its keeping time is over"),
+        Duty("content-purge-complaints", "content", ("content", "purge-complaints"), DAY,
+             "complaints kept after an erasure deleted when their retention ends"),
+        Duty("audit-retain", "audit", ("audit", "retain", "--older-than", str(retention_days)), DAY,
+             f"server log events older than {retention_days} days removed (legal holds kept)"),
+        Duty("audit-verify", "audit", ("audit", "verify"), DAY,
+             "the server log's hash chain checked; a failure is a tamper alarm"),
+    ]
+    chosen = []
+    for duty in known:
+        if services is not None and duty.service not in services:
+            continue
+        every = _int(env, duty.env_name, duty.every)
+        if every > 0:
+            chosen.append(Duty(duty.name, duty.service, duty.args, every, duty.why))
+    return chosen
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of {'days' if name.endswith('DAYS') else 'seconds'}, "
+                         f"not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative")
+    return value
+
+
+class Schedule:
+    """When each duty is due. ``now`` is wall-clock seconds (the state survives restarts)."""
+
+    def __init__(self, duties_: Sequence[Duty], state_path: Path, *, start_delay: float, now: float) -> None:
+        self.duties = list(duties_)
+        self.path = state_path
+        self.state: dict[str, dict[str, Any]] = self._load()
+        self.first_at = now + start_delay  # nothing runs before the platform has settled
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        try:
+            data = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.warning("schedule state %s unreadable (%s); every duty is due", self.path, exc)
+            return {}
+        return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+
+    def due_at(self, duty: Duty) -> float:
+        last = self.state.get(duty.name, {}).get("started")
+        return self.first_at if not isinstance(last, int | float) else max(self.first_at, last + duty.every)
+
+    def due(self, now: float) -> list[Duty]:
+        """The duties due now, the longest overdue first."""
+        return sorted((d for d in self.duties if self.due_at(d) <= now), key=self.due_at)
+
+    def seconds_to_next(self, now: float) -> float:
+        return max(0.0, min((self.due_at(d) for d in self.duties), default=3600.0) - now)
+
+    def record(self, duty: Duty, started: float, finished: float, exit_code: int, tail: str) -> None:
+        self.state[duty.name] = {"started": started, "finished": finished, "exit_code": exit_code,
+                                 "output": tail[-2000:]}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=2, sort_keys=True))
+        os.replace(tmp, self.path)  # a reader never sees half a file
+
+
+Runner = Callable[[Duty], tuple[int, str]]
+
+
+def run_portal(duty: Duty) -> tuple[int, str]:
+    """Run ``portal <args>`` to its end: (exit code, its output). A duty that hangs is stopped after its
+    interval (at most an hour) and counts as failed."""
+    portal = Path(sys.executable).parent / "portal"
+    argv = [str(portal) if portal.exists() else "portal", *duty.args]
+    timeout = max(60, min(duty.every, 3600))
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
+    except subprocess.TimeoutExpired as exc:
+        output = exc.output if isinstance(exc.output, str) else ""
+        return 124, f"{output}\nstopped after {timeout} s"
+    return done.returncode, (done.stdout + done.stderr).strip()
+
+
+def serve(schedule: Schedule, stop: threading.Event, runner: Runner = run_portal,
+          clock: Callable[[], float] = time.time) -> None:
+    """Run due duties one at a time until ``stop`` is set."""
+    while not stop.is_set():
+        for duty in schedule.due(clock()):
+            if stop.is_set():
+                return
+            started = clock()
+            code, output = runner(duty)
+            finished = clock()
+            schedule.record(duty, started, finished, code, output)
+            last = output.strip().splitlines()[-1][:300] if output.strip() else ""
+            if code == 0:
+                log.info("%s ok in %.1f s: %s", duty.name, finished - started, last)
+            else:
+                log.error("%s FAILED (exit %d) in %.1f s; next try in %d s: %s", duty.name, code,
+                          finished - started, duty.every, output[-1500:])
+        stop.wait(min(60.0, schedule.seconds_to_next(clock())))
