@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -51,27 +53,39 @@ def reserve_guess(uow: Any, settings: Settings, key: str, email: str) -> User | 
     now = clock.now()
     with uow:
         failures, next_allowed = uow.throttle.lock(key, now)
+        user = uow.users.by_email(normalize_email(email))
         if failures >= settings.throttle_max_failures:
-            _failed(uow, email, None, "locked", "")
+            _failed(uow, settings, email, user, "locked", "")
             uow.commit()
             raise Throttled("Too many failed attempts on this account. Reset your password to sign in again.",
                             retry_after=settings.throttle_max_delay)
         if next_allowed is not None and next_allowed > now:
-            _failed(uow, email, None, "throttled", "")
+            _failed(uow, settings, email, user, "throttled", "")
             uow.commit()
             raise Throttled("Too many failed attempts. Try again later.",
                             retry_after=int((next_allowed - now).total_seconds()) + 1)
         delay = guess_delay(failures + 1, settings.throttle_free_failures, settings.throttle_max_delay)
         uow.throttle.put(key, failures + 1, now + timedelta(seconds=delay) if delay else None, now)
-        user = uow.users.by_email(normalize_email(email))
         uow.commit()
     return user
 
 
-def _failed(uow: Any, email: str, user: User | None, reason: str, client_ip: str) -> None:
-    uow.emit("identity.login.failed", subject=user.id if user else "unknown",
-             payload={"email": normalize_email(email)[:254], "user_id": user.id if user else None,
-                      "reason": reason, "client_ip": client_ip})
+def email_digest(settings: Settings, email: str) -> str:
+    """A keyed digest of an address: attempts on one address can be told apart and counted in the server
+    log without the log holding the address (a plain hash of an address is reversed by guessing)."""
+    key = settings.common.internal_secret
+    return hmac.new(key, b"login-email:" + normalize_email(email).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _failed(uow: Any, settings: Settings, email: str, user: User | None, reason: str, client_ip: str) -> None:
+    """A failed or refused login, for the server log. The address is named only when it is an account's
+    (then audit seals it under that person's key, and it goes with their erasure); an address that names
+    nobody — a typo, someone else's, an erased person's — is kept only as a keyed digest."""
+    known = user is not None and user.erased_at is None
+    uow.emit("identity.login.failed", subject=user.id if known and user else "unknown",
+             payload={"email": normalize_email(email)[:254] if known else "",
+                      "email_digest": email_digest(settings, email),
+                      "user_id": user.id if known and user else None, "reason": reason, "client_ip": client_ip})
 
 
 def check_password_guess(uow: Any, hasher: PasswordHasher, counters: Counters, settings: Settings,
@@ -79,7 +93,7 @@ def check_password_guess(uow: Any, hasher: PasswordHasher, counters: Counters, s
     """The throttled password check shared by login and re-authentication."""
     if counters.ip_failures(client_ip) >= settings.ip_failure_limit:
         with uow:
-            _failed(uow, email, None, "ip_throttled", client_ip)
+            _failed(uow, settings, email, None, "ip_throttled", client_ip)
             uow.commit()
         raise Throttled("Too many failed logins from your network. Try again later.",
                         retry_after=counters.ip_retry_after(client_ip))
@@ -92,7 +106,8 @@ def check_password_guess(uow: Any, hasher: PasswordHasher, counters: Counters, s
     if not ok:
         counters.add_ip_failure(client_ip, settings.ip_failure_window)
         with uow:
-            _failed(uow, email, user, "bad_password" if user else "unknown_email", client_ip)
+            known = user is not None and user.erased_at is None
+            _failed(uow, settings, email, user, "bad_password" if known else "unknown_email", client_ip)
             uow.commit()
         raise InvalidCredentials("Wrong email or password.")
     assert user is not None

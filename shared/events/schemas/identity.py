@@ -30,11 +30,13 @@ class SessionEndedV1(Schema):
 
 @event_schema("identity.login.failed", 1)
 class LoginFailedV1(Schema):
-    # The email is personal data the policy names for security logs; no password, ever.
+    # The address only when it is an account's ("" otherwise: it may be a typo, someone else's, an erased
+    # person's); email_digest, a keyed digest of the address, always. No password, ever.
     email = fields.String(required=True)
     user_id = fields.String(load_default=None, allow_none=True)
-    reason = fields.String(required=True)  # unknown_email | bad_password | throttled
+    reason = fields.String(required=True)  # unknown_email | bad_password | throttled | locked | ip_throttled
     client_ip = fields.String(load_default="")
+    email_digest = fields.String(load_default=None, allow_none=True)
 
 
 @event_schema("identity.role.granted", 1)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from services.identity import handlers
-from services.identity.domain.errors import EmailTaken, Invalid, InvalidCredentials, SessionInvalid
+from services.identity.domain.errors import EmailTaken, Invalid, InvalidCredentials, SessionInvalid, Throttled
 from services.identity.domain.rules import token_hash
-from services.identity.handlers.sessions import LoginRequest, revoke_other_sessions, revoke_session
+from services.identity.handlers.sessions import LoginRequest, email_digest, revoke_other_sessions, revoke_session
 from tests.unit.identity.conftest import make_settings
 from tests.unit.identity.fakes import FakeHasher
 
@@ -67,6 +69,34 @@ def test_unknown_email_spends_a_hash_and_answers_like_a_wrong_password(uow, stor
     assert hasher.wasted == 1
     failed = [e for e in store.events if e.type == "identity.login.failed"]
     assert [e.payload["reason"] for e in failed] == ["bad_password", "unknown_email"]
+
+
+def test_a_failed_login_names_the_address_only_when_it_is_an_account(uow, store, hasher, counters, settings):
+    """The server log may hold an account's address (audit seals it under that person's key, and erasure
+    takes it), never one that names nobody: a typo, someone else's address, an erased person's."""
+    user = register(uow, hasher)
+    for email in ("Ada@Example.com", "nobody@example.com", "NOBODY@example.com"):
+        with pytest.raises(InvalidCredentials):
+            login(uow, hasher, counters, settings, email=email, password="wrong password!")
+    known, unknown, again = [e for e in store.events if e.type == "identity.login.failed"]
+    assert known.payload["email"] == "ada@example.com" and known.payload["user_id"] == user.id
+    assert known.subject == user.id
+    assert unknown.payload["email"] == "" and unknown.payload["user_id"] is None and unknown.subject == "unknown"
+    assert "nobody" not in str(unknown.payload)
+    # Attempts on one address can still be counted together, without the address.
+    assert unknown.payload["email_digest"] == again.payload["email_digest"] != known.payload["email_digest"]
+    assert len(unknown.payload["email_digest"]) == 32
+    other_key = replace(settings, common=replace(settings.common, internal_secret=b"x" * 32))
+    assert email_digest(other_key, "nobody@example.com") != unknown.payload["email_digest"]  # keyed
+
+
+def test_throttled_attempts_on_an_account_are_its_own(uow, store, hasher, counters, settings):
+    user = register(uow, hasher)
+    for _ in range(settings.throttle_free_failures + 1):
+        with pytest.raises((InvalidCredentials, Throttled)):  # wrong password, then throttled
+            login(uow, hasher, counters, settings, password="wrong password!")
+    throttled = [e for e in store.events if e.type == "identity.login.failed" and e.payload["reason"] == "throttled"]
+    assert throttled and all(e.payload["user_id"] == user.id and e.subject == user.id for e in throttled)
 
 
 def test_login_rehashes_an_outdated_hash(uow, store, hasher, counters, settings):
