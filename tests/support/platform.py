@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
+
 from services.cli.run_plan import DEFAULT_PORTS, SCHEDULED, Layout, chosen_services
 from tests.support.databases import drop_database_url, template_for
 from tests.support.net import free_port
@@ -90,6 +92,9 @@ def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None) ->
     external_redis = os.environ.get("PORTAL_TEST_REDIS_URL")
     if external_redis:
         extra["REDIS_URL"] = external_redis
+        # Each platform is a deployment of its own: it starts on an empty database, so that neither events
+        # left in queues nor the gateway's rate-limit counters of the previous test module carry over.
+        redis.Redis.from_url(external_redis).flushdb()
     databases = template_for(tmp_path, tuple(LAYOUT.migrations))
     extra.update(databases)
     proc = Proc("portal-run", [str(VENV_BIN / "portal"), "run"], base_env(extra), tmp_path).start()
