@@ -1,4 +1,4 @@
-"""audit's operator commands, added to the ``portal`` command: ``portal audit verify|retain``."""
+"""audit's operator commands, added to the ``portal`` command: ``portal audit verify|retain|rewrap``."""
 
 from __future__ import annotations
 
@@ -52,6 +52,20 @@ def retain(days: int) -> None:
     with _container() as container:
         record = retention.retain(container.uow, container.settings.signing_key, days)
     click.echo(json.dumps(record) if record else json.dumps({"removed": 0, "message": "nothing to remove"}))
+
+
+@audit.command("rewrap")
+def rewrap() -> None:
+    """Wrap every person key under the current PORTAL_AUDIT_KEY_WRAP_KEY (run after changing it, with the
+    old one in PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS; then the old one can go). Exit 1 if some key is wrapped
+    under a key that is not configured."""
+    from services.audit.handlers.privacy import rewrap_person_keys
+
+    with _container() as container:
+        result = rewrap_person_keys(container.uow)
+    click.echo(json.dumps(result))
+    if result["unavailable"]:
+        sys.exit(1)
 
 
 COMMANDS = [audit]

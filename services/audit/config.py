@@ -26,6 +26,10 @@ class Settings:
     wrap_key: bytes
     retention_days: int  # how long events are kept (the "until" of an erasure answer)
     export_limit: int  # most recent own events in a person's privacy export
+    # Earlier wrap keys, still able to open person keys wrapped under them until `portal audit rewrap` has
+    # moved every key to ``wrap_key``: PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS (comma-separated), and, when
+    # PORTAL_AUDIT_KEY_WRAP_KEY is set, the key derived from the signing key (the default before it).
+    previous_wrap_keys: tuple[bytes, ...] = ()
 
 
     @classmethod
@@ -34,15 +38,21 @@ class Settings:
         key = os.environ.get("PORTAL_AUDIT_SIGNING_KEY")
         signing_key = key.encode() if key else derive_key(common.internal_secret, "signing")
         wrap = os.environ.get("PORTAL_AUDIT_KEY_WRAP_KEY")
+        derived_wrap = derive_key(signing_key, "key-wrap")
+        previous = [hashlib.sha256(k.strip().encode()).digest()
+                    for k in os.environ.get("PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS", "").split(",") if k.strip()]
+        if wrap:
+            previous.append(derived_wrap)
         return cls(
             common=common,
             signing_key=signing_key,
             checkpoint_every=max(1, env_int("PORTAL_AUDIT_CHECKPOINT_EVERY", 1000)),
             trends_k=max(1, env_int("PORTAL_AUDIT_TRENDS_K", 10)),
             max_page=1000,
-            wrap_key=hashlib.sha256(wrap.encode()).digest() if wrap else derive_key(signing_key, "key-wrap"),
+            wrap_key=hashlib.sha256(wrap.encode()).digest() if wrap else derived_wrap,
             retention_days=max(1, env_int("PORTAL_AUDIT_RETENTION_DAYS", 730)),
             export_limit=max(1, env_int("PORTAL_AUDIT_EXPORT_LIMIT", 10_000)),
+            previous_wrap_keys=tuple(previous),
         )
 
     @property

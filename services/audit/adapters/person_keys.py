@@ -9,6 +9,7 @@ and reads ``[erased]`` too. Keys are loaded once per batch or page (one query), 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -16,7 +17,7 @@ from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.audit.adapters import tables
@@ -24,6 +25,7 @@ from services.audit.domain import sealing, signing
 from services.audit.domain.chain import canonical_payload
 
 K = tables.person_keys
+log = logging.getLogger(__name__)
 _MARK = '"' + sealing.PREFIX  # how a sealed value starts inside stored payload JSON
 # A sealed value as a member's value inside stored payload JSON (group 1: the person's token), and any
 # sealed value's token (an actor column or a payload), for finding a page's people in one scan.
@@ -37,14 +39,24 @@ _UNWRAPPED: dict[str, tuple[str, AESGCM]] = {}
 _UNWRAPPED_MAX = 20_000
 
 
+class KeyUnavailable(RuntimeError):
+    """A person's key is wrapped under a wrap key this process does not have (a rotation half done)."""
+
+
 class PersonKeys:
-    def __init__(self, session: Session, wrap_key: bytes) -> None:
+    def __init__(self, session: Session, wrap_key: bytes, previous_wrap_keys: Sequence[bytes] = ()) -> None:
         self.session = session
         self.wrap = AESGCM(wrap_key)
         self.wrap_id = signing.key_id(wrap_key)
+        # Every wrap key this process may open person keys with, by key id (the current one included).
+        self.wraps = {signing.key_id(k): AESGCM(k) for k in previous_wrap_keys}
+        self.wraps[self.wrap_id] = self.wrap
 
-    def load(self, people: Iterable[str]) -> dict[str, AESGCM | None]:
-        """token -> the person's cipher, or None when their key was destroyed; unknown people absent."""
+    def load(self, people: Iterable[str], *, strict: bool = False) -> dict[str, AESGCM | None]:
+        """token -> the person's cipher, or None when their key was destroyed; unknown people absent.
+        A key wrapped under a wrap key this process lacks raises ``KeyUnavailable`` when ``strict`` (new
+        data must never be sealed under anything but the person's real key); for reads it becomes a
+        cipher that opens nothing, so those fields read ``[unreadable]`` rather than failing the page."""
         wanted = list(set(people))
         if not wanted:
             return {}
@@ -52,26 +64,60 @@ class PersonKeys:
         conn = self.session.connection()
         # Through the driver: SQLAlchemy's per-row result processing was most of this query's cost.
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        sql = f"SELECT person, wrapped FROM audit_person_keys WHERE person IN ({', '.join([mark] * len(wanted))})"  # noqa: S608 - placeholders only
-        for person, wrapped in conn.exec_driver_sql(sql, tuple(wanted)).fetchall():
-            out[person] = self._cipher(person, wrapped) if wrapped else None
+        sql = f"SELECT person, wrapped, key_id FROM audit_person_keys WHERE person IN ({', '.join([mark] * len(wanted))})"  # noqa: S608, E501 - placeholders only
+        for person, wrapped, key_id in conn.exec_driver_sql(sql, tuple(wanted)).fetchall():
+            if not wrapped:
+                out[person] = None
+                continue
+            try:
+                out[person] = self._cipher(person, wrapped, key_id)
+            except KeyUnavailable:
+                if strict:
+                    raise
+                log.error("person key %s is wrapped under key %s, which this process lacks", person, key_id)
+                out[person] = AESGCM(sealing.new_key())
         return out
 
-    def _cipher(self, person: str, wrapped: str) -> AESGCM:
+    def _cipher(self, person: str, wrapped: str, key_id: str) -> AESGCM:
         hit = _UNWRAPPED.get(person)
         if hit is not None and hit[0] == wrapped:
             return hit[1]
-        cipher = AESGCM(sealing.unwrap(self.wrap, person, wrapped))
+        wrapper = self.wraps.get(key_id)
+        if wrapper is None:
+            raise KeyUnavailable(f"person key {person} is wrapped under key {key_id}: set that key in "
+                                 "PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS, then run `portal audit rewrap`")
+        cipher = AESGCM(sealing.unwrap(wrapper, person, wrapped))
         if len(_UNWRAPPED) >= _UNWRAPPED_MAX:
             _UNWRAPPED.clear()
         _UNWRAPPED[person] = (wrapped, cipher)
         return cipher
 
+    def rewrap(self, limit: int = 1000) -> int:
+        """Move up to ``limit`` person keys wrapped under an earlier (configured) wrap key to the current
+        one; how many moved. A key destroyed meanwhile stays destroyed (the update matches its old text)."""
+        earlier = [key_id for key_id in self.wraps if key_id != self.wrap_id]
+        if not earlier:
+            return 0
+        rows = self.session.execute(select(K.c.person, K.c.wrapped, K.c.key_id).where(
+            K.c.wrapped.is_not(None), K.c.key_id.in_(earlier)).order_by(K.c.person).limit(limit)).all()
+        moved = 0
+        for person, wrapped, key_id in rows:
+            key = sealing.unwrap(self.wraps[key_id], person, wrapped)
+            done = self.session.execute(update(K).where(K.c.person == person, K.c.wrapped == wrapped).values(
+                wrapped=sealing.wrap(self.wrap, person, key), key_id=self.wrap_id))
+            moved += int(getattr(done, "rowcount", 0))  # a CursorResult: rows touched
+        return moved
+
+    def unavailable(self) -> int:
+        """Live person keys wrapped under a wrap key this process does not have."""
+        return int(self.session.execute(select(func.count()).select_from(K).where(
+            K.c.wrapped.is_not(None), K.c.key_id.not_in(list(self.wraps)))).scalar_one())
+
     def for_batch(self, people: Iterable[str], now: datetime) -> dict[str, AESGCM]:
         """A cipher for every person of a batch: their key, a new key for someone new, and for an erased
         person a throwaway key nobody keeps (what is sealed with it is unreadable from the start)."""
         wanted = set(people)
-        ring = self.load(wanted)
+        ring = self.load(wanted, strict=True)
         fresh = [p for p in wanted if p not in ring]
         keys = {p: sealing.new_key() for p in fresh}
         if keys:

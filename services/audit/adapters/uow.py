@@ -40,7 +40,7 @@ class AuditUnitOfWork(UnitOfWork):
             # Every read of this unit of work sees one snapshot (SQLite's read transaction already does).
             self.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         s = self.settings
-        self.keys = PersonKeys(self.session, s.wrap_key)
+        self.keys = PersonKeys(self.session, s.wrap_key, s.previous_wrap_keys)
         self.chain = ChainStore(self.session, s.signing_key, s.checkpoint_every, self.keys, s.actor_index_key)
         self.search = SearchRepository(self.session, s.actor_index_key)
         self.compliance = ComplianceRepository(self.session, s.person_key)

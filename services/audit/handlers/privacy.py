@@ -124,3 +124,21 @@ def erase_person(uow: AuditUnitOfWork, event: Event, retention_days: int) -> dic
         "replayed": ERASURE_EVENTS[event.type]})
     return {"erased": erased, "kept": kept}
 
+
+def rewrap_person_keys(uow_factory: UowFactory, batch: int = 1000) -> dict[str, Any]:
+    """After the wrap key changed (PORTAL_AUDIT_KEY_WRAP_KEY, the old one in
+    PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS): wrap every person key under the current key, a batch per
+    transaction. ``unavailable`` counts keys wrapped under a key that is not configured (still unreadable)."""
+    moved = 0
+    while True:
+        with uow_factory() as uow:
+            done = uow.keys.rewrap(batch)
+            uow.commit()
+        moved += done
+        if done < batch:
+            break
+    with uow_factory(write=False) as uow:
+        left = uow.keys.unavailable()
+        key_id = uow.keys.wrap_id
+    return {"rewrapped": moved, "unavailable": left, "key_id": key_id}
+

@@ -1,0 +1,120 @@
+"""Changing the key that wraps the per-person keys (PORTAL_AUDIT_KEY_WRAP_KEY): with the old one listed in
+PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS nothing becomes unreadable, new events of known people are sealed under
+their own key, and ``portal audit rewrap`` moves every key to the new wrap key, after which the old one can
+go. Without the old key, fields read ``[unreadable]`` (never ``[erased]``, never a failed page) and new
+events of those people are refused rather than sealed under a throwaway key."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from services.audit.adapters import person_keys
+from services.audit.adapters.person_keys import KeyUnavailable
+from services.audit.bootstrap import bootstrap
+from services.audit.cli import audit as audit_cli
+from services.audit.domain import sealing
+from services.audit.domain.search import EventFilter
+from services.audit.handlers import store_events
+from tests.integration.audit.conftest import make_event, store
+
+pytestmark = pytest.mark.integration
+ALICE, BOB = "user-alice", "user-bob"
+
+
+def registered(user: str, email: str):
+    return make_event("identity.user.registered", actor=user, subject=user,
+                      payload={"user_id": user, "name": user.title(), "email": email})
+
+
+def emails(container) -> dict[str, str]:
+    with container.uow(write=False) as uow:
+        rows = uow.keys.open_rows(uow.search.search(EventFilter(type="identity.user.registered"), None, 100))
+    return {json.loads(r["payload"])["user_id"]: json.loads(r["payload"])["email"] for r in rows}
+
+
+def key_ids(container) -> set[str]:
+    with container.runtime.engine.connect() as conn:
+        return {row[0] for row in conn.exec_driver_sql("SELECT key_id FROM audit_person_keys")}
+
+
+@pytest.fixture
+def restart(audit_env, monkeypatch):
+    """Start audit again with other settings, as a deployment would (each process unwraps afresh)."""
+    started = []
+
+    def again(**env: str | None):
+        for name, value in env.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        person_keys._UNWRAPPED.clear()  # a new process has no unwrapped keys yet
+        container = bootstrap()
+        started.append(container)
+        return container
+
+    yield again
+    for container in started:
+        container.runtime.engine.dispose()
+    person_keys._UNWRAPPED.clear()
+
+
+def test_rotating_the_wrap_key_keeps_every_field_readable(restart):
+    old = restart(PORTAL_AUDIT_KEY_WRAP_KEY="wrap-key-one")
+    store(old, [registered(ALICE, "alice@example.com"), registered(BOB, "bob@example.com")])
+    before = key_ids(old)
+    assert len(before) == 1
+
+    rotated = restart(PORTAL_AUDIT_KEY_WRAP_KEY="wrap-key-two", PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS="wrap-key-one")
+    assert emails(rotated) == {ALICE: "alice@example.com", BOB: "bob@example.com"}
+    store(rotated, [make_event(actor=ALICE, payload={"method": "GET", "path": "/x", "status": 200,
+                                                      "client_ip": "198.51.100.7"})])
+    with rotated.uow(write=False) as uow:
+        [row] = uow.keys.open_rows(uow.search.search(EventFilter(type="gateway.request.completed"), None, 10))
+    assert row["actor"] == ALICE and json.loads(row["payload"])["client_ip"] == "198.51.100.7"
+
+    result = CliRunner().invoke(audit_cli, ["rewrap"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output.strip().splitlines()[-1])
+    assert answer["rewrapped"] == 2 and answer["unavailable"] == 0
+    assert key_ids(rotated) == {answer["key_id"]} and answer["key_id"] not in before
+    again = CliRunner().invoke(audit_cli, ["rewrap"])
+    assert json.loads(again.output.strip().splitlines()[-1])["rewrapped"] == 0  # nothing left to move
+
+    only_new = restart(PORTAL_AUDIT_KEY_WRAP_KEY="wrap-key-two", PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS=None)
+    assert emails(only_new) == {ALICE: "alice@example.com", BOB: "bob@example.com"}
+    with only_new.uow(write=False) as uow:
+        assert uow.keys.unavailable() == 0
+
+
+def test_moving_from_the_derived_key_to_an_explicit_one_needs_no_old_secret(restart):
+    derived = restart(PORTAL_AUDIT_KEY_WRAP_KEY=None)
+    store(derived, [registered(ALICE, "alice@example.com")])
+    explicit = restart(PORTAL_AUDIT_KEY_WRAP_KEY="now-explicit")  # the derived key is a previous key by itself
+    assert emails(explicit) == {ALICE: "alice@example.com"}
+    result = CliRunner().invoke(audit_cli, ["rewrap"])
+    assert result.exit_code == 0 and json.loads(result.output.strip().splitlines()[-1])["rewrapped"] == 1
+
+
+def test_without_the_old_wrap_key_fields_are_unreadable_and_new_events_refused(restart):
+    old = restart(PORTAL_AUDIT_KEY_WRAP_KEY="wrap-key-one")
+    store(old, [registered(ALICE, "alice@example.com")])
+
+    lost = restart(PORTAL_AUDIT_KEY_WRAP_KEY="wrap-key-two", PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS=None)
+    assert emails(lost) == {ALICE: sealing.UNREADABLE}  # not "[erased]": the person's key still exists
+    with pytest.raises(KeyUnavailable, match="PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS"):
+        store_events(lost.uow, [make_event(actor=ALICE, payload={"method": "GET", "path": "/y", "status": 200,
+                                                                  "client_ip": "198.51.100.8"})])
+    with lost.uow(write=False) as uow:
+        assert uow.search.search(EventFilter(type="gateway.request.completed"), None, 10) == []  # nothing stored
+    result = CliRunner().invoke(audit_cli, ["rewrap"])
+    assert result.exit_code == 1
+    answer = json.loads(result.output.strip().splitlines()[-1])
+    assert answer["rewrapped"] == 0 and answer["unavailable"] == 1
+
+    # Given the old key again, everything comes back: nothing was lost.
+    back = restart(PORTAL_AUDIT_KEY_WRAP_KEY="wrap-key-two", PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS="wrap-key-one")
+    assert emails(back) == {ALICE: "alice@example.com"}
