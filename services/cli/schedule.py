@@ -52,6 +52,8 @@ def duties(env: Mapping[str, str], services: Sequence[str] | None = None) -> lis
              "copied export data deleted once its keeping time is over"),
         Duty("content-purge-complaints", "content", ("content", "purge-complaints"), DAY,
              "complaints kept after an erasure deleted when their retention ends"),
+        Duty("content-sweep-files", "content", ("content", "sweep-files"), DAY,
+             "stored files of uploads that died before they were recorded deleted"),
         Duty("audit-retain", "audit", ("audit", "retain", "--older-than", str(retention_days)), DAY,
              f"server log events older than {retention_days} days removed (legal holds kept)"),
         Duty("audit-verify", "audit", ("audit", "verify"), DAY,

@@ -1,4 +1,4 @@
-"""content's operator commands, added to the ``portal`` command: ``portal content purge-complaints``."""
+"""content's operator commands, added to the ``portal`` command: ``portal content purge-complaints|sweep-files``."""
 
 from __future__ import annotations
 
@@ -39,6 +39,19 @@ def purge_complaints() -> None:
         retention = timedelta(days=container.settings.complaint_retention_days)
         gone = privacy.purge_expired_complaints(container.uow(Identity(user_id="system:cli")), retention)
     click.echo(json.dumps({"deleted": len(gone), "query_ids": gone}))
+
+
+@content.command("sweep-files")
+@click.option("--older-than-hours", "hours", type=click.IntRange(min=1), default=24, show_default=True,
+              help="Leave younger files alone: they may belong to an upload still in progress.")
+def sweep_files(hours: int) -> None:
+    """Delete stored files no collateral points at (an upload whose process died before recording it)
+    and unfinished uploads. `portal schedule` runs it daily."""
+    from services.content.handlers.collaterals import sweep_files as sweep
+
+    with _container() as container:
+        result = sweep(container.uow(Identity(user_id="system:cli")), container.storage, timedelta(hours=hours))
+    click.echo(json.dumps(result))
 
 
 COMMANDS = [content]

@@ -16,8 +16,8 @@ from tests.support.platform import Platform, running_platform
 from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-DUTIES = {"privacy-retry-exports", "privacy-purge-exports", "content-purge-complaints", "audit-retain",
-          "audit-verify"}
+DUTIES = {"privacy-retry-exports", "privacy-purge-exports", "content-purge-complaints", "content-sweep-files",
+          "audit-retain", "audit-verify"}
 
 
 @pytest.fixture(scope="module")

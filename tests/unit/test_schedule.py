@@ -18,7 +18,7 @@ def test_the_default_duties_and_their_intervals():
     chosen = {d.name: d for d in duties({})}
     assert {name: d.every for name, d in chosen.items()} == {
         "privacy-retry-exports": 900, "privacy-purge-exports": 3600, "content-purge-complaints": DAY,
-        "audit-retain": DAY, "audit-verify": DAY}
+        "content-sweep-files": DAY, "audit-retain": DAY, "audit-verify": DAY}
     assert chosen["audit-retain"].args == ("audit", "retain", "--older-than", "730")
     assert chosen["audit-verify"].env_name == "PORTAL_SCHEDULE_AUDIT_VERIFY_SECONDS"
 

@@ -87,6 +87,11 @@ class CollateralRepository:
     def add(self, collateral: Collateral) -> None:
         self.session.execute(insert(t.collaterals).values(**asdict(collateral)))
 
+    def known_keys(self, keys: list[str]) -> set[str]:
+        """Which of these storage keys a collateral points at."""
+        c = t.collaterals
+        return set(self.session.execute(select(c.c.storage_key).where(c.c.storage_key.in_(keys))).scalars())
+
     def for_item(self, item_id: str) -> list[Collateral]:
         c = t.collaterals
         rows = self.session.execute(select(c).where(c.c.item_id == item_id).order_by(c.c.created_at, c.c.id))

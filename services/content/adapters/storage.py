@@ -30,6 +30,12 @@ class BlobStorage(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def keys_older_than(self, moment: float) -> Iterator[str]:
+        """Every stored key last written before ``moment`` (seconds since the epoch)."""
+
+    def drop_partial_older_than(self, moment: float) -> int:
+        """Delete unfinished uploads (a process killed while writing) begun before ``moment``; how many."""
+
 
 class LocalDiskStorage:
     """Files under ``root/<2 hex>/<key>``, written to ``root/tmp`` first and renamed into place."""
@@ -86,3 +92,27 @@ class LocalDiskStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def keys_older_than(self, moment: float) -> Iterator[str]:
+        if not self.root.is_dir():
+            return
+        for shard in sorted(self.root.iterdir()):
+            if shard.name == "tmp" or not shard.is_dir():
+                continue
+            for path in sorted(shard.iterdir()):
+                try:
+                    if path.is_file() and path.stat().st_mtime < moment:
+                        yield path.name
+                except FileNotFoundError:  # deleted meanwhile
+                    continue
+
+    def drop_partial_older_than(self, moment: float) -> int:
+        dropped = 0
+        for path in (self.root / "tmp").glob("*.part"):
+            try:
+                if path.stat().st_mtime < moment:
+                    path.unlink()
+                    dropped += 1
+            except FileNotFoundError:
+                continue
+        return dropped

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 from services.content.adapters.storage import BlobNotFound, BlobStorage
 from services.content.adapters.uow import ContentUnitOfWork
@@ -124,3 +126,24 @@ def download_collateral(uow: ContentUnitOfWork, storage: BlobStorage, collateral
                 "range": f"bytes {rng.start}-{rng.end}/{collateral.size}" if rng else None})
         uow.commit()
     return Download(collateral, plan, body)
+
+
+def sweep_files(uow: ContentUnitOfWork, storage: BlobStorage, older_than: timedelta,
+                batch: int = 500) -> dict[str, int]:
+    """Delete stored files no collateral points at, and unfinished uploads, older than ``older_than``.
+
+    An upload stores its bytes before it records the collateral, so a process that dies in between (or
+    an upload killed mid-stream) leaves a file nobody can reach. Anything younger than ``older_than``
+    may be an upload still in progress and is left alone."""
+    moment = (clock.now() - older_than).timestamp()
+    deleted = 0
+    keys = storage.keys_older_than(moment)
+    while chunk := list(itertools.islice(keys, batch)):
+        with uow:
+            known = uow.collaterals.known_keys(chunk)
+        for key in chunk:
+            if key not in known:
+                storage.delete(key)
+                deleted += 1
+    return {"orphan_files": deleted, "partial_uploads": storage.drop_partial_older_than(moment)}
+
