@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from services.gateway.adapters.upstream import Upstreams
 from services.gateway.domain.sessions import MalformedSession, SessionInfo
+from shared import clock
 from shared.web.errors import Unavailable
 from shared.web.identity import Identity, sign_headers
 
@@ -36,12 +37,17 @@ class _Entry:
     expires: float
 
 
+def _wall_seconds() -> float:
+    return clock.now().timestamp()  # the platform's clock, as identity reads it (tests can move it)
+
+
 class SessionCache:
     def __init__(self, ttl: float, max_entries: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = _wall_seconds) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self.clock = clock
+        self.wall = wall
         self._entries: dict[str, _Entry] = {}
         self._epoch: str | None = None
         self._lock = threading.Lock()
@@ -66,10 +72,15 @@ class SessionCache:
         in between moves the epoch and so makes this entry unusable."""
         if epoch is None or self.ttl <= 0:
             return
+        ttl = self.ttl
+        if session is not None and session.valid_until is not None:
+            ttl = min(ttl, session.valid_until - self.wall())  # never past the session's own end
+            if ttl <= 0:
+                return
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()  # a flood of distinct cookies: start over rather than grow
-            self._entries[key] = _Entry(session, epoch, self.clock() + self.ttl)
+            self._entries[key] = _Entry(session, epoch, self.clock() + ttl)
 
     def observe_epoch(self, epoch: str) -> None:
         if epoch != self._epoch:

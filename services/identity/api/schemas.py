@@ -101,6 +101,9 @@ class ResolveOut(Schema):
     csrf_hash = fields.String()
     auth_time = fields.Integer()
     policy_acceptance_required = fields.Boolean()
+    # Seconds since the epoch after which this answer no longer holds (idle or absolute expiry), so the
+    # gateway never keeps a session in its cache past its end.
+    valid_until = fields.Integer()
 
 
 class StaffUserQuery(Schema):

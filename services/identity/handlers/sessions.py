@@ -192,10 +192,12 @@ def resolve_session(uow: Any, read_uow: Any, counters: Counters, settings: Setti
         if ended:
             counters.bump_epoch()
         raise SessionInvalid("The session is unknown or has ended.")
-    if now - session.last_seen_at >= min(timedelta(seconds=60), idle / 10):
+    last_seen = session.last_seen_at
+    if now - last_seen >= min(timedelta(seconds=60), idle / 10):
         with uow:
             uow.sessions.touch(session.id, now)
             uow.commit()
+        last_seen = now
     assert user is not None
     return {
         "session_id": session.id,
@@ -204,6 +206,7 @@ def resolve_session(uow: Any, read_uow: Any, counters: Counters, settings: Setti
         "csrf_hash": session.csrf_hash,
         "auth_time": int(session.auth_time.timestamp()),
         "policy_acceptance_required": required,
+        "valid_until": int(min(session.expires_at, last_seen + idle).timestamp()),
     }
 
 

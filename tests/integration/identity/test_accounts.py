@@ -126,16 +126,19 @@ def test_me_needs_a_user_and_shows_the_profile(client):
     assert "password_hash" not in body
 
 
-def test_resolve_gives_what_the_gateway_needs(client):
+def test_resolve_gives_what_the_gateway_needs(client, container):
     import hashlib
 
     client.register("erin@example.com")
     resp = client.call("POST", "/sessions", json={"email": "erin@example.com", "password": "correct horse battery"})
     token, csrf = cookie_value(resp, "portal_session"), resp.get_json()["csrf_token"]
     info = client.resolve(token).get_json()
-    assert set(info) == {"session_id", "user_id", "roles", "csrf_hash", "auth_time", "policy_acceptance_required"}
+    assert set(info) == {"session_id", "user_id", "roles", "csrf_hash", "auth_time", "policy_acceptance_required",
+                         "valid_until"}
     assert info["csrf_hash"] == hashlib.sha256(csrf.encode()).hexdigest()
     assert info["policy_acceptance_required"] is False and isinstance(info["auth_time"], int)
+    idle = container.settings.session_idle_seconds
+    assert idle - 1 <= info["valid_until"] - info["auth_time"] <= idle + 1  # just logged in: ends after the idle timeout
     bad = client.resolve("not-a-session")
     assert bad.status_code == 404 and bad.get_json()["error"]["code"] == "session_invalid"
 

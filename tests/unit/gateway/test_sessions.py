@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from services.gateway.adapters.sessions import SessionCache, Sessions, token_key
@@ -36,6 +38,27 @@ def test_a_resolved_session_is_reused_within_the_ttl(clock):
     clock.now += 0.2
     sessions.lookup("tok", "0", "r3")
     assert resolver.calls == ["tok", "tok"]
+
+
+def test_a_session_is_never_cached_past_its_own_end(clock):
+    """identity says when the session ends unless used again (idle or absolute expiry): the cache keeps
+    it at most until then, however long its own TTL."""
+    wall = [1_800_000_000.0]
+    ending = replace(session(), valid_until=wall[0] + 2)
+    resolver = FakeResolver({"tok": ending, "gone": replace(session("u2"), valid_until=wall[0] - 1)})
+    sessions = Sessions(SessionCache(5.0, 100, clock=clock, wall=lambda: wall[0]), resolver)
+    assert sessions.lookup("tok", "0", "r1") == ending
+    clock.now += 1.9
+    sessions.lookup("tok", "0", "r2")
+    assert resolver.calls == ["tok"]  # still cached
+    clock.now += 0.2  # past valid_until, well inside the 5 s TTL
+    sessions.lookup("tok", "0", "r3")
+    assert resolver.calls == ["tok", "tok"]  # asked identity again, which decides about expiry
+    sessions.lookup("gone", "0", "r4")
+    sessions.lookup("gone", "0", "r5")
+    assert resolver.calls.count("gone") == 2  # an answer already past its end is not cached at all
+    assert SessionInfo.from_resolve({"session_id": "s", "user_id": "u", "valid_until": 17}).valid_until == 17.0
+    assert SessionInfo.from_resolve({"session_id": "s", "user_id": "u"}).valid_until is None  # older identity
 
 
 def test_an_epoch_change_drops_every_entry(clock):

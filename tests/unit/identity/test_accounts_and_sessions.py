@@ -136,6 +136,24 @@ def test_resolve_reports_roles_and_refreshes_last_seen(uow, store, hasher, count
     assert info["csrf_hash"] == token_hash(result.csrf_token)
     assert info["policy_acceptance_required"] is False
     assert store.sessions.rows[result.session.id].last_seen_at > result.session.last_seen_at
+    # Touched now: the session ends unless used within the idle timeout from now.
+    now = store.sessions.rows[result.session.id].last_seen_at
+    assert info["valid_until"] == int(now.timestamp()) + settings.session_idle_seconds
+    # Not touched (seen a moment ago): the end counts from the stored last_seen_at.
+    fake_clock.advance(10)
+    assert handlers.resolve_session(uow, uow, counters, settings, result.token)["valid_until"] == info["valid_until"]
+
+
+def test_resolve_never_promises_past_the_absolute_end(uow, store, hasher, counters, settings, fake_clock):
+    register(uow, hasher)
+    result = login(uow, hasher, counters, settings)
+    ends = int(result.session.expires_at.timestamp())
+    while True:
+        fake_clock.advance(settings.session_idle_seconds - 60)
+        info = handlers.resolve_session(uow, uow, counters, settings, result.token)
+        assert info["valid_until"] <= ends
+        if info["valid_until"] == ends:
+            break
 
 
 def test_resolve_ends_idle_sessions(uow, store, hasher, counters, settings, fake_clock):
