@@ -138,7 +138,7 @@ def test_resolve_gives_what_the_gateway_needs(client, container):
     assert info["csrf_hash"] == hashlib.sha256(csrf.encode()).hexdigest()
     assert info["policy_acceptance_required"] is False and isinstance(info["auth_time"], int)
     idle = container.settings.session_idle_seconds
-    assert idle - 1 <= info["valid_until"] - info["auth_time"] <= idle + 1  # just logged in: ends after the idle timeout
+    assert idle - 1 <= info["valid_until"] - info["auth_time"] <= idle + 1  # just logged in: ends after idle
     bad = client.resolve("not-a-session")
     assert bad.status_code == 404 and bad.get_json()["error"]["code"] == "session_invalid"
 
