@@ -107,6 +107,21 @@ def test_a_sole_primary_contact_leaves_the_company_to_an_administrator(uow, comp
     assert any("administrator" in e for e in report.erased)
 
 
+def test_an_administrator_gives_a_company_left_without_manager_a_new_primary_contact(uow, directory, company):
+    """After its sole manager is erased, a company is not stuck: someone asks to join, an administrator
+    approves and names them primary contact, and they manage the company from then on."""
+    privacy.erase_person("req-5", PRIMARY.user_id, uow)
+    asked = ask(uow, directory, company, "u-9")
+    link_requests.approve_link_request(asked.id, ADMIN, uow)
+    named = companies.transfer_primary_contact(company.id, "u-9", ADMIN, uow)
+    assert named.primary_contact_user_id == "u-9"
+    assert uow.state.members[(company.id, "u-9")].role == Role.MANAGER
+    transferred = uow.of_type("linking.primary_contact.transferred")[-1].payload
+    assert transferred["from_user_id"] == privacy.ERASED and transferred["to_user_id"] == "u-9"
+    other = ask(uow, directory, company, "u-10")
+    link_requests.approve_link_request(other.id, Caller("u-9"), uow)  # the new manager decides requests
+
+
 def test_decisions_made_by_an_erased_manager_no_longer_name_them(uow, directory, company):
     join(uow, directory, company, "u-1")
     companies.change_role(company.id, "u-1", Role.MANAGER, PRIMARY, uow)
