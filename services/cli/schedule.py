@@ -136,7 +136,8 @@ def run_portal(duty: Duty) -> tuple[int, str]:
     except subprocess.TimeoutExpired as exc:
         output = exc.output if isinstance(exc.output, str) else ""
         return 124, f"{output}\nstopped after {timeout} s"
-    return done.returncode, (done.stdout + done.stderr).strip()
+    # Its log lines first, its answer (stdout) last: the last line is what the schedule's log line shows.
+    return done.returncode, "\n".join(part for part in (done.stderr.strip(), done.stdout.strip()) if part)
 
 
 def serve(schedule: Schedule, stop: threading.Event, runner: Runner = run_portal,

@@ -37,8 +37,8 @@ def state(platform: Platform) -> dict[str, dict]:
 
 
 def answer(duty: dict) -> dict:
-    """The JSON line a duty's command printed (its log lines are around it)."""
-    return next(json.loads(line) for line in duty["output"].splitlines() if line.startswith("{"))
+    """The JSON answer a duty's command printed: the last line (its log lines come first)."""
+    return json.loads(duty["output"].splitlines()[-1])
 
 
 def test_every_duty_runs_against_the_platform_and_records_its_outcome(platform: Platform):
