@@ -22,8 +22,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -98,13 +99,7 @@ def measure(base: str, emails: list[str], *, burst: bool) -> tuple[list[float], 
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(a,)) for a in emails]
-    began = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - began
+    wall = run_threads(client, emails)
     if failures:
         raise RuntimeError(f"{len(failures)} failed logins, e.g. {failures[0]}")
     return latencies, wall
@@ -123,13 +118,19 @@ def hashes_per_second(seconds: float = 2.0) -> float:
             hasher.verify(stored, "ceiling")
             done[slot] += 1
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(len(done))]
+    wall = run_threads(work, range(len(done)))  # first: the sum is read once every thread has ended
+    return sum(done) / wall
+
+
+def run_threads(target: Callable[[Any], None], args: Iterable[Any]) -> float:
+    """Run ``target(arg)`` on a thread per argument, all at once; the wall time until the last ends."""
+    threads = [threading.Thread(target=target, args=(arg,)) for arg in args]
     began = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return sum(done) / (time.perf_counter() - began)
+    return time.perf_counter() - began
 
 
 def _call(http: requests.Session, base: str, method: str, path: str, body: dict) -> requests.Response:

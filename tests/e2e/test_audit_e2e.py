@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,8 +17,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from tests.support.people import grant, portal
 from tests.support.platform import Platform
-from tests.support.processes import REPO, VENV_BIN, base_env, wait_until
+from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "correct horse battery staple"
@@ -59,17 +59,6 @@ def login(base: str, user_id: str, email: str) -> Person:
     resp = session.post(f"{base}/api/identity/sessions", json={"email": email, "password": PASSWORD}, timeout=T)
     assert resp.status_code == 200, resp.text
     return Person(user_id, email, session, resp.json()["csrf_token"])
-
-
-def portal(platform: Platform, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(VENV_BIN / "portal"), *args], cwd=REPO, timeout=180,
-                          env=base_env({"PORTAL_VAR_DIR": str(platform.var_dir)}), capture_output=True,
-                          text=True, check=False)
-
-
-def grant(platform: Platform, email: str, role: str) -> None:
-    result = portal(platform, "grant-role", email, role)
-    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def assert_error(resp: requests.Response, status: int, field: str | None = None) -> dict:

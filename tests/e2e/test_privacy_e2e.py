@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,8 +22,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from tests.support.people import grant
 from tests.support.platform import Platform, running_platform
-from tests.support.processes import REPO, VENV_BIN, base_env, wait_until
+from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "correct horse battery staple"
@@ -58,13 +58,6 @@ def register(base: str, name: str) -> tuple[str, str]:
                          timeout=T)
     assert resp.status_code == 201, resp.text
     return resp.json()["id"], email
-
-
-def grant(platform: Platform, email: str, role: str) -> None:
-    result = subprocess.run([str(VENV_BIN / "portal"), "grant-role", email, role], cwd=REPO, timeout=180,
-                            env=base_env({"PORTAL_VAR_DIR": str(platform.var_dir)}), capture_output=True,
-                            text=True, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def login(base: str, email: str, password: str = PASSWORD) -> requests.Response:

@@ -54,12 +54,17 @@ def portal(platform: Platform, *args: str) -> subprocess.CompletedProcess:
                           check=False)
 
 
+def grant(platform: Platform, email: str, role: str) -> None:
+    """``portal grant-role``: ends the person's open sessions, so grant before logging in."""
+    granted = portal(platform, "grant-role", email, role)
+    assert granted.returncode == 0, granted.stderr[-2000:]
+
+
 def person(platform: Platform, first: str, role: str | None = None) -> Person:
     """A new account, given ``role`` before logging in (a role change ends the person's sessions)."""
     user_id, address = register(platform.url, first)
     if role:
-        granted = portal(platform, "grant-role", address, role)
-        assert granted.returncode == 0, granted.stderr[-2000:]
+        grant(platform, address, role)
     return Person(user_id, address, first.title(), log_in(platform.url, address))
 
 

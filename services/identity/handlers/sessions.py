@@ -49,11 +49,13 @@ def throttle_key(email: str) -> str:
 
 def reserve_guess(uow: Any, settings: Settings, key: str, email: str) -> User | None:
     """Count this guess as failed before checking it (so parallel guesses cannot overtake the limit);
-    a success resets the count. Raises ``Throttled`` while the account must wait."""
+    a success resets the count. Raises ``Throttled`` while the account must wait. Returns the live
+    account with this address, or None (no account, or an erased one)."""
     now = clock.now()
     with uow:
         failures, next_allowed = uow.throttle.lock(key, now)
-        user = uow.users.by_email(normalize_email(email))
+        found = uow.users.by_email(normalize_email(email))
+        user = found if found is not None and found.erased_at is None else None
         if failures >= settings.throttle_max_failures:
             _failed(uow, settings, email, user, "locked", "")
             uow.commit()
@@ -78,14 +80,13 @@ def email_digest(settings: Settings, email: str) -> str:
 
 
 def _failed(uow: Any, settings: Settings, email: str, user: User | None, reason: str, client_ip: str) -> None:
-    """A failed or refused login, for the server log. The address is named only when it is an account's
-    (then audit seals it under that person's key, and it goes with their erasure); an address that names
-    nobody — a typo, someone else's, an erased person's — is kept only as a keyed digest."""
-    known = user is not None and user.erased_at is None
-    uow.emit("identity.login.failed", subject=user.id if known and user else "unknown",
-             payload={"email": normalize_email(email)[:254] if known else "",
+    """A failed or refused login, for the server log. The address is named only when it is a live
+    account's (``user``; then audit seals it under that person's key, and it goes with their erasure); an
+    address that names nobody — a typo, someone else's, an erased person's — is kept only as a keyed digest."""
+    uow.emit("identity.login.failed", subject=user.id if user else "unknown",
+             payload={"email": normalize_email(email)[:254] if user else "",
                       "email_digest": email_digest(settings, email),
-                      "user_id": user.id if known and user else None, "reason": reason, "client_ip": client_ip})
+                      "user_id": user.id if user else None, "reason": reason, "client_ip": client_ip})
 
 
 def check_password_guess(uow: Any, hasher: PasswordHasher, counters: Counters, settings: Settings,
@@ -98,7 +99,7 @@ def check_password_guess(uow: Any, hasher: PasswordHasher, counters: Counters, s
         raise Throttled("Too many failed logins from your network. Try again later.",
                         retry_after=counters.ip_retry_after(client_ip))
     user = reserve_guess(uow, settings, throttle_key(email), email)
-    if user is None or user.erased_at is not None:
+    if user is None:
         hasher.waste_time(password)
         ok = False
     else:
@@ -106,8 +107,7 @@ def check_password_guess(uow: Any, hasher: PasswordHasher, counters: Counters, s
     if not ok:
         counters.add_ip_failure(client_ip, settings.ip_failure_window)
         with uow:
-            known = user is not None and user.erased_at is None
-            _failed(uow, settings, email, user, "bad_password" if known else "unknown_email", client_ip)
+            _failed(uow, settings, email, user, "bad_password" if user else "unknown_email", client_ip)
             uow.commit()
         raise InvalidCredentials("Wrong email or password.")
     assert user is not None
