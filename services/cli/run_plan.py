@@ -224,13 +224,14 @@ def redis_spec(settings: RunSettings, port: int, env: dict[str, str]) -> ChildSp
 
 def gunicorn_argv(settings: RunSettings, service: str, bind: str, root: Path = REPO_ROOT) -> tuple[str, ...]:
     """A service that ships ``gunicorn_conf.py`` sizes its own workers and threads there (the gateway
-    mostly waits on others: many threads); the others get ``PORTAL_WEB_WORKERS`` x ``PORTAL_WEB_THREADS``."""
+    mostly waits on others: many threads); the others get the shared settings (``shared/web/gunicorn_conf.py``)
+    with ``PORTAL_WEB_WORKERS`` x ``PORTAL_WEB_THREADS``."""
     argv = [_bin("gunicorn")]
     if (root / "services" / service / "gunicorn_conf.py").is_file():
         argv += ["-c", f"python:services.{service}.gunicorn_conf"]
     else:
-        argv += ["--workers", str(settings.web_workers), "--threads", str(settings.web_threads),
-                 "--worker-class", "gthread", "--timeout", "60"]
+        argv += ["-c", "python:shared.web.gunicorn_conf",
+                 "--workers", str(settings.web_workers), "--threads", str(settings.web_threads)]
     argv += [
         f"services.{service}.wsgi:app", "--bind", bind,
         # Shorter than the supervisor's grace so gunicorn's own graceful stop finishes first.

@@ -10,7 +10,13 @@ from flask import Flask, g, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from shared.web.errors import ApiError, error_response, http_exception_response, register_error_handlers
+from shared.web.errors import (
+    ApiError,
+    ErrorSchema,
+    error_response,
+    http_exception_response,
+    register_error_handlers,
+)
 from shared.web.identity import H_REQUEST_ID, Identity, verify_headers
 
 log = logging.getLogger("portal.web")
@@ -21,7 +27,9 @@ JSON_TYPES = frozenset({"application/json"})
 
 
 class PortalApi(Api):
-    """flask-smorest, with its HTTP errors in the contract's shape."""
+    """flask-smorest, with its HTTP errors in the contract's shape, and its documents saying so."""
+
+    ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
         return http_exception_response(error)
