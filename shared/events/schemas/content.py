@@ -136,7 +136,7 @@ class ComplaintDueDateChangedV1(_ComplaintCase):
     note = fields.String(load_default="")
 
 
-# --- privacy requests (issue 6) -----------------------------------------------------------------
+# --- privacy requests -------------------------------------------------------------------------
 # No personal data in these: ids, counts and summaries only (the audit service stores every event).
 
 class KeptDataV1(Schema):
