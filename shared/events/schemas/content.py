@@ -45,6 +45,13 @@ class CollateralUploadedV1(Schema):
     sha256 = fields.String(required=True)
 
 
+@event_schema("content.collateral.removed", 1)
+class CollateralRemovedV1(Schema):
+    collateral_id = fields.String(required=True)
+    item_id = fields.String(required=True)
+    filename = fields.String(required=True)
+
+
 @event_schema("content.collateral.downloaded", 1)
 class CollateralDownloadedV1(Schema):
     collateral_id = fields.String(required=True)
