@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_cookie
 from werkzeug.wsgi import LimitedStream
 
-from services.gateway.adapters.upstream import BLOCK, request_chunks, stream_body
+from services.gateway.adapters.upstream import BLOCK, request_chunks, stream_body, unavailable
 from services.gateway.api.context import Edge, new_access, read_edge, spool_access
 from services.gateway.bootstrap import Container
 from services.gateway.domain.routing import (
@@ -31,7 +31,7 @@ from services.gateway.domain.routing import (
     resolve_route,
 )
 from services.gateway.handlers import Access, Caller, enforce_session_rules, identify
-from shared.web.errors import DEFAULT_CODES, ApiError, Unavailable, error_body
+from shared.web.errors import DEFAULT_CODES, ApiError, error_body
 from shared.web.identity import ANON_COOKIE, Identity, sign_headers
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class Proxy:
             try:
                 data = upstream.read(decode_content=False)
             except HTTPError as exc:  # the service died half-way through its answer
-                raise Unavailable(f"The {route.service} service is unavailable.") from exc
+                raise unavailable(f"The {route.service} service is unavailable.") from exc
             finally:
                 upstream.release_conn()
             return upstream.status, response_headers, [data], [len(data)]
