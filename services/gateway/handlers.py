@@ -19,6 +19,7 @@ from services.gateway.domain import policy
 from services.gateway.domain.routing import Route
 from services.gateway.domain.sessions import SessionInfo
 from shared import clock
+from shared.events import signing
 from shared.events.registry import latest_version
 from shared.web.errors import ApiError, Forbidden, PreconditionRequired
 from shared.web.identity import Identity, verify_anonymous_cookie
@@ -166,7 +167,7 @@ def access_event(access: Access) -> tuple[str, str]:
             "bytes_sent": access.bytes_sent,
         },
     }
-    return event_id, json.dumps(envelope, separators=(",", ":"))
+    return event_id, json.dumps(signing.sign(envelope), separators=(",", ":"))
 
 
 @functools.cache
