@@ -140,7 +140,7 @@ def test_live_stream_through_the_gateway(platform: Platform):
     assert_error(requests.get(url, timeout=T), 401)
     assert_error(rita.http.get(url, params={"since": "last tuesday"}, timeout=T), 422, "validation_error", "since")
 
-    # The stream request itself: one access event (spooled when the stream closed) and one audited read.
+    # The stream request itself: one access event and one audited read.
     def recorded() -> list[dict]:
         resp = rita.http.get(f"{base}/api/audit/events", params={"correlation_id": stream_request}, timeout=T)
         assert resp.status_code == 200, resp.text
