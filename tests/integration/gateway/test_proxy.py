@@ -121,6 +121,8 @@ def test_error_shapes(stack):
         assert resp.json()["error"]["code"] == code
         assert resp.headers["Content-Type"] == "application/json"
         assert resp.headers["X-Request-ID"]
+        if status == 503:  # a service that cannot be reached: try again shortly
+            assert resp.headers["Retry-After"] == "1"
     wrong_type = requests.post(stack.url + "/api/content/json", data="x", headers={"Content-Type": "text/plain"},
                                timeout=10)
     assert wrong_type.status_code == 415
@@ -128,6 +130,14 @@ def test_error_shapes(stack):
     too_big = requests.post(stack.url + "/api/content/json", data=b"[" + b"1," * MiB + b"1]",
                             headers={"Content-Type": "application/json"}, timeout=30)
     assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "payload_too_large"
+
+
+def test_a_service_429_with_retry_after_is_passed_on_not_retried(stack):
+    for method in ("GET", "POST"):
+        resp = requests.request(method, stack.url + "/api/content/busy", json={} if method == "POST" else None,
+                                timeout=10)
+        assert resp.status_code == 429 and resp.headers["Retry-After"] == "3", resp.text
+        assert resp.json()["error"]["code"] == "too_many_streams"
 
 
 def test_readiness_names_the_service_that_is_down(stack):
