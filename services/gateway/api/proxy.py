@@ -21,6 +21,7 @@ from werkzeug.http import parse_cookie
 from werkzeug.wsgi import LimitedStream
 
 from services.gateway.adapters.upstream import BLOCK, UpstreamBody, request_chunks, unavailable
+from services.gateway.api import reference
 from services.gateway.api.context import Edge, new_access, read_edge, spool_access
 from services.gateway.bootstrap import Container
 from services.gateway.domain.routing import (
@@ -57,7 +58,8 @@ class Proxy:
         self.secret = container.settings.common.internal_secret
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        if not environ.get("PATH_INFO", "").startswith(PREFIX):
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith(PREFIX) or reference.is_own(path):  # the gateway's own pages and documents
             return self.fallback(environ, start_response)
         edge = read_edge(self.c, environ)
         access = new_access(edge, environ)

@@ -50,7 +50,13 @@ GATEWAY_PATHS: dict[str, Any] = {
                                       "503": {"description": "a dependency is not ready",
                                               "content": {"application/json": {"schema": _ERROR_REF}}}}}},
     "/openapi.json": {"get": {"tags": ["gateway"], "summary": "This document",
-                              "responses": {"200": {"description": "the merged OpenAPI document"}}}},
+                              "responses": {"200": {"description": "the merged OpenAPI document",
+                                                    "content": {"application/json": {}}}}}},
+    "/api/docs": {"get": {"tags": ["gateway"], "summary": "This document for people (Swagger UI)",
+                          "responses": {"200": {"description": "the page", "content": {"text/html": {}}}}}},
+    "/api/asyncapi.json": {"get": {"tags": ["gateway"], "summary": "The event catalogue (AsyncAPI 2.6)",
+                                   "responses": {"200": {"description": "every event type and version",
+                                                         "content": {"application/json": {}}}}}},
 }
 
 ERROR_SCHEMA = {
