@@ -14,7 +14,7 @@ from services.web.bootstrap import Container, bootstrap
 
 def create_app(container: Container | None = None) -> Flask:
     container = container or bootstrap()
-    app = Flask("web", static_folder=None, template_folder="templates", 
+    app = Flask("web", static_folder=None, template_folder="templates",
                 root_path=str(Path(__file__).resolve().parent))
     secret = container.settings.internal_secret
     app.config.update(

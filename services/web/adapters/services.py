@@ -99,7 +99,8 @@ def failure(status: int, data: Any, retry_after: str | None) -> ApiFailure:
     err = data.get("error") if isinstance(data, dict) else None
     if not isinstance(err, dict):
         return ApiFailure(status, "error", "The service gave an unexpected answer.", retry_after=retry_after)
-    fields = err.get("fields") if isinstance(err.get("fields"), dict) else {}
+    raw = err.get("fields")
+    fields: dict = raw if isinstance(raw, dict) else {}
     flat = {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in fields.items()}
     return ApiFailure(status, str(err.get("code") or "error"), str(err.get("message") or ""), flat, retry_after)
 
