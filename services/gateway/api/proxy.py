@@ -1,4 +1,5 @@
-"""``/api/<service>/<rest>`` -> ``<SERVICE>_URL/<rest>``: admit, sign, stream both ways.
+"""``/api/<service>/<rest>`` -> ``<SERVICE>_URL/<rest>``, every other path (a page) -> ``WEB_URL``:
+admit, sign, stream both ways.
 
 A plain WSGI handler in front of the Flask app (which keeps the gateway's own endpoints): every
 request through the portal passes here, and Flask's request context, routing and response objects
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -20,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_cookie
 from werkzeug.wsgi import LimitedStream
 
-from services.gateway.adapters.upstream import BLOCK, request_chunks, stream_body
+from services.gateway.adapters.upstream import BLOCK, UpstreamBody, request_chunks, unavailable
 from services.gateway.api.context import Edge, new_access, read_edge, spool_access
 from services.gateway.bootstrap import Container
 from services.gateway.domain import pages
@@ -33,7 +34,7 @@ from services.gateway.domain.routing import (
     resolve_route,
 )
 from services.gateway.handlers import Access, Caller, enforce_session_rules, identify
-from shared.web.errors import DEFAULT_CODES, ApiError, Unavailable, error_body
+from shared.web.errors import DEFAULT_CODES, ApiError, error_body
 from shared.web.identity import ANON_COOKIE, Identity, sign_headers
 
 log = logging.getLogger(__name__)
@@ -84,11 +85,21 @@ class Proxy:
             status, headers, body, counter = self._refusal(page, access, 500, "internal_error",
                                                            "Something went wrong on our side.")
         access.status = status
+        try:
+            # Before the first byte goes out: a gateway that dies while serving has recorded it already.
+            # Static assets are the exception: versioned, cached for a year, not one event per stylesheet.
+            if not static:
+                spool_access(self.c, access, edge.started,
+                             counter[0] if isinstance(body, list) else _declared(headers))
+        except ApiError as exc:  # the spool cannot take it: refuse rather than serve unrecorded
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+            status, headers, body, counter = self._refusal(page, access, exc.status, exc.code, exc.message,
+                                                           exc.fields, exc.headers)
         headers.append(("X-Request-ID", edge.request_id))
         start_response(_status_line(status), headers)
-        if static:  # versioned, cached for a year: not one access event per stylesheet
-            return _Closing(body, counter, lambda sent: None)
-        return _Closing(body, counter, lambda sent: spool_access(self.c, access, edge.started, sent))
+        return body
 
     @staticmethod
     def _refusal(page: bool, access: Access, status: int, code: str, message: str,
@@ -168,12 +179,12 @@ class Proxy:
             try:
                 data = upstream.read(decode_content=False)
             except HTTPError as exc:  # the service died half-way through its answer
-                raise Unavailable(f"The {route.service} service is unavailable.") from exc
+                raise unavailable(f"The {route.service} service is unavailable.") from exc
             finally:
                 upstream.release_conn()
             return upstream.status, response_headers, [data], [len(data)]
         counter = [0]
-        return upstream.status, response_headers, stream_body(upstream, counter), counter
+        return upstream.status, response_headers, UpstreamBody(upstream, counter), counter
 
 
 def _method(environ: dict) -> str:
@@ -213,28 +224,16 @@ def _error(status: int, code: str, message: str, fields: dict | None = None,
     return status, headers, [body], [len(body)]
 
 
+def _declared(headers: list[tuple[str, str]]) -> int | None:
+    """The length a streamed body will have, when the service said so."""
+    for name, value in headers:
+        if name.lower() == "content-length" and value.isdigit():
+            return int(value)
+    return None
+
+
 def _status_line(status: int) -> str:
     try:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
         return f"{status} Unknown"
-
-
-class _Closing:
-    """The response body; on close (after the last byte went out) the access event is spooled."""
-
-    def __init__(self, body: Iterable[bytes], counter: list[int], on_close: Callable[[int], None]) -> None:
-        self.body = body
-        self.counter = counter
-        self.on_close = on_close
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self.body)
-
-    def close(self) -> None:
-        try:
-            close = getattr(self.body, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self.on_close(self.counter[0])
