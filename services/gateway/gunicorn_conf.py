@@ -14,5 +14,7 @@ workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
 threads = int(os.environ.get("GATEWAY_THREADS", "8"))
 keepalive = int(os.environ.get("GATEWAY_KEEPALIVE", "5"))
 timeout = int(os.environ.get("GATEWAY_WORKER_TIMEOUT", "60"))
-bind = os.environ.get("GATEWAY_BIND", f"127.0.0.1:{os.environ.get('PORT', '8080')}")
+bind = [os.environ.get("GATEWAY_BIND", f"127.0.0.1:{os.environ.get('PORT', '8080')}")]
+if os.environ.get("GATEWAY_METRICS_PORT", "0") != "0":  # the internal listener that alone answers /metrics
+    bind.append(f"{os.environ.get('GATEWAY_METRICS_ADDR', '127.0.0.1')}:{os.environ['GATEWAY_METRICS_PORT']}")
 accesslog = None  # the access log is the gateway.request.completed event, not a text line

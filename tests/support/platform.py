@@ -32,6 +32,7 @@ class Platform:
     ports: dict[str, int]
     external_redis: bool
     started_pids: dict[str, int] = field(default_factory=dict)
+    metrics_ports: dict[str, int] = field(default_factory=dict)  # the gateway's internal listener, the relay's
 
     @property
     def url(self) -> str:
@@ -71,10 +72,12 @@ def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None) ->
     var_dir = tmp_path / "var"
     port = free_port()
     ports = {s: free_port() for s in DEFAULT_PORTS}
+    metrics_ports = {"gateway": free_port(), "relay": free_port()}
     extra = {
         "PORTAL_VAR_DIR": str(var_dir),
         "PORT": str(port),
         **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()},
+        **{f"{s.upper()}_METRICS_PORT": str(p) for s, p in metrics_ports.items()},
         "PORTAL_WEB_WORKERS": "1",  # two cores shared with the rest of the suite
         "PORTAL_WEB_THREADS": "2",
         "GATEWAY_WORKERS": "1",
@@ -98,7 +101,7 @@ def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None) ->
     databases = template_for(tmp_path, tuple(LAYOUT.migrations))
     extra.update(databases)
     proc = Proc("portal-run", [str(VENV_BIN / "portal"), "run"], base_env(extra), tmp_path).start()
-    platform = Platform(proc, var_dir, port, ports, bool(external_redis))
+    platform = Platform(proc, var_dir, port, ports, bool(external_redis), metrics_ports=metrics_ports)
     try:
         wait_until(lambda: _ready(proc), timeout=150, interval=0.2, message="portal run ready line")
         platform.started_pids = platform.pids()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -35,13 +36,14 @@ from services.gateway.domain.routing import (
     resolve_route,
 )
 from services.gateway.handlers import Access, Caller, enforce_session_rules, identify
+from shared import metrics
 from shared.web.errors import DEFAULT_CODES, ApiError, error_body
 from shared.web.identity import ANON_COOKIE, Identity, sign_headers
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/"
-OWN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json"})  # the gateway's; every other path is a page
+OWN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/metrics"})  # the gateway's; every other path is a page
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _NO_BODY_STATUSES = (204, 304)
 _OWN_HEADERS = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
@@ -100,6 +102,8 @@ class Proxy:
                                                            exc.fields, exc.headers)
         headers.append(("X-Request-ID", edge.request_id))
         start_response(_status_line(status), headers)
+        metrics.observe_request("gateway", access.method, _route_label(page, access), status,
+                                time.perf_counter() - edge.started)
         return body
 
     @staticmethod
@@ -231,6 +235,13 @@ def _declared(headers: list[tuple[str, str]]) -> int | None:
         if name.lower() == "content-length" and value.isdigit():
             return int(value)
     return None
+
+
+def _route_label(page: bool, access: Access) -> str:
+    """Few label values: the service a request went to (its own routes are the service's figures)."""
+    if page:
+        return "page"
+    return f"/api/{access.service}" if access.service else "/api/<unknown>"
 
 
 def _status_line(status: int) -> str:
