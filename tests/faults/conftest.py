@@ -1,5 +1,6 @@
-"""One platform (``portal run``, the supervisor ``make run`` uses) per module, with the gateway's rate limits
-off (the load comes from one address) and two gateway workers; every fault's figures are printed at the end of the run."""
+"""One platform (``portal run``, the supervisor ``make run`` uses) per module, with the gateway's rate
+limits off (the load comes from one address) and two gateway workers; every fault's figures are printed
+at the end of the run."""
 
 from __future__ import annotations
 
