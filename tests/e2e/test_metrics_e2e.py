@@ -22,6 +22,13 @@ def scrape(url: str) -> dict[tuple[str, frozenset], float]:
             for family in text_string_to_metric_families(resp.text) for s in family.samples}
 
 
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=T).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
 def value(samples: dict, name: str, **labels: str) -> float:
     """The sum over the samples of ``name`` whose labels include ``labels``."""
     wanted = set(labels.items())
@@ -44,6 +51,8 @@ def test_metrics_are_never_served_through_the_public_gateway(platform: Platform)
 
 def test_every_endpoint_answers_and_the_figures_move_with_traffic(platform: Platform):
     urls = endpoints(platform)
+    # The relay opens its listener once it has loaded every service (after "Portal ready" at times).
+    wait_until(lambda: all(_answers(url) for url in urls.values()), timeout=60, message="metrics listeners up")
     before = {name: scrape(url) for name, url in urls.items()}
     assert value(before["identity"], "portal_outbox_backlog", service="identity") >= 0
     assert ("portal_queue_depth", frozenset({("queue", "events.audit")})) in before["audit"]
