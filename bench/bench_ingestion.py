@@ -38,6 +38,7 @@ from shared.bus.publisher import CeleryPublisher  # noqa: E402
 from shared.db import make_engine  # noqa: E402
 from shared.events import Event  # noqa: E402
 from shared.outbox import OutboxRelay, add_events, outbox_table  # noqa: E402
+from tests.support.audit_keys import audit_keys_env  # noqa: E402
 from tests.support.processes import base_env, celery_worker, wait_until  # noqa: E402
 from tests.support.redis_server import start_redis  # noqa: E402
 
@@ -81,16 +82,18 @@ class Rig:
         self.outbox = outbox_table(MetaData())
         self.outbox.metadata.create_all(self.outbox_engine)
         self.audit_url = f"sqlite:///{workdir / 'audit.db'}"
+        self.keys = audit_keys_env(workdir)
         self.env = base_env({"AUDIT_DATABASE_URL": self.audit_url, "REDIS_URL": redis_url,
                              "PORTAL_INTERNAL_SECRET": "bench", "PORTAL_AUDIT_SIGNING_KEY": "bench-signing",
-                             "PYTHONPATH": str(REPO)})
+                             "PYTHONPATH": str(REPO), **self.keys})
         self.worker = None
         self._container = None
 
     def container(self):
         if self._container is None:
             os.environ.update({"AUDIT_DATABASE_URL": self.audit_url, "REDIS_URL": self.redis_url,
-                               "PORTAL_INTERNAL_SECRET": "bench", "PORTAL_AUDIT_SIGNING_KEY": "bench-signing"})
+                               "PORTAL_INTERNAL_SECRET": "bench", "PORTAL_AUDIT_SIGNING_KEY": "bench-signing",
+                               **self.keys})
             from services.audit.bootstrap import bootstrap
 
             self._container = bootstrap()
@@ -159,7 +162,7 @@ class Rig:
         from services.audit.handlers.integrity import verify
 
         container = self.container()
-        return verify(container.uow, container.settings.signing_key).to_dict()
+        return verify(container.uow).to_dict()
 
 
 def lpush_rate(redis_url: str, events: list[Event]) -> float:

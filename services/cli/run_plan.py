@@ -8,9 +8,10 @@ import secrets
 import shutil
 import sys
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from services.cli.keys import PUBLIC_KEY_FILE, SIGNING_KEY_FILE, env_for
 from services.cli.supervisor import ChildSpec
 from shared.config import REPO_ROOT, ConfigError, env_float, env_int, env_str
 
@@ -159,6 +160,7 @@ def local_env_path(var: Path) -> Path:
 def local_env(settings: RunSettings, env: Mapping[str, str], redis_port: int | None) -> dict[str, str]:
     """What other ``portal`` commands need to reach this run: broker, services and databases."""
     keys = ["REDIS_URL", "GATEWAY_URL", "PORTAL_PUBLIC_URL", "PORTAL_DATABASE_URL_TEMPLATE", "GATEWAY_SPOOL_URL",
+            SIGNING_KEY_FILE, PUBLIC_KEY_FILE,
             *(f"{s.upper()}_URL" for s in DEFAULT_PORTS), *(f"{s.upper()}_DATABASE_URL" for s in SERVICES)]
     values = {k: env[k] for k in keys if env.get(k)}
     if redis_port is not None:
@@ -270,7 +272,7 @@ def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
     if "gateway" in layout.web:
         specs.append(ChildSpec("gateway", gunicorn_argv(settings, "gateway", f"{settings.host}:{settings.port}"),
                                env))
-    return specs
+    return [replace(s, env=env_for(s.name, s.env)) for s in specs]
 
 
 def stop_stages(specs: list[ChildSpec]) -> list[list[str]]:
