@@ -47,13 +47,17 @@ def verify() -> None:
 
 @audit.command("retain")
 @click.option("--older-than", "days", type=click.IntRange(min=1), required=True, metavar="DAYS",
-              help="Remove events stored more than DAYS days ago (except people under legal hold).")
+              help="Remove events stored more than DAYS days ago (except people under legal hold); at least "
+                   "PORTAL_AUDIT_RETENTION_DAYS.")
 def retain(days: int) -> None:
     """Remove old events by whole time ranges, leaving a signed record; the chain still verifies."""
     from services.audit.handlers import retention
 
     with _container() as container:
-        record = retention.retain(container.uow, days)
+        try:
+            record = retention.retain(container.uow, days)
+        except retention.RetentionTooShort as exc:
+            raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(record) if record else json.dumps({"removed": 0, "message": "nothing to remove"}))
 
 

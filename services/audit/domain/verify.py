@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.audit.domain import signing
@@ -129,10 +130,11 @@ class KeptDigest:
 def verify_chain(rows: Iterable[Mapping[str, Any]], *, verifier: signing.Verifier,
                  checkpoints: Sequence[Checkpoint] = (), head: Head | None = None,
                  retention: RetentionRecord | None = None, anchored: Head | None = None,
-                 anchor_required: bool = True, legacy_key: bytes | None = None) -> VerifyResult:
+                 anchor_required: bool = True, legacy_key: bytes | None = None,
+                 retention_days: int | None = None) -> VerifyResult:
     """``anchored``: the highest head in the external anchor. ``legacy_key``: accept HMAC signatures made
     with it and do not ask for the links, head signature and anchor they predate (``portal audit resign``
-    only)."""
+    only). ``retention_days``: the retention period a retention record's cut-off must respect."""
     result = VerifyResult()
     legacy_mode = legacy_key is not None
 
@@ -156,6 +158,9 @@ def verify_chain(rows: Iterable[Mapping[str, Any]], *, verifier: signing.Verifie
     kept = KeptDigest()
     if retention is not None:
         signed(retention.message(), retention.signature, "retention record", retention.first_seq)
+        if retention_days is not None and _cut_too_young(retention, retention_days):
+            broken(retention.first_seq, f"retention record cuts too young: cut-off {retention.cutoff}, made "
+                                        f"{retention.created_at}, retention period {retention_days} days")
         boundary = retention.last_seq
         expected, running = boundary + 1, retention.anchor_hash
     by_seq = _checked_checkpoints(checkpoints, signed, broken, head, legacy_mode)
@@ -244,6 +249,14 @@ def _checked_checkpoints(checkpoints: Sequence[Checkpoint], signed, broken, head
     if head is not None and beyond and not legacy_mode:
         broken(beyond[0], f"checkpoint at {beyond[0]} is beyond the last one the chain head names")
     return by_seq
+
+
+def _cut_too_young(record: RetentionRecord, days: int) -> bool:
+    try:
+        age = datetime.fromisoformat(record.created_at) - datetime.fromisoformat(record.cutoff)
+    except ValueError:
+        return True  # an unreadable cut-off cannot show it respected the period
+    return age < timedelta(days=days)
 
 
 def _kept_matches(retention: RetentionRecord | None, kept: KeptDigest, broken) -> bool:

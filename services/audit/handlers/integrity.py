@@ -22,7 +22,8 @@ def verify(uow_factory: UowFactory) -> VerifyResult:
         anchored = uow.anchor.latest()
         chain = uow.chain
         return verify_chain(chain.iter_rows(), verifier=uow.settings.verifier, checkpoints=chain.checkpoints(),
-                            head=chain.head(), retention=chain.latest_retention(), anchored=anchored)
+                            head=chain.head(), retention=chain.latest_retention(), anchored=anchored,
+                            retention_days=uow.settings.retention_days)
 
 
 def check(uow_factory: UowFactory) -> VerifyResult:

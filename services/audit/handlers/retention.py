@@ -15,12 +15,21 @@ from shared import clock
 UowFactory = Callable[..., AuditUnitOfWork]
 
 
+class RetentionTooShort(ValueError):
+    """A cut-off younger than the configured retention period (PORTAL_AUDIT_RETENTION_DAYS)."""
+
+
 def retain(uow_factory: UowFactory, older_than_days: int) -> dict[str, Any] | None:
     """Remove every event stored before ``now - older_than_days`` (one range: from the start of the
-    chain to the last such event) except those of people under legal hold. None when nothing is due."""
+    chain to the last such event) except those of people under legal hold. None when nothing is due.
+    Refuses a cut-off younger than the retention period: the log is kept at least that long."""
     now = clock.now()
     cutoff = now - timedelta(days=older_than_days)
     with uow_factory() as uow:
+        period = uow.settings.retention_days
+        if older_than_days < period:
+            raise RetentionTooShort(f"--older-than {older_than_days} is shorter than the retention period of "
+                                    f"{period} days (PORTAL_AUDIT_RETENTION_DAYS)")
         uow.chain.lock_head()  # no batch is appended while the range is cut
         last_seq = uow.chain.last_seq_stored_before(cutoff)
         previous = uow.chain.latest_retention()

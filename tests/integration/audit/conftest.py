@@ -40,7 +40,7 @@ def events_at(n: int, start: datetime | None = None, **kw: Any) -> list[Event]:
 def audit_env(database_url, internal_secret, redis_url, monkeypatch, tmp_path) -> dict[str, str]:
     env = {"AUDIT_DATABASE_URL": database_url, "PORTAL_INTERNAL_SECRET": internal_secret, "REDIS_URL": redis_url,
            "PORTAL_AUDIT_SIGNING_KEY": SIGNING_KEY, "PORTAL_AUDIT_CHECKPOINT_EVERY": "10",
-           "PORTAL_AUDIT_TRENDS_K": "3", **audit_keys_env(tmp_path)}
+           "PORTAL_AUDIT_TRENDS_K": "3", "PORTAL_AUDIT_RETENTION_DAYS": "5", **audit_keys_env(tmp_path)}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env

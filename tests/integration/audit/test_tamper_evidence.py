@@ -9,11 +9,12 @@ import json
 import subprocess
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from services.audit.adapters import tables
 from services.audit.domain import signing
-from services.audit.domain.chain import chain_hash
+from services.audit.domain.chain import GENESIS, chain_hash
+from services.audit.domain.verify import KeptDigest, RetentionRecord
 from services.audit.handlers import integrity
 from tests.integration.audit.conftest import events_at, store
 from tests.support.processes import REPO, VENV_BIN, base_env
@@ -157,3 +158,28 @@ def test_resign_refuses_a_chain_broken_under_the_old_key(container):
         conn.execute(update(C).where(C.c.seq == 10).values(signature="0" * 64, prev_seq=None))
     answer = integrity.resign(container.uow)
     assert answer["resigned"] is False and answer["first_broken"] == 10
+
+
+def test_retention_refuses_a_cut_off_younger_than_the_retention_period(container, audit_env, tmp_path):
+    store(container, events_at(12))
+    run = portal(audit_env, tmp_path, "retain", "--older-than", "4")
+    assert run.returncode == 1
+    assert "shorter than the retention period of 5 days" in run.stderr
+    assert "Traceback" not in run.stderr
+    with container.runtime.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(tables.retention_records)).scalar_one() == 0
+
+
+def test_the_verifier_refuses_a_retention_record_that_cuts_too_young(container):
+    """Even signed with the writer's key (a bypassed command, a wrong configuration elsewhere)."""
+    store(container, events_at(12))
+    with container.uow() as uow:
+        head = uow.chain.lock_head()
+        uow.chain.add_retention(RetentionRecord(first_seq=1, last_seq=0, removed=0, kept=0,
+                                                kept_digest=KeptDigest().hexdigest(), anchor_hash=GENESIS,
+                                                cutoff="2026-03-01T00:00:00+00:00",
+                                                created_at="2026-03-03T00:00:00+00:00"))
+        uow.commit()
+    assert head.seq == 12
+    result = integrity.verify(container.uow)
+    assert not result.ok and "retention record cuts too young" in result.problem

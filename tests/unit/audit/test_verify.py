@@ -249,3 +249,12 @@ def test_legacy_hmac_checkpoints_need_resigning_and_verify_with_the_old_key():
     rows[3]["subject"] = "edited"
     rehash_from(rows, 3)
     assert not run(rows, legacy, unsigned_head, legacy_key=LEGACY_KEY).ok
+
+
+def test_a_retention_record_cutting_younger_than_the_retention_period_is_refused():
+    rows, cps, head = build(20)
+    survivors, record = retention_over(rows, 12, keep={3})  # cut-off 31 days before it was made
+    assert run(survivors, cps, head, retention=record, retention_days=31).ok
+    result = run(survivors, cps, head, retention=record, retention_days=32)
+    assert (result.ok, result.first_broken) == (False, 1)
+    assert "retention record cuts too young" in result.problem
