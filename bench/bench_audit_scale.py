@@ -1,7 +1,7 @@
 """The server log store at scale: search p95, streamed export and chain verification over N generated
 events (default 1,000,000), each beside a same-run raw SQL baseline on the same database.
 
-Figures (goals from issue 5): search p95 < 50 ms, export of 1M rows < 30 s, verification of 1M rows
+Figures and their goals: search p95 < 50 ms, export of 1M rows < 30 s, verification of 1M rows
 < 20 s, memory bounded (the export's and the verifier's RSS growth are reported too).
 
 ``run(report)`` is called by the benchmark runner; ``python bench/bench_audit_scale.py [N]`` runs alone.

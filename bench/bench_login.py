@@ -6,7 +6,7 @@ registered, then they log in with headers signed as the gateway signs them, twic
 log in at the same moment, wait for each other, again) and in a closed loop (each logs in again as soon
 as its login returns: 20 logins always in flight). The baselines are one argon2id hash at the production
 parameters (``services/identity/adapters/passwords.py``) timed in this process, and the hashes per second
-this machine manages with one thread per core. Goal (issue 3): p95 < 300 ms.
+this machine manages with one thread per core. Goal: p95 < 300 ms.
 
 ``run(report)`` is called by the benchmark runner; ``python bench/bench_login.py`` runs alone.
 Environment: BENCH_LOGIN_CLIENTS (default 20), BENCH_LOGIN_ROUNDS (logins per client, default 10),

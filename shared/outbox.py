@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from shared import clock
 from shared.bus.publisher import Publisher
 from shared.db import UtcDateTime
-from shared.events import Event
+from shared.events import Event, signing
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def add_events(session: Session, table: Table, events: Sequence[Event]) -> None:
             {
                 "event_id": e.event_id,
                 "type": e.type,
-                "body": json.dumps(e.to_dict(), separators=(",", ":")),
+                "body": json.dumps(signing.sign(e.to_dict()), separators=(",", ":")),
                 "created_at": now,
             }
             for e in events

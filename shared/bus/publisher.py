@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from celery import Celery
 
 from shared.bus.topology import DELIVER_TASK, EVENTS_EXCHANGE, RETRY_EXCHANGE, all_queues, queue_name
+from shared.events import signing
 
 
 class Publisher(Protocol):
@@ -61,8 +62,10 @@ class CeleryPublisher:
         self.max_per_message = max_per_message
 
     def publish(self, events: Sequence[dict[str, Any]]) -> None:
-        """Publish envelopes (dicts), many per broker message, one message per run of one type."""
-        self.publish_raw([(e["type"], json.dumps(e, separators=(",", ":"))) for e in events])
+        """Publish envelopes (dicts), many per broker message, one message per run of one type; those not
+        signed yet are signed with this process's keys of their producer (``shared.events.signing``)."""
+        self.publish_raw([(e["type"], json.dumps(e if signing.SIG_FIELD in e else signing.sign(dict(e)),
+                                                 separators=(",", ":"))) for e in events])
 
     def publish_raw(self, events: Sequence[tuple[str, str]]) -> None:
         """Publish ``(type, envelope JSON text)`` pairs as they are stored in an outbox.

@@ -1,4 +1,4 @@
-"""Issue 5 end to end, every process real (``portal run``): the audit routes through the gateway with the
+"""Audit end to end, every process real (``portal run``): the audit routes through the gateway with the
 roles that may and may not use them — search (filters, cursor paging, bad input), export (CSV and JSON
 Lines matching the search), integrity (HTTP and ``portal audit verify``), audit of the auditors,
 transparency for people (``/me/events``), public k-anonymous trends, and the disclosure register.

@@ -1,4 +1,4 @@
-"""Issue 3 end to end, every process real (``portal run``) and every call through the gateway: cookie consent
+"""Identity end to end, every process real (``portal run``) and every call through the gateway: cookie consent
 for anonymous browsers and accounts (the analytics id only with consent, honoured in the server log; the
 anonymous choice carried into the account at login), staff roles and need-to-know reads (admins only,
 audited, applied at once), and policy versions (``portal policy publish``; a version that reduces rights

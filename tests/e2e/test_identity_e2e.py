@@ -1,4 +1,4 @@
-"""Issue 3 end to end, every process real (``portal run``) and every call through the gateway: email
+"""Identity end to end, every process real (``portal run``) and every call through the gateway: email
 verification (mailed single-use token, reuse and expiry refused), password reset (same answer for known and
 unknown addresses, old password refused, other sessions ended, token single-use), wrong passwords and the
 per-account throttle (429 + Retry-After), CSRF, a revoked and an idle-expired session, the 428 on an email

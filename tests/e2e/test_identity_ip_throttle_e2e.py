@@ -1,4 +1,4 @@
-"""Issue 3, throttling per IP across accounts, end to end: a platform of its own (``portal run``) behind a
+"""Identity throttling per IP across accounts, end to end: a platform of its own (``portal run``) behind a
 trusted proxy (``GATEWAY_TRUSTED_PROXIES=127.0.0.1``), so that ``X-Forwarded-For`` names the client and one
 test can speak for several networks. Failed logins from one network against many accounts stop that
 network, and only that network: nobody's account is locked by it."""

@@ -1,4 +1,4 @@
-"""Issue 4 end to end, every process real (``portal run``) and every call through the gateway: companies,
+"""Linking and content end to end, every process real (``portal run``) and every call through the gateway: companies,
 link requests approved by a company's manager, the authorization matrix over the main linking and content
 routes, a member's removal taking their company access away within seconds (content's membership
 projection, fed by linking's events), a collateral uploaded and downloaded with its hash intact, and bad

@@ -1,4 +1,4 @@
-"""Issue 6 end to end, every process real (``portal run``) and every call through the gateway: a person with
+"""Privacy requests end to end, every process real (``portal run``) and every call through the gateway: a person with
 data in identity, linking, content and audit exports it (every section in, the download link theirs alone),
 then erases it (re-authentication required; every service answers with what it erased and kept; login
 refused; their name and address gone from the manager's member list and from the audit store; the chain

@@ -1,4 +1,4 @@
-"""Privacy requests (issue 6): what audit holds about a person, and erasure by destroying their key.
+"""Privacy requests: what audit holds about a person, and erasure by destroying their key.
 
 The protocol is docs/internal-contracts.md "Privacy requests": identity pulls the export over HTTP and
 pushes the erasure as an event, which audit (bound to every event) sees when it stores it; the answer,

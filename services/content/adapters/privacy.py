@@ -1,4 +1,4 @@
-"""Everything content holds about one person, found and erased in SQL (privacy requests, issue 6)."""
+"""Everything content holds about one person, found and erased in SQL (privacy requests)."""
 
 from __future__ import annotations
 

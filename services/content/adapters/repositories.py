@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, false, func, insert, or_, select, true, update
+from sqlalchemy import and_, delete, false, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from services.content.adapters import tables as t
@@ -86,6 +86,9 @@ class CollateralRepository:
 
     def add(self, collateral: Collateral) -> None:
         self.session.execute(insert(t.collaterals).values(**asdict(collateral)))
+
+    def remove(self, collateral_id: str) -> None:
+        self.session.execute(delete(t.collaterals).where(t.collaterals.c.id == collateral_id))
 
     def known_keys(self, keys: list[str]) -> set[str]:
         """Which of these storage keys a collateral points at."""

@@ -35,3 +35,11 @@ def download_collateral(collateral_id: str):
     """The file as a stream, with ``Content-Disposition: attachment``, ETag and single byte ranges."""
     found = collaterals.download_collateral(uow(), container().storage, collateral_id, negotiate)
     return file_response(found)
+
+
+@blp.delete("/collaterals/<collateral_id>")
+@requires(EDITOR)
+@blp.response(204)
+def remove_collateral(collateral_id: str):
+    """Take the file off its item (the row, then the stored bytes)."""
+    collaterals.remove_collateral(uow(), container().storage, collateral_id)

@@ -128,6 +128,25 @@ def download_collateral(uow: ContentUnitOfWork, storage: BlobStorage, collateral
     return Download(collateral, plan, body)
 
 
+def remove_collateral(uow: ContentUnitOfWork, storage: BlobStorage, collateral_id: str) -> None:
+    """An editor takes a file off its item. The row and ``content.collateral.removed`` commit together;
+    the stored bytes go after the commit, and should that fail, ``sweep_files`` removes them later (no row
+    points at them any more), so a reader can never reach a row whose file is half gone."""
+    with uow:
+        collateral = uow.collaterals.get(collateral_id)
+        if collateral is None:
+            raise NotFound("No such file.")
+        uow.collaterals.remove(collateral.id)
+        uow.emit("content.collateral.removed", subject=f"collateral:{collateral.id}", payload={
+            "collateral_id": collateral.id, "item_id": collateral.item_id, "filename": collateral.filename})
+        uow.commit()
+    try:
+        storage.delete(collateral.storage_key)
+    except OSError:
+        log.warning("collateral %s: stored file %s not deleted; the sweep will", collateral.id,
+                    collateral.storage_key)
+
+
 def sweep_files(uow: ContentUnitOfWork, storage: BlobStorage, older_than: timedelta,
                 batch: int = 500) -> dict[str, int]:
     """Delete stored files no collateral points at, and unfinished uploads, older than ``older_than``.

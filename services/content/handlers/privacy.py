@@ -1,4 +1,4 @@
-"""Privacy requests (issue 6): export what content holds about a person, erase it, apply retention.
+"""Privacy requests: export what content holds about a person, erase it, apply retention.
 
 The protocol is docs/internal-contracts.md "Privacy requests": identity pulls the export over HTTP and
 pushes the erasure as an event; content answers the erasure with ``content.privacy.erasure_completed``

@@ -15,10 +15,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.gateway.adapters.upstream import Upstreams
+from services.gateway.adapters.upstream import Upstreams, unavailable
 from services.gateway.domain.sessions import MalformedSession, SessionInfo
 from shared import clock
-from shared.web.errors import Unavailable
 from shared.web.identity import Identity, sign_headers
 
 log = logging.getLogger(__name__)
@@ -107,12 +106,12 @@ class IdentitySessions:
             return None
         if status != 200:
             log.error("session resolve answered %s (request %s)", status, request_id)
-            raise Unavailable("Sessions cannot be checked right now.")
+            raise unavailable("Sessions cannot be checked right now.")
         try:
             return SessionInfo.from_resolve(body)
         except MalformedSession as exc:
             log.error("session resolve: %s (request %s)", exc, request_id)
-            raise Unavailable("Sessions cannot be checked right now.") from exc
+            raise unavailable("Sessions cannot be checked right now.") from exc
 
 
 class Sessions:

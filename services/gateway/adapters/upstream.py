@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Iterator
+from time import monotonic
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,6 +42,43 @@ _RETRY_REPLAYABLE = _StaleConnectionRetry(total=1, connect=1, read=1, status=0, 
                                           raise_on_redirect=False)
 
 
+# gunicorn (every service's server) drains at most 64 KiB of a request body its application did not read
+# (a 403 decided from the headers) and then closes the connection, right after its answer went out. A
+# connection that carried a body that large is therefore never reused: the request asks the service to
+# close it (``Connection: close``), so it is gone before the pool could hand it to the next request.
+SERVER_DRAIN_LIMIT = 64 * 1024
+# gunicorn closes a kept-alive connection after its keep-alive (2 s by default, what ``portal run`` uses):
+# a connection idle for longer than this is reconnected instead of racing the service's close.
+MAX_IDLE_SECONDS = 1.5
+# How soon a client may try again when a service cannot be reached (being restarted, typically).
+RETRY_AFTER_SECONDS = "1"
+
+
+class _FreshConnections:
+    """A pool that never hands out a connection the service may be closing: idle past
+    ``MAX_IDLE_SECONDS``, it is reconnected (urllib3 already replaces one the service has closed)."""
+
+    def _get_conn(self, timeout: float | None = None):
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        idle_since = getattr(conn, "portal_idle_since", None)
+        if idle_since is not None and monotonic() - idle_since > MAX_IDLE_SECONDS:
+            conn.close()  # reconnects on its next request
+        return conn
+
+    def _put_conn(self, conn) -> None:
+        if conn is not None:
+            conn.portal_idle_since = monotonic()
+        super()._put_conn(conn)  # type: ignore[misc]
+
+
+class _HTTPPool(_FreshConnections, urllib3.HTTPConnectionPool):
+    ConnectionCls = LeanHTTPConnection
+
+
+class _HTTPSPool(_FreshConnections, urllib3.HTTPSConnectionPool):
+    pass
+
+
 class GatewayTimeout(ApiError):
     status, code = 504, "gateway_timeout"
 
@@ -58,11 +96,9 @@ class Upstreams:
             parts = urlsplit(url)
             self.base_paths[name] = parts.path.rstrip("/")
             # block=False: a burst beyond pool_size opens extra connections instead of queueing.
-            pool = urllib3.connection_from_url(url, maxsize=pool_size, block=False, timeout=self.timeout,
-                                               retries=False, blocksize=BLOCK)
-            if parts.scheme == "http":
-                pool.ConnectionCls = LeanHTTPConnection
-            self.pools[name] = pool
+            pool_class = _HTTPSPool if parts.scheme == "https" else _HTTPPool
+            self.pools[name] = pool_class(parts.hostname or "", parts.port, maxsize=pool_size, block=False,
+                                          timeout=self.timeout, retries=False, blocksize=BLOCK)
 
     def close(self) -> None:
         for pool in self.pools.values():
@@ -74,8 +110,13 @@ class Upstreams:
     def open(self, service: str, method: str, path_qs: str, headers: dict[str, str],
              body: Any = None, *, chunked: bool = False,
              timeout: urllib3.Timeout | float | None = None) -> urllib3.BaseHTTPResponse:
-        """Send the request; the response body is left unread for the caller to stream."""
+        """Send the request; the response body is left unread for the caller to stream.
+
+        A failed connect (the service is down or restarting) is retried once, an idempotent request also
+        once on a kept-alive connection found closed; then the answer is 503 with ``Retry-After``."""
         pool = self.pools[service]
+        if body is not None and (not isinstance(body, bytes) or len(body) >= SERVER_DRAIN_LIMIT):
+            headers = {**headers, "Connection": "close"}
         try:
             return pool.urlopen(
                 method, self.base_paths[service] + path_qs, body=body, headers=headers, chunked=chunked,
@@ -114,22 +155,36 @@ class Upstreams:
             return resp.status, None
 
 
-def stream_body(resp: urllib3.BaseHTTPResponse, counter: list[int]) -> Iterator[bytes]:
+class UpstreamBody:
     """Yield the service's bytes as they come (the encoding is left as sent); count them for the
-    access log. The connection goes back to the pool only when the body was read to its end."""
-    finished = False
-    try:
-        for chunk in resp.stream(BLOCK, decode_content=False):
-            counter[0] += len(chunk)
-            yield chunk
-        finished = True
-    except HTTPError as exc:
-        # Headers are sent already; all that is left is to cut the response short.
-        log.warning("upstream body interrupted: %s", type(exc).__name__)
-    finally:
-        if not finished:
-            resp.close()
-        resp.release_conn()
+    access log. The connection goes back to the pool only when the body was read to its end; closed
+    before that (the client went away, or nothing was served), it is closed."""
+
+    def __init__(self, resp: urllib3.BaseHTTPResponse, counter: list[int]) -> None:
+        self.resp = resp
+        self.counter = counter
+        self.finished = False
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self.resp.stream(BLOCK, decode_content=False):
+                self.counter[0] += len(chunk)
+                yield chunk
+            self.finished = True
+        except HTTPError as exc:
+            # Headers are sent already; all that is left is to cut the response short.
+            log.warning("upstream body interrupted: %s", type(exc).__name__)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if not self.finished:
+            self.resp.close()
+        self.resp.release_conn()
 
 
 def request_chunks(stream, limit: int, too_large: type[Exception]) -> Iterable[bytes]:
@@ -148,4 +203,9 @@ def request_chunks(stream, limit: int, too_large: type[Exception]) -> Iterable[b
 def _unavailable(service: str, reason: Any) -> ApiError:
     if isinstance(reason, ReadTimeoutError):
         return GatewayTimeout(f"The {service} service did not answer in time.")
-    return Unavailable(f"The {service} service is unavailable.")
+    return unavailable(f"The {service} service is unavailable.")
+
+
+def unavailable(message: str) -> Unavailable:
+    """503 with ``Retry-After``: a service that cannot be reached is usually being restarted."""
+    return Unavailable(message, headers={"Retry-After": RETRY_AFTER_SECONDS})

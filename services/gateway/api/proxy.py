@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_cookie
 from werkzeug.wsgi import LimitedStream
 
-from services.gateway.adapters.upstream import BLOCK, request_chunks, stream_body
+from services.gateway.adapters.upstream import BLOCK, UpstreamBody, request_chunks, unavailable
 from services.gateway.api.context import Edge, new_access, read_edge, spool_access
 from services.gateway.bootstrap import Container
 from services.gateway.domain.routing import (
@@ -31,7 +31,7 @@ from services.gateway.domain.routing import (
     resolve_route,
 )
 from services.gateway.handlers import Access, Caller, enforce_session_rules, identify
-from shared.web.errors import DEFAULT_CODES, ApiError, Unavailable, error_body
+from shared.web.errors import DEFAULT_CODES, ApiError, error_body
 from shared.web.identity import ANON_COOKIE, Identity, sign_headers
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,17 @@ class Proxy:
             log.exception("unhandled error (request %s)", edge.request_id)
             status, headers, body, counter = _error(500, "internal_error", "Something went wrong on our side.")
         access.status = status
+        try:
+            # Before the first byte goes out: a gateway that dies while serving has recorded it already.
+            spool_access(self.c, access, edge.started, counter[0] if isinstance(body, list) else _declared(headers))
+        except ApiError as exc:  # the spool cannot take it: refuse rather than serve unrecorded
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+            status, headers, body, counter = _error(exc.status, exc.code, exc.message, exc.fields, exc.headers)
         headers.append(("X-Request-ID", edge.request_id))
         start_response(_status_line(status), headers)
-        return _Closing(body, counter, lambda sent: spool_access(self.c, access, edge.started, sent))
+        return body
 
     def _proxy(self, environ: dict, edge: Edge, access: Access):
         method = environ.get("REQUEST_METHOD", "GET")
@@ -122,12 +130,12 @@ class Proxy:
             try:
                 data = upstream.read(decode_content=False)
             except HTTPError as exc:  # the service died half-way through its answer
-                raise Unavailable(f"The {route.service} service is unavailable.") from exc
+                raise unavailable(f"The {route.service} service is unavailable.") from exc
             finally:
                 upstream.release_conn()
             return upstream.status, response_headers, [data], [len(data)]
         counter = [0]
-        return upstream.status, response_headers, stream_body(upstream, counter), counter
+        return upstream.status, response_headers, UpstreamBody(upstream, counter), counter
 
 
 def _request_body(environ: dict, method: str, headers: dict[str, str], limit: int):
@@ -159,28 +167,16 @@ def _error(status: int, code: str, message: str, fields: dict | None = None,
     return status, headers, [body], [len(body)]
 
 
+def _declared(headers: list[tuple[str, str]]) -> int | None:
+    """The length a streamed body will have, when the service said so."""
+    for name, value in headers:
+        if name.lower() == "content-length" and value.isdigit():
+            return int(value)
+    return None
+
+
 def _status_line(status: int) -> str:
     try:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
         return f"{status} Unknown"
-
-
-class _Closing:
-    """The response body; on close (after the last byte went out) the access event is spooled."""
-
-    def __init__(self, body: Iterable[bytes], counter: list[int], on_close: Callable[[int], None]) -> None:
-        self.body = body
-        self.counter = counter
-        self.on_close = on_close
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self.body)
-
-    def close(self) -> None:
-        try:
-            close = getattr(self.body, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self.on_close(self.counter[0])

@@ -59,6 +59,13 @@ class SqlUsers:
                                                            t.user_roles.c.role == role))
         return _changed(result)
 
+    def with_roles(self) -> list[User]:
+        """Accounts (not erased) that hold at least one staff role, by email."""
+        ids = select(t.user_roles.c.user_id).distinct()
+        rows = self.s.execute(select(t.users).where(t.users.c.id.in_(ids), t.users.c.erased_at.is_(None))
+                              .order_by(t.users.c.email)).mappings()
+        return [User(**{c: row[c] for c in _USER_COLS}, roles=self.roles(row["id"])) for row in rows]
+
     def active_recipients(self) -> list[tuple[str, str, str]]:
         """``(id, email, name)`` of every account not erased (policy notices go to all of them)."""
         rows = self.s.execute(select(t.users.c.id, t.users.c.email, t.users.c.name)
@@ -116,6 +123,10 @@ class SqlPolicies:
         row = self.s.execute(select(t.policy_versions).order_by(t.policy_versions.c.seq.desc())
                              .limit(1)).mappings().first()
         return None if row is None else self._policy(row)
+
+    def all(self) -> list[PolicyVersion]:
+        rows = self.s.execute(select(t.policy_versions).order_by(t.policy_versions.c.seq.desc())).mappings()
+        return [self._policy(row) for row in rows]
 
     def get(self, version: str) -> PolicyVersion | None:
         row = self.s.execute(select(t.policy_versions).where(t.policy_versions.c.version == version)

@@ -90,7 +90,7 @@ policy_acceptances = Table(
     UniqueConstraint("user_id", "version", name="uq_policy_acceptances_user_version"),
 )
 
-# --- issue 3: verification, recovery, throttling, consent, mail -----------------------------------
+# --- verification, recovery, throttling, consent, mail -------------------------------------------
 
 email_tokens = Table(
     "email_tokens",
@@ -143,7 +143,7 @@ mails = Table(
     Index("ix_mails_sent_at", "sent_at"),
 )
 
-# --- issue 6: privacy requests (docs/privacy.md) ---------------------------------------------------
+# --- privacy requests (docs/privacy.md) ----------------------------------------------------------
 
 privacy_exports = Table(
     "privacy_exports",

@@ -6,7 +6,7 @@ from flask_smorest import Api
 
 
 def register_blueprints(api: Api) -> None:
-    from services.identity.api import consent, email, internal, me, policy, privacy, sessions, users
+    from services.identity.api import admin, consent, email, internal, me, policy, privacy, sessions, users
 
-    for module in (users, sessions, me, email, consent, policy, privacy, internal):
+    for module in (users, sessions, me, email, consent, policy, privacy, internal, admin):
         api.register_blueprint(module.blp)

@@ -1,4 +1,4 @@
-"""identity's outcomes other than success; ``api/errors.py`` maps them to the error shape.
+"""identity's outcomes other than success, each answered in the error shape by ``shared.web.errors``.
 
 They subclass ``shared.web.errors.ApiError`` so each carries its status and stable code in one
 place (the table below) — a handler raising one needs nothing else to be answered correctly.

@@ -53,7 +53,7 @@ def policy_notice(public_url: str, name: str, version: str, reduces_rights: bool
         f"  {public_url}/api/identity/policy/versions/{version}\n\n{extra}"))
 
 
-# --- other services' outcomes, told to the person concerned (issue 6, item 5) ----------------------
+# --- other services' outcomes, told to the person concerned ----------------------
 
 def link_approved(public_url: str, name: str, company_name: str) -> Draft:
     return Draft("link_approved", f"You are now linked to {company_name}", (

@@ -66,7 +66,7 @@ users = Table(
     Column("phone_as_of", UtcDateTime(), nullable=True),
 )
 
-# Accounts identity erased (issue 6): their contact details must never come back into ``users``,
+# Accounts identity erased: their contact details must never come back into ``users``,
 # whatever event arrives late or is replayed. Kept as a one-way key of the account id (SHA-256), so
 # the table matches only someone who already holds the id and names no one by itself.
 erased_users = Table(

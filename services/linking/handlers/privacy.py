@@ -1,4 +1,4 @@
-"""Privacy requests (issue 6): what linking holds about a person, for their export; and their erasure,
+"""Privacy requests: what linking holds about a person, for their export; and their erasure,
 answered with ``linking.privacy.erasure_completed`` (docs/internal-contracts.md, "Privacy requests")."""
 
 from __future__ import annotations

@@ -45,6 +45,13 @@ class CollateralUploadedV1(Schema):
     sha256 = fields.String(required=True)
 
 
+@event_schema("content.collateral.removed", 1)
+class CollateralRemovedV1(Schema):
+    collateral_id = fields.String(required=True)
+    item_id = fields.String(required=True)
+    filename = fields.String(required=True)
+
+
 @event_schema("content.collateral.downloaded", 1)
 class CollateralDownloadedV1(Schema):
     collateral_id = fields.String(required=True)
@@ -129,7 +136,7 @@ class ComplaintDueDateChangedV1(_ComplaintCase):
     note = fields.String(load_default="")
 
 
-# --- privacy requests (issue 6) -----------------------------------------------------------------
+# --- privacy requests -------------------------------------------------------------------------
 # No personal data in these: ids, counts and summaries only (the audit service stores every event).
 
 class KeptDataV1(Schema):

@@ -151,7 +151,7 @@ class MailSentV1(Schema):
     policy_version = fields.String(load_default=None, allow_none=True)
 
 
-# --- privacy requests (issue 6; docs/internal-contracts.md "Privacy requests") --------------------
+# --- privacy requests (docs/internal-contracts.md "Privacy requests") ----------------------------
 # Ids and summaries only: audit stores every event, and these must not copy anyone's data into it.
 
 

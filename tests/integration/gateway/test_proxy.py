@@ -121,6 +121,8 @@ def test_error_shapes(stack):
         assert resp.json()["error"]["code"] == code
         assert resp.headers["Content-Type"] == "application/json"
         assert resp.headers["X-Request-ID"]
+        if status == 503:  # a service that cannot be reached: try again shortly
+            assert resp.headers["Retry-After"] == "1"
     wrong_type = requests.post(stack.url + "/api/content/json", data="x", headers={"Content-Type": "text/plain"},
                                timeout=10)
     assert wrong_type.status_code == 415

@@ -71,6 +71,9 @@ class FakeCollaterals:
     def for_item(self, item_id: str) -> list[Collateral]:
         return [c for c in self.s.collaterals.values() if c.item_id == item_id]
 
+    def remove(self, collateral_id: str) -> None:
+        self.s.collaterals.pop(collateral_id, None)
+
 
 class FakeMemberships:
     def __init__(self, s: State) -> None:

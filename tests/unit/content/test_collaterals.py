@@ -131,3 +131,30 @@ def test_a_missing_stored_file_is_not_found_not_a_crash(item, state, storage, uo
     with pytest.raises(NotFound):
         collaterals.download_collateral(uow(USER), storage, c.id, whole)
     assert state.events == []
+
+
+def test_removing_a_file_deletes_its_row_and_bytes_and_records_it(item, state, storage, uow):
+    c = upload(uow, storage, item.id)
+    collaterals.remove_collateral(uow(EDITOR), storage, c.id)
+    assert state.collaterals == {} and storage.blobs == {}
+    event = state.events[-1]
+    assert event.type == "content.collateral.removed" and event.subject == f"collateral:{c.id}"
+    assert event.payload == {"collateral_id": c.id, "item_id": item.id, "filename": "b.pdf"}
+
+
+def test_removing_an_unknown_file_is_not_found_and_records_nothing(item, state, storage, uow):
+    before = len(state.events)
+    with pytest.raises(NotFound):
+        collaterals.remove_collateral(uow(EDITOR), storage, "no-such-file")
+    assert len(state.events) == before
+
+
+def test_a_file_the_storage_cannot_delete_is_still_removed_and_left_to_the_sweep(item, state, storage, uow):
+    c = upload(uow, storage, item.id)
+
+    def broken(key):
+        raise OSError("disk says no")
+
+    storage.delete = broken
+    collaterals.remove_collateral(uow(EDITOR), storage, c.id)
+    assert state.collaterals == {} and c.storage_key in storage.blobs

@@ -62,6 +62,10 @@ class FakeUsers:
         roles.discard(role)
         return True
 
+    def with_roles(self) -> list[User]:
+        users = [self._with_roles(u) for u in self.rows.values() if self.roles(u.id) and u.erased_at is None]
+        return sorted((u for u in users if u is not None), key=lambda u: u.email)
+
     def active_recipients(self) -> list[tuple[str, str, str]]:
         return [(u.id, u.email, u.name) for u in self.rows.values() if u.erased_at is None]
 
@@ -107,6 +111,9 @@ class FakePolicies:
 
     def get(self, version: str) -> PolicyVersion | None:
         return self.versions.get(version)
+
+    def all(self) -> list[PolicyVersion]:
+        return sorted(self.versions.values(), key=lambda p: p.seq, reverse=True)
 
     def add(self, version: str, reduces_rights: bool, text: str, at: datetime) -> PolicyVersion:
         seq = max((p.seq for p in self.versions.values()), default=0) + 1

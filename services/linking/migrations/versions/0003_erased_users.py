@@ -1,4 +1,4 @@
-"""erased users: one-way keys of the accounts whose contact details must never come back (issue 6)
+"""erased users: one-way keys of the accounts whose contact details must never come back
 
 Revision ID: 0003
 Revises: 0002
