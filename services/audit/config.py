@@ -10,7 +10,7 @@ from pathlib import Path
 
 from services.audit.domain import signing
 from services.audit.domain.signing import derive_key
-from shared.config import CommonSettings, ConfigError, env_int, var_dir
+from shared.config import CommonSettings, ConfigError, env_int, env_secret, var_dir
 
 SERVICE = "audit"
 
@@ -19,8 +19,8 @@ SERVICE = "audit"
 class Settings:
     common: CommonSettings
     # The HMAC key behind the blind index of actors, cursors and person digests: PORTAL_AUDIT_INDEX_KEY,
-    # else the old PORTAL_AUDIT_SIGNING_KEY (it keyed them before signatures became Ed25519, so existing
-    # stores keep finding their rows), else derived from the internal secret.
+    # else PORTAL_AUDIT_SIGNING_KEY (its name from when it also signed checkpoints, so existing stores keep
+    # finding their rows). Required; never derived from another key.
     index_key: bytes
     # Ed25519: the private key only in the audit writer (PORTAL_AUDIT_SIGNING_KEY_FILE), the public keys
     # everywhere that verifies (PORTAL_AUDIT_PUBLIC_KEY_FILE, else the private key's; earlier ones in
@@ -31,14 +31,14 @@ class Settings:
     checkpoint_every: int  # sign a checkpoint every N stored events
     trends_k: int  # smallest group of distinct people a trend may show
     max_page: int
-    # Wraps the per-person keys (docs/audit.md, "Erasure"); PORTAL_AUDIT_KEY_WRAP_KEY, else derived from
-    # the signing key. Never stored in the database.
+    # Wraps the per-person keys (docs/audit.md, "Erasure"): PORTAL_AUDIT_KEY_WRAP_KEY, required, a secret
+    # of its own. Never stored in the database.
     wrap_key: bytes
     retention_days: int  # how long events are kept (the "until" of an erasure answer)
     export_limit: int  # most recent own events in a person's privacy export
     # Earlier wrap keys, still able to open person keys wrapped under them until `portal audit rewrap` has
-    # moved every key to ``wrap_key``: PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS (comma-separated), and, when
-    # PORTAL_AUDIT_KEY_WRAP_KEY is set, the key derived from the signing key (the default before it).
+    # moved every key to ``wrap_key``: PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS (comma-separated), and the key
+    # derived from the index key (what wrapped them before the wrap key was a secret of its own).
     previous_wrap_keys: tuple[bytes, ...] = ()
     # The HMAC key checkpoints were signed with before Ed25519; only ``portal audit resign`` uses it.
     legacy_hmac_key: bytes = b""
@@ -46,17 +46,19 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         common = CommonSettings.from_env(SERVICE)
+        signing_key = env_secret("PORTAL_AUDIT_INDEX_KEY", fallback="PORTAL_AUDIT_SIGNING_KEY").encode()
         legacy = os.environ.get("PORTAL_AUDIT_SIGNING_KEY")
-        legacy_key = legacy.encode() if legacy else derive_key(common.internal_secret, "signing")
-        index = os.environ.get("PORTAL_AUDIT_INDEX_KEY")
-        signing_key = index.encode() if index else legacy_key
+        legacy_key = legacy.encode() if legacy else signing_key
         signer = _signer_from_file(os.environ.get("PORTAL_AUDIT_SIGNING_KEY_FILE"))
-        wrap = os.environ.get("PORTAL_AUDIT_KEY_WRAP_KEY")
-        derived_wrap = derive_key(signing_key, "key-wrap")
+        wrap = env_secret("PORTAL_AUDIT_KEY_WRAP_KEY")
+        if wrap == signing_key.decode() or wrap == common.internal_secret.decode():
+            raise ConfigError("PORTAL_AUDIT_KEY_WRAP_KEY must differ from the index and internal keys")
         previous = [hashlib.sha256(k.strip().encode()).digest()
                     for k in os.environ.get("PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS", "").split(",") if k.strip()]
-        if wrap:
-            previous.append(derived_wrap)
+        # Person keys of stores started before the wrap key was its own secret are wrapped under a key
+        # derived from the index key: accepted for reading until `portal audit rewrap` has moved them
+        # (it then reports none left), never used to wrap a new key.
+        previous.append(derive_key(signing_key, "key-wrap"))
         return cls(
             common=common,
             index_key=signing_key,
@@ -67,7 +69,7 @@ class Settings:
             checkpoint_every=max(1, env_int("PORTAL_AUDIT_CHECKPOINT_EVERY", 1000)),
             trends_k=max(1, env_int("PORTAL_AUDIT_TRENDS_K", 10)),
             max_page=1000,
-            wrap_key=hashlib.sha256(wrap.encode()).digest() if wrap else derived_wrap,
+            wrap_key=hashlib.sha256(wrap.encode()).digest(),
             retention_days=max(1, env_int("PORTAL_AUDIT_RETENTION_DAYS", 730)),
             export_limit=max(1, env_int("PORTAL_AUDIT_EXPORT_LIMIT", 10_000)),
             previous_wrap_keys=tuple(previous),

@@ -17,6 +17,10 @@ PUBLIC_KEY_FILE = "PORTAL_AUDIT_PUBLIC_KEY_FILE"
 # scheduler (its `portal audit retain` signs the retention record).
 SIGNERS = ("audit-worker", "scheduler")
 WRITER_ONLY = (SIGNING_KEY_FILE,)
+# audit's own secrets (its index key, under its older name, and the wrap key of the per-person keys): for
+# audit's processes and the platform processes that open audit's store (relay, scheduler), no one else.
+AUDIT_SECRETS = ("PORTAL_AUDIT_SIGNING_KEY", "PORTAL_AUDIT_INDEX_KEY", "PORTAL_AUDIT_KEY_WRAP_KEY")
+AUDIT_PROCESSES = ("audit-web", "audit-worker", "scheduler", "relay")
 
 
 def ensure_audit_keys(var_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
@@ -41,8 +45,10 @@ def ensure_audit_keys(var_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
 
 
 def env_for(child: str, env: Mapping[str, str]) -> dict[str, str]:
-    """A child's environment: the signing key only for the processes that sign."""
-    return dict(env) if child in SIGNERS else {k: v for k, v in env.items() if k not in WRITER_ONLY}
+    """A child's environment: the signing key only for the processes that sign, audit's secrets only for
+    the processes that open audit's store."""
+    withheld = (() if child in SIGNERS else WRITER_ONLY) + (() if child in AUDIT_PROCESSES else AUDIT_SECRETS)
+    return {k: v for k, v in env.items() if k not in withheld}
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:

@@ -19,7 +19,8 @@ SERVICES = ("identity", "linking", "content", "audit", "gateway")
 BACKENDS = ("identity", "linking", "content", "audit")  # every service but the gateway has a worker
 DEFAULT_PORTS = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 8104}
 # Generated once into var/secrets.env unless given in the environment; never written into the repo.
-SECRET_NAMES = ("PORTAL_INTERNAL_SECRET", "PORTAL_AUDIT_SIGNING_KEY", "PORTAL_EVENT_MASTER_KEY")
+SECRET_NAMES = ("PORTAL_INTERNAL_SECRET", "PORTAL_AUDIT_SIGNING_KEY", "PORTAL_AUDIT_KEY_WRAP_KEY",
+                "PORTAL_EVENT_MASTER_KEY")
 LOCAL = "127.0.0.1"
 
 

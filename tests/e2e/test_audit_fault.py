@@ -67,9 +67,8 @@ def _broker_state(redis_url: str) -> dict:
 
 
 def test_killing_the_audit_worker_loses_and_duplicates_nothing(tmp_path, redis_url, database_url, monkeypatch):
-    env = {"AUDIT_DATABASE_URL": database_url, "REDIS_URL": redis_url, "PORTAL_INTERNAL_SECRET": "fault-test",
-           "PORTAL_AUDIT_SIGNING_KEY": "fault-signing", "PORTAL_VISIBILITY_TIMEOUT": "5",
-           "PORTAL_AUDIT_CHECKPOINT_EVERY": "100", **audit_keys_env(tmp_path)}
+    env = {"AUDIT_DATABASE_URL": database_url, "REDIS_URL": redis_url, "PORTAL_INTERNAL_SECRET": "fault-" + "9f3b" * 8,
+           "PORTAL_VISIBILITY_TIMEOUT": "5", "PORTAL_AUDIT_CHECKPOINT_EVERY": "100", **audit_keys_env(tmp_path)}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     from services.audit.adapters.tables import audit_events

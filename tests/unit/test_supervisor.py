@@ -181,9 +181,13 @@ def test_the_audit_signing_key_is_generated_once_and_given_only_to_the_signers(t
     first = private.read_bytes()
     assert ensure_audit_keys(tmp_path, {}) == keys and private.read_bytes() == first
     assert Path(keys["PORTAL_AUDIT_PUBLIC_KEY_FILE"]).read_text().startswith("-----BEGIN PUBLIC KEY-----")
-    specs = plan(settings(tmp_path), full_layout(), ("identity",), {**keys, "PORTAL_INTERNAL_SECRET": "s"})
+    specs = plan(settings(tmp_path), full_layout(), ("identity",), {**keys, "PORTAL_INTERNAL_SECRET": "s",
+                                                                    "PORTAL_AUDIT_KEY_WRAP_KEY": "w"})
     holders = {s.name for s in specs if "PORTAL_AUDIT_SIGNING_KEY_FILE" in s.env}
     assert holders == {"audit-worker", "scheduler"}
+    wrap_holders = {s.name for s in specs if "PORTAL_AUDIT_KEY_WRAP_KEY" in s.env}
+    assert wrap_holders == {"audit-web", "audit-worker", "scheduler", "relay"}
+    assert all(s.env["PORTAL_INTERNAL_SECRET"] == "s" for s in specs)
     assert all(s.env["PORTAL_AUDIT_PUBLIC_KEY_FILE"] == keys["PORTAL_AUDIT_PUBLIC_KEY_FILE"] for s in specs)
 
 
