@@ -22,6 +22,9 @@ DEFAULT_PORTS = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 81
 SECRET_NAMES = ("PORTAL_INTERNAL_SECRET", "PORTAL_AUDIT_SIGNING_KEY", "PORTAL_AUDIT_KEY_WRAP_KEY",
                 "PORTAL_EVENT_MASTER_KEY")
 LOCAL = "127.0.0.1"
+# gunicorn's access line without the query string and the referrer (%(U)s is the path alone): a mailed
+# link's token or signature must never land in a log file.
+ACCESS_LOG_FORMAT = '%(h)s - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
 
 @dataclass(frozen=True)
@@ -243,7 +246,7 @@ def gunicorn_argv(settings: RunSettings, service: str, bind: str, root: Path = R
         "--no-control-socket",
     ]
     if settings.access_log:
-        argv += ["--access-logfile", "-"]
+        argv += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
     return tuple(argv)
 
 
