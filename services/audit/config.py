@@ -10,7 +10,7 @@ from pathlib import Path
 
 from services.audit.domain import signing
 from services.audit.domain.signing import derive_key
-from shared.config import CommonSettings, ConfigError, env_int, env_secret, var_dir
+from shared.config import CommonSettings, ConfigError, env_float, env_int, env_secret, var_dir
 
 SERVICE = "audit"
 
@@ -42,6 +42,13 @@ class Settings:
     previous_wrap_keys: tuple[bytes, ...] = ()
     # The HMAC key checkpoints were signed with before Ed25519; only ``portal audit resign`` uses it.
     legacy_hmac_key: bytes = b""
+    # The live stream (docs/audit.md, "Live stream"): seconds between polls of the store, of silence
+    # before a heartbeat, of a stream's life before the browser reconnects; open streams per process
+    # (each holds one of the process's threads).
+    stream_poll: float = 0.5
+    stream_heartbeat: float = 5.0
+    stream_lifetime: float = 300.0
+    streams_per_process: int = 2
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -73,6 +80,10 @@ class Settings:
             retention_days=max(1, env_int("PORTAL_AUDIT_RETENTION_DAYS", 730)),
             export_limit=max(1, env_int("PORTAL_AUDIT_EXPORT_LIMIT", 10_000)),
             previous_wrap_keys=tuple(previous),
+            stream_poll=max(0.05, env_float("PORTAL_AUDIT_STREAM_POLL_SECONDS", 0.5)),
+            stream_heartbeat=max(0.5, env_float("PORTAL_AUDIT_STREAM_HEARTBEAT_SECONDS", 5.0)),
+            stream_lifetime=max(1.0, env_float("PORTAL_AUDIT_STREAM_MAX_SECONDS", 300.0)),
+            streams_per_process=max(1, env_int("PORTAL_AUDIT_STREAMS_PER_PROCESS", 2)),
         )
 
     @property

@@ -35,11 +35,13 @@ class _StaleConnectionRetry(Retry):
         return isinstance(err, ProtocolError)
 
 
-# A request body being streamed cannot be sent twice: only a failed connect is retried.
-_RETRY_STREAMED = Retry(total=1, connect=1, read=0, status=0, other=0, redirect=False, raise_on_redirect=False)
+# A request body being streamed cannot be sent twice: only a failed connect is retried. A service's
+# 429/503 with Retry-After is its answer to pass on (urllib3 would otherwise count it as a retry to make).
+_RETRY_STREAMED = Retry(total=1, connect=1, read=0, status=0, other=0, redirect=False, raise_on_redirect=False,
+                        respect_retry_after_header=False)
 # Otherwise idempotent methods are also retried once on a stale connection (urllib3's default list).
 _RETRY_REPLAYABLE = _StaleConnectionRetry(total=1, connect=1, read=1, status=0, other=0, redirect=False,
-                                          raise_on_redirect=False)
+                                          raise_on_redirect=False, respect_retry_after_header=False)
 
 
 # gunicorn (every service's server) drains at most 64 KiB of a request body its application did not read
