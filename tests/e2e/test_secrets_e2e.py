@@ -22,7 +22,7 @@ from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 T = 30
-RESET = re.compile(r"/reset-password\?token=([A-Za-z0-9_\-.~%]+)")
+RESET = re.compile(r"/reset-password[?#]token=([A-Za-z0-9_\-.~%]+)")
 
 
 @pytest.fixture(scope="module")
