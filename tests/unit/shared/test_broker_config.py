@@ -17,7 +17,7 @@ AMQP = "amqp://guest:secret@127.0.0.1:5672/portal"
 
 @pytest.fixture
 def env(monkeypatch):
-    monkeypatch.setenv("PORTAL_INTERNAL_SECRET", "x")
+    monkeypatch.setenv("PORTAL_INTERNAL_SECRET", "0123456789abcdef" * 4)
     monkeypatch.delenv("PORTAL_BROKER_URL", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)
     return monkeypatch
