@@ -59,6 +59,10 @@ class PolicyOut(Schema):
     reduces_rights = fields.Boolean()
 
 
+class PolicyListOut(Schema):
+    items = fields.List(fields.Nested(PolicyOut))
+
+
 class PolicyTextOut(PolicyOut):
     text = fields.String()
 
@@ -162,6 +166,15 @@ class ProfilePatchIn(Schema):
 
 class ReauthIn(Schema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=4096))
+
+
+class PasswordChangeIn(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=4096))
+    new_password = fields.String(required=True, validate=validate.Length(max=4096))  # domain checks 12..1024
+
+
+class PasswordChangedOut(Schema):
+    sessions_ended = fields.Integer()
 
 
 class ReauthOut(Schema):
