@@ -3,17 +3,16 @@ their companies' once logged in), an item's page, and its files to download."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Blueprint, request
 
-from services.web.api.pages import api, container, identity, render
+from services.web.api.pages import api, container, identity, pass_on, render
 
 blp = Blueprint("catalogue", __name__)
-_PASSED_ON = ("Content-Type", "Content-Length", "Content-Disposition", "ETag", "Last-Modified")
 
 
 @blp.get("/catalogue")
 def catalogue():
-    params = {"limit": 24}
+    params: dict = {"limit": 24}
     if request.args.get("cursor"):
         params["cursor"] = request.args["cursor"][:500]
     page = api("content", "GET", "/items", params=params) or {}
@@ -29,13 +28,4 @@ def item(item_id: str):
 def download(collateral_id: str):
     """The file, streamed from content as it comes; content decides who may have it (403/404 pages)."""
     upstream = container().apis.stream("content", "GET", f"/collaterals/{collateral_id}/download", identity())
-    headers = {name: upstream.headers[name] for name in _PASSED_ON if name in upstream.headers}
-    headers["Cache-Control"] = "private, no-store"
-
-    def chunks():
-        try:
-            yield from upstream.iter_content(64 * 1024)
-        finally:
-            upstream.close()
-
-    return Response(stream_with_context(chunks()), status=200, headers=headers, direct_passthrough=True)
+    return pass_on(upstream)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Blueprint, request
 
 from services.web.adapters.services import ApiFailure
 from services.web.api import NavLink
-from services.web.api.pages import api, container, done, identity, render, require_login
+from services.web.api.pages import api, container, done, identity, pass_on, render, require_login
 
 blp = Blueprint("privacy", __name__)
 NAV = [NavLink("/privacy", "Privacy centre", order=50)]
@@ -26,7 +26,8 @@ def centre():
 def request_export():
     require_login()
     export = api("identity", "POST", "/privacy/exports", json={})
-    return done("We are putting your data together. This page shows how far it got.", f"/privacy/exports/{export['id']}")
+    return done("We are putting your data together. This page shows how far it got.",
+                f"/privacy/exports/{export['id']}")
 
 
 @blp.get("/privacy/exports/<export_id>")
@@ -50,17 +51,7 @@ def download_export(export_id: str):
     query = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items() if k in ("expires", "signature")}
     upstream = container().apis.stream("identity", "GET", f"/privacy/exports/{export_id}/download", identity(),
                                        params=query)
-    headers = {k: upstream.headers[k] for k in ("Content-Type", "Content-Length", "Content-Disposition")
-               if k in upstream.headers}
-    headers["Cache-Control"] = "private, no-store"
-
-    def chunks():
-        try:
-            yield from upstream.iter_content(64 * 1024)
-        finally:
-            upstream.close()
-
-    return Response(stream_with_context(chunks()), headers=headers, direct_passthrough=True)
+    return pass_on(upstream)
 
 
 @blp.route("/privacy/erase", methods=["GET", "POST"])
