@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from services.identity import handlers
 from services.identity.api import schemas
 from services.identity.api.deps import container, read_uow, uow
-from services.identity.handlers.policy import policy_version, policy_versions
+from services.identity.handlers.policy import policy_version
 from shared.web.identity import require_user
 
 blp = Blueprint("policy", __name__, description="Privacy policy")
@@ -17,12 +17,6 @@ blp = Blueprint("policy", __name__, description="Privacy policy")
 @blp.response(200, schemas.PolicyOut)
 def current():
     return handlers.current_policy(read_uow())
-
-
-@blp.get("/policy/versions")
-@blp.response(200, schemas.PolicyListOut)
-def versions():
-    return {"items": policy_versions(read_uow())}
 
 
 @blp.get("/policy/versions/<string:version>")

@@ -59,10 +59,6 @@ class PolicyOut(Schema):
     reduces_rights = fields.Boolean()
 
 
-class PolicyListOut(Schema):
-    items = fields.List(fields.Nested(PolicyOut))
-
-
 class PolicyTextOut(PolicyOut):
     text = fields.String()
 

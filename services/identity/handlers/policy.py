@@ -21,12 +21,6 @@ def current_policy(uow: Any) -> PolicyVersion:
     return policy
 
 
-def policy_versions(uow: Any) -> list[PolicyVersion]:
-    """Every published version, newest first (the policy's history is public like the policy)."""
-    with uow:
-        return uow.policies.all()
-
-
 def policy_version(uow: Any, version: str) -> PolicyVersion:
     with uow:
         policy = uow.policies.get(version)
