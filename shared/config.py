@@ -27,6 +27,29 @@ def env_str(name: str, default: str | None = None) -> str:
     return value
 
 
+MIN_SECRET_LENGTH = 32  # characters: `openssl rand -hex 16` at least; `portal run` generates 64
+
+
+def env_secret(name: str, *, fallback: str | None = None) -> str:
+    """A secret key from the environment (``fallback``: an older variable's name), refused at start when
+    missing, short or of few distinct characters, with a one-line message saying how to make a good one."""
+    value = os.environ.get(name) or (os.environ.get(fallback) if fallback else None)
+    shown = name if not fallback or os.environ.get(name) else fallback
+    if not value:
+        raise ConfigError(f"environment variable {name} is required (e.g. openssl rand -hex 32)")
+    check_secret(shown, value)
+    return value
+
+
+def check_secret(name: str, value: str) -> None:
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"{name} is too short ({len(value)} characters, at least {MIN_SECRET_LENGTH}; "
+                          f"e.g. openssl rand -hex 32)")
+    if len(set(value)) < 8:
+        raise ConfigError(f"{name} is too weak (only {len(set(value))} distinct characters; "
+                          f"e.g. openssl rand -hex 32)")
+
+
 def env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -84,7 +107,7 @@ def broker_url() -> str:
 
 def internal_secret() -> bytes:
     """The HMAC key shared by the gateway and the services for the identity headers."""
-    return env_str("PORTAL_INTERNAL_SECRET").encode()
+    return env_secret("PORTAL_INTERNAL_SECRET").encode()
 
 
 def service_url(service: str) -> str:
