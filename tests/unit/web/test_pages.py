@@ -57,7 +57,8 @@ def post(client, path: str, data: dict, who: Identity = USER, headers: dict | No
     form = dict(data)
     if token:
         form["csrf_token"] = csrf.token(SECRET, session_id=who.session_id, browser_nonce="nonce-1")
-    signed = {**sign_headers(SECRET, who, "POST", path.split("?")[0]), "X-Forwarded-Host": "portal.test", **(headers or {})}
+    signed = {**sign_headers(SECRET, who, "POST", path.split("?")[0]), "X-Forwarded-Host": "portal.test",
+              **(headers or {})}
     client.set_cookie("portal_form", "nonce-1", domain="localhost")
     return client.post(path, data=form, headers=signed)
 
