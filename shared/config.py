@@ -101,8 +101,31 @@ def database_url(service: str) -> str:
     return f"sqlite:///{var_dir() / (service + '.db')}"
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+BROKER_SCHEMES = (*REDIS_SCHEMES, "amqp", "amqps")
+
+
+def redis_url() -> str:
+    """Redis for counters and session epochs (and the broker, unless ``PORTAL_BROKER_URL`` names another)."""
+    url = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+    _check_scheme("REDIS_URL", url, REDIS_SCHEMES,
+                  "a Redis URL (redis://host:6379/0); a RabbitMQ broker goes in PORTAL_BROKER_URL")
+    return url
+
+
 def broker_url() -> str:
-    return env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+    """The event broker: ``PORTAL_BROKER_URL`` (Redis or RabbitMQ: ``amqp://user:password@host:5672/vhost``),
+    else the Redis of ``REDIS_URL``. The one place that reads and checks it."""
+    url = os.environ.get("PORTAL_BROKER_URL") or redis_url()
+    _check_scheme("PORTAL_BROKER_URL", url, BROKER_SCHEMES, "redis://host:6379/0 or amqp://user:password@host:5672/vhost")
+    return url
+
+
+def _check_scheme(name: str, url: str, schemes: tuple[str, ...], expected: str) -> None:
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme not in schemes:
+        shown = f"{scheme}://..." if scheme else "a value without a scheme"
+        raise ConfigError(f"{name} must be {expected}; it is {shown}")
 
 
 def internal_secret() -> bytes:
@@ -127,6 +150,12 @@ class CommonSettings:
     max_content_length: int
     outbox_batch_size: int
     relay_interval: float
+    # Counters and session epochs; None means the broker's Redis (tests that build settings by hand).
+    redis_url: str | None = None
+
+    @property
+    def counters_url(self) -> str:
+        return self.redis_url or self.broker_url
 
     @classmethod
     def from_env(cls, service: str) -> CommonSettings:
@@ -138,4 +167,5 @@ class CommonSettings:
             max_content_length=env_int("PORTAL_MAX_BODY_BYTES", 1024 * 1024),
             outbox_batch_size=env_int("PORTAL_OUTBOX_BATCH", 2000),
             relay_interval=env_float("PORTAL_RELAY_INTERVAL", 0.05),
+            redis_url=redis_url(),
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from services.cli.keys import PUBLIC_KEY_FILE, SIGNING_KEY_FILE, env_for
 from services.cli.supervisor import ChildSpec
-from shared.config import REPO_ROOT, ConfigError, env_float, env_int, env_str
+from shared.config import REPO_ROOT, ConfigError, broker_url, env_float, env_int, env_str, redis_url
 
 SERVICES = ("identity", "linking", "content", "audit", "web", "gateway")
 BACKENDS = ("identity", "linking", "content", "audit")  # every service but the gateway has a worker
@@ -44,6 +44,10 @@ class RunSettings:
 
     @classmethod
     def from_env(cls) -> RunSettings:
+        if os.environ.get("REDIS_URL"):
+            redis_url()  # a RabbitMQ URL there is refused with one line, not a traceback in every child
+        if os.environ.get("PORTAL_BROKER_URL"):
+            broker_url()
         return cls(
             var_dir=Path(env_str("PORTAL_VAR_DIR", str(REPO_ROOT / "var"))).resolve(),
             host=env_str("PORTAL_HOST", LOCAL),
@@ -164,8 +168,8 @@ def local_env_path(var: Path) -> Path:
 
 def local_env(settings: RunSettings, env: Mapping[str, str], redis_port: int | None) -> dict[str, str]:
     """What other ``portal`` commands need to reach this run: broker, services and databases."""
-    keys = ["REDIS_URL", "GATEWAY_URL", "PORTAL_PUBLIC_URL", "PORTAL_DATABASE_URL_TEMPLATE", "GATEWAY_SPOOL_URL",
-            SIGNING_KEY_FILE, PUBLIC_KEY_FILE,
+    keys = ["REDIS_URL", "PORTAL_BROKER_URL", "GATEWAY_URL", "PORTAL_PUBLIC_URL", "PORTAL_DATABASE_URL_TEMPLATE",
+            "GATEWAY_SPOOL_URL", SIGNING_KEY_FILE, PUBLIC_KEY_FILE,
             *(f"{s.upper()}_URL" for s in DEFAULT_PORTS), *(f"{s.upper()}_DATABASE_URL" for s in SERVICES)]
     values = {k: env[k] for k in keys if env.get(k)}
     if redis_port is not None:

@@ -170,6 +170,21 @@ class DisclosurePage(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
+class MyDisclosureOut(Schema):
+    """An entry as the person it is about sees it (who recorded it stays with compliance)."""
+
+    id = fields.String()
+    recipient = fields.String()
+    legal_basis = fields.String()
+    data_categories = fields.List(fields.String())
+    disclosed_at = fields.String()
+
+
+class MyDisclosurePage(Schema):
+    items = fields.List(fields.Nested(MyDisclosureOut))
+    next_cursor = fields.String(allow_none=True)
+
+
 class PersonalExport(Schema):
     """audit's section of a privacy export (docs/audit.md, "Privacy requests")."""
 
