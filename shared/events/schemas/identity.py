@@ -99,7 +99,7 @@ class PasswordResetV1(Schema):
 class PasswordChangedV1(Schema):
     """The owner changed their password (proving the current one); the other sessions ended."""
 
-    user_id = fields.String(required=True)
+    user_id = fields.String(required=True, metadata=PSEUDONYM)
     sessions_ended = fields.Integer(required=True)
 
 
