@@ -1,0 +1,52 @@
+// Upload progress for a multipart form (data-module="upload"). Without this script the form posts as
+// usual; with it the same form goes with XMLHttpRequest, whose upload events drive a <progress>.
+// The answer is the page the server would have shown: after a redirect (success) we go there; a form
+// with errors replaces the page's main content, so the errors stand next to the fields as usual.
+export default function upload(form) {
+  const box = form.querySelector(".upload-progress");
+  const bar = form.querySelector("progress");
+  const text = form.querySelector("[data-progress-text]");
+  const button = form.querySelector("button[type=submit]");
+  if (!box || !bar || !window.FormData) return;
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    xhr.responseType = "document";
+    xhr.upload.addEventListener("progress", (e) => {
+      if (!e.lengthComputable) return;
+      const percent = Math.floor((e.loaded / e.total) * 100);
+      bar.value = percent;
+      bar.textContent = `${percent}%`;
+      text.textContent = `Uploaded ${percent}%`;
+    });
+    xhr.upload.addEventListener("load", () => { text.textContent = "Uploaded 100%, checking the file…"; });
+    xhr.addEventListener("load", () => {
+      const target = new URL(xhr.responseURL || form.action, window.location.href);
+      if (target.pathname !== new URL(form.action, window.location.href).pathname) {
+        window.location.assign(target.href);
+        return;
+      }
+      const fresh = xhr.response && xhr.response.querySelector("main");
+      const main = document.querySelector("main");
+      if (fresh && main) {
+        main.replaceWith(document.importNode(fresh, true));
+        const summary = document.querySelector("[data-focus-on-load]");
+        if (summary) summary.focus();
+        const again = document.querySelector('form[data-module="upload"]');
+        if (again) upload(again);
+      } else {
+        window.location.reload();
+      }
+    });
+    xhr.addEventListener("error", () => {
+      text.textContent = "The upload failed: check your connection and try again.";
+      button.disabled = false;
+    });
+    box.hidden = false;
+    button.disabled = true;
+    text.textContent = "Uploaded 0%";
+    xhr.send(new FormData(form));
+  });
+}
