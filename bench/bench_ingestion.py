@@ -38,7 +38,13 @@ from shared.bus.publisher import CeleryPublisher  # noqa: E402
 from shared.db import make_engine  # noqa: E402
 from shared.events import Event  # noqa: E402
 from shared.outbox import OutboxRelay, add_events, outbox_table  # noqa: E402
-from tests.support.processes import base_env, celery_worker, wait_until  # noqa: E402
+from tests.support.processes import (  # noqa: E402
+    MASTER_ENV,
+    TEST_EVENT_MASTER_KEY,
+    base_env,
+    celery_worker,
+    wait_until,
+)
 from tests.support.redis_server import start_redis  # noqa: E402
 
 Report = Callable[..., None]
@@ -84,6 +90,7 @@ class Rig:
         self.env = base_env({"AUDIT_DATABASE_URL": self.audit_url, "REDIS_URL": redis_url,
                              "PORTAL_INTERNAL_SECRET": "bench", "PORTAL_AUDIT_SIGNING_KEY": "bench-signing",
                              "PYTHONPATH": str(REPO)})
+        os.environ.setdefault(MASTER_ENV, TEST_EVENT_MASTER_KEY)  # the producer signs as the worker expects
         self.worker = None
         self._container = None
 

@@ -89,7 +89,7 @@ def internal_secret() -> bytes:
 
 def service_url(service: str) -> str:
     """Base URL of another service, for synchronous calls (``<SERVICE>_URL``)."""
-    defaults = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 8104, "gateway": 8080}
+    defaults = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 8104, "web": 8105, "gateway": 8080}
     return env_str(f"{service.upper()}_URL", f"http://127.0.0.1:{defaults[service]}").rstrip("/")
 
 

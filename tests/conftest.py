@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
 import pytest
 
 from tests.support.databases import drop_database_url, new_database_url
+from tests.support.processes import MASTER_ENV, TEST_EVENT_MASTER_KEY
 from tests.support.redis_server import start_redis
+
+# Events published or consumed in the test process itself are signed with the test processes' keys.
+os.environ.setdefault(MASTER_ENV, TEST_EVENT_MASTER_KEY)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 
 from services.audit.domain.signing import derive_key
-from shared.config import CommonSettings, env_int
+from shared.config import CommonSettings, env_float, env_int
 
 SERVICE = "audit"
 
@@ -30,7 +30,13 @@ class Settings:
     # moved every key to ``wrap_key``: PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS (comma-separated), and, when
     # PORTAL_AUDIT_KEY_WRAP_KEY is set, the key derived from the signing key (the default before it).
     previous_wrap_keys: tuple[bytes, ...] = ()
-
+    # The live stream (docs/audit.md, "Live stream"): seconds between polls of the store, of silence
+    # before a heartbeat, of a stream's life before the browser reconnects; open streams per process
+    # (each holds one of the process's threads).
+    stream_poll: float = 0.5
+    stream_heartbeat: float = 5.0
+    stream_lifetime: float = 300.0
+    streams_per_process: int = 2
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -53,6 +59,10 @@ class Settings:
             retention_days=max(1, env_int("PORTAL_AUDIT_RETENTION_DAYS", 730)),
             export_limit=max(1, env_int("PORTAL_AUDIT_EXPORT_LIMIT", 10_000)),
             previous_wrap_keys=tuple(previous),
+            stream_poll=max(0.05, env_float("PORTAL_AUDIT_STREAM_POLL_SECONDS", 0.5)),
+            stream_heartbeat=max(0.5, env_float("PORTAL_AUDIT_STREAM_HEARTBEAT_SECONDS", 5.0)),
+            stream_lifetime=max(1.0, env_float("PORTAL_AUDIT_STREAM_MAX_SECONDS", 300.0)),
+            streams_per_process=max(1, env_int("PORTAL_AUDIT_STREAMS_PER_PROCESS", 2)),
         )
 
     @property

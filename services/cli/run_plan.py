@@ -14,11 +14,11 @@ from pathlib import Path
 from services.cli.supervisor import ChildSpec
 from shared.config import REPO_ROOT, ConfigError, env_float, env_int, env_str
 
-SERVICES = ("identity", "linking", "content", "audit", "gateway")
+SERVICES = ("identity", "linking", "content", "audit", "web", "gateway")
 BACKENDS = ("identity", "linking", "content", "audit")  # every service but the gateway has a worker
-DEFAULT_PORTS = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 8104}
+DEFAULT_PORTS = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 8104, "web": 8105}
 # Generated once into var/secrets.env unless given in the environment; never written into the repo.
-SECRET_NAMES = ("PORTAL_INTERNAL_SECRET", "PORTAL_AUDIT_SIGNING_KEY")
+SECRET_NAMES = ("PORTAL_INTERNAL_SECRET", "PORTAL_AUDIT_SIGNING_KEY", "PORTAL_EVENT_MASTER_KEY")
 LOCAL = "127.0.0.1"
 
 
@@ -96,7 +96,8 @@ class Layout:
         return cls(
             web=tuple(s for s in chosen if has(s, "wsgi.py")),
             workers=tuple(s for s in chosen if s in BACKENDS and has(s, "worker.py")),
-            migrations=tuple(s for s in chosen if has(s, "bootstrap.py")),
+            # The pages (web) keep no data: no migrations, no database.
+            migrations=tuple(s for s in chosen if has(s, "migrations/env.py")),
             missing=tuple(s for s in chosen if not has(s, "wsgi.py")),
             excluded=tuple(s for s in SERVICES if s not in chosen),
         )

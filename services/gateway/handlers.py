@@ -19,6 +19,7 @@ from services.gateway.domain import policy
 from services.gateway.domain.routing import Route
 from services.gateway.domain.sessions import SessionInfo
 from shared import clock
+from shared.events import signing
 from shared.events.registry import latest_version
 from shared.web.errors import ApiError, Forbidden, PreconditionRequired
 from shared.web.identity import Identity, verify_anonymous_cookie
@@ -112,13 +113,24 @@ class Access:
     duration_ms: float = 0.0
 
 
+class AccessLogUnavailable(ApiError):
+    """The access event could not be made durable (spool disk full, database gone): nothing is served."""
+
+    status, code = 503, "service_unavailable"
+
+
 def record_access(spool: AccessSpool, access: Access) -> None:
-    """Spool the access event. Never raises: the response has gone out already."""
+    """Spool the access event before the response goes out: what is answered is recorded.
+
+    Raises ``AccessLogUnavailable`` when the spool cannot take it; the caller answers 503 instead of
+    serving an unrecorded response."""
     try:
         event_id, body = access_event(access)
         spool.write(event_id, ACCESS_EVENT, body)
-    except Exception:  # noqa: BLE001 - losing the line is logged loudly, the client already has its answer
-        log.exception("access event not spooled (request %s)", access.request_id)
+    except Exception as exc:  # noqa: BLE001 - any failure of the spool means the answer cannot be recorded
+        log.exception("access event not spooled; answering 503 (request %s)", access.request_id)
+        raise AccessLogUnavailable("The access log cannot be written right now; try again shortly.",
+                                   headers={"Retry-After": "5"}) from exc
 
 
 def access_event(access: Access) -> tuple[str, str]:
@@ -155,7 +167,7 @@ def access_event(access: Access) -> tuple[str, str]:
             "bytes_sent": access.bytes_sent,
         },
     }
-    return event_id, json.dumps(envelope, separators=(",", ":"))
+    return event_id, json.dumps(signing.sign(envelope), separators=(",", ":"))
 
 
 @functools.cache

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from shared.bus.publisher import CeleryPublisher
 from shared.bus.topology import DELIVER_TASK
-from shared.events import Event, load_events
+from shared.events import Event, load_events, signing
 from shared.inbox import DeadLetterStore, already_processed, mark_processed
 
 log = logging.getLogger("portal.consumer")
@@ -42,11 +42,12 @@ def register_consumer(
     max_attempts: int = 5,
 ) -> Any:
     publisher = CeleryPublisher(app)
+    signing.require_verify_keys(service)
 
     @app.task(name=DELIVER_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
     def deliver(self: Any, events: list[dict[str, Any]], attempt: int = 0) -> int:
         started = time.perf_counter()
-        good_raw, good = _load_or_dead_letter(events, dead_letters, attempt)
+        good_raw, good = _load_or_dead_letter(service, events, dead_letters, attempt)
         try:
             if good:
                 handle_batch(good)
@@ -66,21 +67,32 @@ def register_consumer(
     return deliver
 
 
-def _load_or_dead_letter(events: list[dict[str, Any]], dead_letters: DeadLetterStore, attempt: int):
+def _load_or_dead_letter(service: str, events: list[dict[str, Any]], dead_letters: DeadLetterStore, attempt: int):
+    """The events of the batch this service may act on: signed by their producer, well formed.
+    Every other one goes to the dead letters with the reason."""
+    if not isinstance(events, list):
+        events = [events]
+    signed = []
+    for raw in events:
+        reason = signing.refusal(service, raw)
+        if reason is None:
+            signed.append(raw)
+        else:
+            log.error("%s: event %s dead-lettered: %s", service,
+                      raw.get("event_id") if isinstance(raw, dict) else "?", reason)
+            dead_letters.add(raw if isinstance(raw, dict) else {"raw": raw}, reason, attempt + 1)
     try:
-        return events, load_events(events)
+        return signed, load_events(signed)
     except ValidationError:
         pass
     good_raw, good = [], []
-    for raw in events:
+    for raw in signed:
         try:
             good.append(load_events([raw])[0])
             good_raw.append(raw)
         except ValidationError as exc:
-            log.error("malformed event %s dead-lettered: %s", raw.get("event_id") if isinstance(raw, dict) else "?",
-                      exc.messages)
-            dead_letters.add(raw if isinstance(raw, dict) else {"raw": raw}, f"malformed: {exc.messages}",
-                             attempt + 1)
+            log.error("malformed event %s dead-lettered: %s", raw.get("event_id"), exc.messages)
+            dead_letters.add(raw, f"malformed: {exc.messages}", attempt + 1)
     return good_raw, good
 
 

@@ -11,12 +11,15 @@ from typing import Any, Protocol
 from celery import Celery
 
 from shared.bus.topology import DELIVER_TASK, EVENTS_EXCHANGE, RETRY_EXCHANGE, all_queues, queue_name
+from shared.events import signing
 
 
 class Publisher(Protocol):
     def publish(self, events: Sequence[dict[str, Any]]) -> None: ...
 
     def publish_raw(self, events: Sequence[tuple[str, str]]) -> None: ...
+
+    def broker_epoch(self) -> str | None: ...
 
 
 def group_by_type(events: Iterable[dict[str, Any]], max_per_message: int) -> list[tuple[str, list]]:
@@ -61,8 +64,10 @@ class CeleryPublisher:
         self.max_per_message = max_per_message
 
     def publish(self, events: Sequence[dict[str, Any]]) -> None:
-        """Publish envelopes (dicts), many per broker message, one message per run of one type."""
-        self.publish_raw([(e["type"], json.dumps(e, separators=(",", ":"))) for e in events])
+        """Publish envelopes (dicts), many per broker message, one message per run of one type; those not
+        signed yet are signed with this process's keys of their producer (``shared.events.signing``)."""
+        self.publish_raw([(e["type"], json.dumps(e if signing.SIG_FIELD in e else signing.sign(dict(e)),
+                                                 separators=(",", ":"))) for e in events])
 
     def publish_raw(self, events: Sequence[tuple[str, str]]) -> None:
         """Publish ``(type, envelope JSON text)`` pairs as they are stored in an outbox.
@@ -94,6 +99,19 @@ class CeleryPublisher:
                     retry=True,
                     **properties,
                 )
+
+    def broker_epoch(self) -> str | None:
+        """Which run of the broker is up (Redis' ``run_id``: new at every start), or ``None`` when the
+        broker confirms each publish only once it is durable (RabbitMQ with publisher confirms).
+
+        Redis with ``appendfsync everysec`` acknowledges writes it may not have written yet (the write is
+        postponed while a background fsync runs, up to 2 s): a Redis killed then restarts without them.
+        The relay republishes what it sent shortly before a new run id appears (shared/outbox.py)."""
+        with self.app.producer_pool.acquire(block=True) as producer:
+            connection = producer.connection
+            if connection.transport.driver_type != "redis":
+                return None
+            return str(connection.default_channel.client.info("server")["run_id"])
 
     def send_to_queue(self, service: str, events: Sequence[dict[str, Any]], attempt: int = 0,
                       countdown: float | None = None) -> None:

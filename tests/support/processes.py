@@ -9,7 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+from shared.events.signing import MASTER_ENV
+
 REPO = Path(__file__).resolve().parents[2]
+TEST_EVENT_MASTER_KEY = "test-event-master-key"
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -60,6 +63,7 @@ def base_env(extra: dict[str, str]) -> dict[str, str]:
            and not k.endswith("_DATABASE_URL")}
     env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"
+    env[MASTER_ENV] = TEST_EVENT_MASTER_KEY  # every test process signs and verifies events with the same keys
     env.update(extra)
     return env
 

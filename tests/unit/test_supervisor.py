@@ -32,13 +32,14 @@ from services.cli.supervisor import Backoff, ChildSpec, LogMux, Supervisor, desc
 from shared.config import ConfigError
 from tests.support.processes import wait_until
 
-ALL = ("identity", "linking", "content", "audit", "gateway")
+ALL = ("identity", "linking", "content", "audit", "web", "gateway")
+BACKENDS = ("identity", "linking", "content", "audit")
 
 
 def settings(tmp_path: Path, **overrides) -> RunSettings:
     values = dict(
         var_dir=tmp_path, host="127.0.0.1", port=18080,
-        service_ports={"identity": 18101, "linking": 18102, "content": 18103, "audit": 18104},
+        service_ports={"identity": 18101, "linking": 18102, "content": 18103, "audit": 18104, "web": 18105},
         redis_url=None, redis_port=None, web_workers=2, web_threads=4, worker_concurrency=1,
         ready_timeout=5.0, stop_grace=2.0, access_log=False,
     )
@@ -47,7 +48,7 @@ def settings(tmp_path: Path, **overrides) -> RunSettings:
 
 
 def full_layout() -> Layout:
-    return Layout(web=ALL, workers=ALL[:4], migrations=ALL)
+    return Layout(web=ALL, workers=BACKENDS, migrations=(*BACKENDS, "gateway"))
 
 
 # -- secrets ---------------------------------------------------------------------------------------
@@ -98,8 +99,8 @@ def test_other_portal_commands_reach_the_platform_that_make_run_started(tmp_path
 
 
 def test_layout_skips_services_that_are_not_written_yet(tmp_path):
-    for name in ("wsgi.py", "worker.py", "bootstrap.py"):
-        (tmp_path / "services" / "linking").mkdir(parents=True, exist_ok=True)
+    for name in ("wsgi.py", "worker.py", "bootstrap.py", "migrations/env.py"):
+        (tmp_path / "services" / "linking" / "migrations").mkdir(parents=True, exist_ok=True)
         (tmp_path / "services" / "linking" / name).write_text("")
     (tmp_path / "services" / "gateway").mkdir()
     (tmp_path / "services" / "gateway" / "wsgi.py").write_text("")
@@ -107,7 +108,7 @@ def test_layout_skips_services_that_are_not_written_yet(tmp_path):
     assert layout.web == ("linking", "gateway")
     assert layout.workers == ("linking",)
     assert layout.migrations == ("linking",)
-    assert layout.missing == ("identity", "content", "audit")
+    assert layout.missing == ("identity", "content", "audit", "web")
 
 
 def test_portal_services_narrows_the_run(tmp_path, monkeypatch):
@@ -117,7 +118,7 @@ def test_portal_services_narrows_the_run(tmp_path, monkeypatch):
     monkeypatch.setenv("PORTAL_SERVICES", "linking, gateway")
     layout = Layout.discover(tmp_path, only=chosen_services())
     assert layout.web == ("linking", "gateway") and not layout.missing
-    assert layout.excluded == ("identity", "content", "audit") and not layout.complete
+    assert layout.excluded == ("identity", "content", "audit", "web") and not layout.complete
     monkeypatch.setenv("PORTAL_SERVICES", "linking,billing")
     with pytest.raises(ConfigError, match="billing"):
         chosen_services()
@@ -126,7 +127,7 @@ def test_portal_services_narrows_the_run(tmp_path, monkeypatch):
 def test_plan_names_every_process_with_its_command(tmp_path):
     specs = {s.name: s for s in plan(settings(tmp_path), full_layout(), ("identity", "linking"), {})}
     assert list(specs) == [
-        "identity-web", "linking-web", "content-web", "audit-web",
+        "identity-web", "linking-web", "content-web", "audit-web", "web-web",
         "identity-worker", "linking-worker", "content-worker", "audit-worker", "relay", "scheduler", "gateway",
     ]
     assert app_and_bind(specs["linking-web"].argv) == ("services.linking.wsgi:app", "127.0.0.1:18102")

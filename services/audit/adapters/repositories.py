@@ -151,6 +151,11 @@ class SearchRepository:
     def count(self) -> int:
         return int(self.session.execute(select(func.count()).select_from(E)).scalar_one())
 
+    def last_seq(self) -> int:
+        """The newest stored sequence number (0 for an empty store): one primary-key index probe (a bare
+        ``max(seq)``: wrapped in ``coalesce`` SQLite would scan the table instead)."""
+        return int(self.session.execute(select(func.max(E.c.seq))).scalar_one() or 0)
+
 
 class ComplianceRepository:
     def __init__(self, session: Session, person_key: bytes) -> None:

@@ -34,6 +34,18 @@ class ExportArgs(EventFilterArgs):
     format = fields.String(load_default="jsonl", validate=validate.OneOf(["csv", "jsonl"]))
 
 
+class StreamArgs(EventFilterArgs):
+    # Where to resume when the Last-Event-ID header is absent (a page that already shows events up to
+    # here); the header, which the browser sends on every reconnect, wins.
+    last_event_id = fields.Integer(validate=validate.Range(min=0, max=2**62))
+
+
+class StreamHeaders(Schema):
+    last_event_id = fields.Integer(data_key="Last-Event-ID", validate=validate.Range(min=0, max=2**62),
+                                   metadata={"description": "Resume after this seq (the browser sends it "
+                                                            "when it reconnects)."})
+
+
 class PageArgs(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
     cursor = fields.String(validate=validate.Length(min=1, max=500))

@@ -13,7 +13,7 @@ from werkzeug.datastructures import EnvironHeaders
 from services.gateway.bootstrap import Container
 from services.gateway.domain import trust
 from services.gateway.handlers import Access, record_access
-from shared.web.errors import ApiError
+from shared.web.errors import ApiError, error_response
 from shared.web.identity import H_SIGNATURE, verify_headers
 
 UNLOGGED_PATHS = frozenset({"/healthz", "/readyz"})  # probes every few seconds are not accesses
@@ -68,7 +68,10 @@ def new_access(edge: Edge, environ: dict) -> Access:
 
 
 def spool_access(container: Container, access: Access, started: float, bytes_sent: int | None) -> None:
-    """Called once the last byte went out (WSGI close), so the client never waits for it."""
+    """Called with the response's status and headers, before its first byte goes out (docs/gateway.md,
+    "Access events and the spool"): ``duration_ms`` is the time to the answer's headers, ``bytes_sent``
+    the body's length as it will be sent (``None`` for a stream of unknown length). Raises
+    ``AccessLogUnavailable`` when the event cannot be spooled."""
     access.duration_ms = (time.perf_counter() - started) * 1000.0
     access.bytes_sent = bytes_sent
     record_access(container.spool, access)
@@ -91,6 +94,11 @@ def finish(container: Container, resp: Response) -> Response:
     if access is None or access.path in UNLOGGED_PATHS:
         return resp
     access.status = resp.status_code
-    started = g.edge.started
-    resp.call_on_close(lambda: spool_access(container, access, started, resp.content_length))
+    try:
+        spool_access(container, access, g.edge.started, None if resp.is_streamed else resp.content_length)
+    except ApiError as exc:
+        resp.close()
+        refused = error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+        refused.headers["X-Request-ID"] = g.get("request_id", "")
+        return refused
     return resp

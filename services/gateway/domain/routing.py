@@ -19,6 +19,7 @@ _REQUEST_DROP = HOP_BY_HOP | {
 # The WSGI server adds its own Date and Server; passing the service's would duplicate them.
 _RESPONSE_DROP = HOP_BY_HOP | {"x-request-id", "date", "server"}
 SESSION_COOKIES = ("portal_session", "__Host-portal_session")
+PAGES = "web"  # the service behind every path outside /api/ (its Location headers are already public)
 _SAFE_PATH_CHARS = "/:@!$&'()*+,;=-._~"
 
 
@@ -103,7 +104,7 @@ def forwardable_response_headers(items, *, service: str, upstream_base: str,
         lower = name.lower()
         if lower in drop:
             continue
-        if lower == "location":
+        if lower == "location" and service != PAGES:
             value = public_location(value, service, upstream_base)
         out.append((name, value))
     return out

@@ -69,6 +69,7 @@ def stack(tmp_path_factory, redis_url):
         "LINKING_DATABASE_URL": linking_db, "FAKE_SESSIONS_REDIS": redis_url,
         **{f"{n.upper()}_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()},
         "AUDIT_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens there: audit is down
+        "WEB_URL": f"http://127.0.0.1:{ports['content']}",  # the content stand-in answers the page paths too
         "GATEWAY_RATE_LIMIT_IP": "off", "GATEWAY_RATE_LIMIT_USER": "off",
         "GATEWAY_WORKERS": "2", "GATEWAY_THREADS": "8",
     })

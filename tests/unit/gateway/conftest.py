@@ -18,7 +18,7 @@ SECRET = "unit-gateway-secret"
 
 @pytest.fixture(scope="module")
 def upstream(redis_url):
-    """One stand-in answering as identity, linking and content; audit is left down."""
+    """One stand-in answering as identity, linking, content and the pages (web); audit is left down."""
     app = create(name="upstream", secret=SECRET.encode(), sessions_url=redis_url)
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -43,7 +43,7 @@ def gateway(tmp_path, monkeypatch, redis_url, upstream):
     def build(**env: str):
         values = {
             "PORTAL_INTERNAL_SECRET": SECRET, "PORTAL_VAR_DIR": str(tmp_path), "REDIS_URL": redis_url,
-            "IDENTITY_URL": upstream, "LINKING_URL": upstream, "CONTENT_URL": upstream,
+            "IDENTITY_URL": upstream, "LINKING_URL": upstream, "CONTENT_URL": upstream, "WEB_URL": upstream,
             "AUDIT_URL": f"http://127.0.0.1:{free_port()}",
             "GATEWAY_RATE_LIMIT_IP": "off", "GATEWAY_RATE_LIMIT_USER": "off",
         }
