@@ -18,6 +18,7 @@ class Settings:
     public_url: str
     brand: str
     max_form_bytes: int
+    max_upload_bytes: int  # an upload form's whole body (content checks the file against its own limit)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -28,4 +29,5 @@ class Settings:
             public_url=env_str("PORTAL_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/"),
             brand=env_str("WEB_BRAND", "Portal"),
             max_form_bytes=env_int("WEB_MAX_FORM_BYTES", 1024 * 1024),
+            max_upload_bytes=env_int("WEB_MAX_UPLOAD_BYTES", 100 * 1024 * 1024 + 64 * 1024),
         )

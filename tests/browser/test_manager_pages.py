@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.browser.conftest import check_page, logged_in, screenshots
 from tests.support.people import Person, person
@@ -45,7 +45,7 @@ def test_a_manager_approves_a_request_and_the_member_appears(platform: Platform,
     page.goto("/manager")
     check_page(page)
     page.get_by_role("link", name=company["name"]).click()
-    card = page.locator(f"[data-request]").filter(has_text=carl.email)
+    card = page.locator("[data-request]").filter(has_text=carl.email)
     expect(card).to_contain_text("Carl")
     expect(card).to_contain_text("I run the Berlin office")
     check_page(page)

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import check_page, logged_in, new_context, open_page, screenshots
+from tests.browser.conftest import check_page, logged_in, open_page, screenshots
 from tests.support.people import Person, grant, log_in, person, register
 from tests.support.platform import Platform
 
