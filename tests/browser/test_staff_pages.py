@@ -48,6 +48,10 @@ def company(platform: Platform):
     return {**resp.json(), "member": member}
 
 
+def file_input(page: Page):
+    return page.get_by_role("button", name="File (PDF")
+
+
 def watch_progress(page: Page) -> list[str]:
     """Every text the upload's progress line shows (kept across the navigation that follows)."""
     seen: list[str] = []
@@ -66,21 +70,21 @@ def test_an_editor_publishes_a_company_file_only_its_members_can_download(platfo
     seen = watch_progress(page)
     page.goto("/staff/items/new")
     check_page(page)
-    page.get_by_label("Members of one company").check()
+    page.get_by_role("radio", name="Members of one company").check()
     page.get_by_role("button", name="Create the item").click()  # no title, no company: both said
     expect(page.locator("#f-title-error")).to_be_visible()
     expect(page.locator("#f-company_id-error")).to_be_visible()
-    expect(page.get_by_label("Members of one company")).to_be_checked()
+    expect(page.get_by_role("radio", name="Members of one company")).to_be_checked()
     check_page(page)
     screenshots(page, "staff-item-errors")
-    page.get_by_label("Title").fill("Globex price list 2030")
-    page.get_by_label("Text").fill("For our partners at Globex.")
-    page.get_by_label("Company").select_option(company["id"])
+    page.get_by_label("Title", exact=True).fill("Globex price list 2030")
+    page.get_by_label("Text", exact=True).fill("For our partners at Globex.")
+    page.get_by_label("Company (for").select_option(company["id"])
     page.get_by_role("button", name="Create the item").click()
     expect(page.get_by_role("status")).to_contain_text("saved")
     item_path = page.url.split(platform.url, 1)[-1]
 
-    page.get_by_label("File").set_input_files({"name": "prices.pdf", "mimeType": "application/pdf", "buffer": FILE})
+    file_input(page).set_input_files({"name": "prices.pdf", "mimeType": "application/pdf", "buffer": FILE})
     page.get_by_role("button", name="Upload").click()
     expect(page.get_by_role("status")).to_contain_text("prices.pdf is uploaded")
     assert any(t.startswith("Uploaded ") and t != "Uploaded 0%" for t in seen), seen  # progress was shown
@@ -113,12 +117,12 @@ def test_an_upload_works_without_javascript_and_a_wrong_type_is_said_next_to_the
     context.add_cookies([{"name": c.name, "value": c.value or "", "url": platform.url} for c in eddie.http.cookies])
     page = open_page(context)
     page.goto("/staff/items/new")
-    page.get_by_label("Title").fill("Public leaflet")
+    page.get_by_label("Title", exact=True).fill("Public leaflet")
     page.get_by_role("button", name="Create the item").click()
-    page.get_by_label("File").set_input_files({"name": "page.html", "mimeType": "text/html", "buffer": b"<p>x</p>"})
+    file_input(page).set_input_files({"name": "page.html", "mimeType": "text/html", "buffer": b"<p>x</p>"})
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("#f-file-error")).to_contain_text("not accepted")
-    page.get_by_label("File").set_input_files({"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"})
+    file_input(page).set_input_files({"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"})
     page.get_by_role("button", name="Upload").click()
     expect(page.get_by_role("status")).to_contain_text("notes.txt is uploaded")
     context.close()
@@ -169,7 +173,7 @@ def test_support_works_a_complaint_case(platform: Platform, login_as):
     expect(page.locator("[data-case-owner]")).to_have_text("you")
     expect(page.locator("[data-case-due]")).to_have_text(due)
     expect(page.locator("[data-case-status]")).to_have_text("Acknowledged")
-    page.get_by_label("Follow-up").fill("We have asked the partner to delete your address.")
+    page.get_by_role("textbox", name="Follow-up").fill("We have asked the partner to delete your address.")
     page.get_by_role("button", name="Send").click()
     expect(page.locator("[data-history]")).to_contain_text("asked the partner to delete")
     check_page(page)

@@ -1,7 +1,7 @@
 // Upload progress for a multipart form (data-module="upload"). Without this script the form posts as
 // usual; with it the same form goes with XMLHttpRequest, whose upload events drive a <progress>.
-// The answer is the page the server would have shown: after a redirect (success) we go there; a form
-// with errors replaces the page's main content, so the errors stand next to the fields as usual.
+// The answer is the page the server would have shown (after its redirect): it replaces this page's
+// main content, so the flash message, or the errors next to the fields, show as usual.
 export default function upload(form) {
   const box = form.querySelector(".upload-progress");
   const bar = form.querySelector("progress");
@@ -23,22 +23,23 @@ export default function upload(form) {
     });
     xhr.upload.addEventListener("load", () => { text.textContent = "Uploaded 100%, checking the file…"; });
     xhr.addEventListener("load", () => {
-      const target = new URL(xhr.responseURL || form.action, window.location.href);
-      if (target.pathname !== new URL(form.action, window.location.href).pathname) {
-        window.location.assign(target.href);
-        return;
-      }
+      // The answer is the page after the upload (its flash message included) or the form with its
+      // errors: either way its main content replaces ours, and the address follows a redirect.
       const fresh = xhr.response && xhr.response.querySelector("main");
       const main = document.querySelector("main");
-      if (fresh && main) {
-        main.replaceWith(document.importNode(fresh, true));
-        const summary = document.querySelector("[data-focus-on-load]");
-        if (summary) summary.focus();
-        const again = document.querySelector('form[data-module="upload"]');
-        if (again) upload(again);
-      } else {
-        window.location.reload();
+      if (!fresh || !main) {
+        window.location.assign(xhr.responseURL || window.location.href);
+        return;
       }
+      if (xhr.responseURL && xhr.responseURL !== window.location.href) {
+        window.history.replaceState(null, "", xhr.responseURL);
+      }
+      if (xhr.response.title) document.title = xhr.response.title;
+      main.replaceWith(document.importNode(fresh, true));
+      const focus = document.querySelector("[data-focus-on-load]") || document.querySelector("main");
+      if (focus) focus.focus();
+      const again = document.querySelector('form[data-module="upload"]');
+      if (again) upload(again);
     });
     xhr.addEventListener("error", () => {
       text.textContent = "The upload failed: check your connection and try again.";
