@@ -35,7 +35,7 @@ define pytest
 	exit $$rc
 endef
 
-.PHONY: help venv run test test-pg lint bench migrate clean distclean
+.PHONY: help venv run test test-pg faults lint bench migrate clean distclean
 
 help: ## list the targets
 	@echo "Portal platform. Usage: make <target>"
@@ -72,6 +72,9 @@ test-pg: venv $(CHROMIUM) ## the same suite on this machine's PostgreSQL and Red
 lint: venv ## ruff on everything, mypy on shared/ and services/
 	$(BIN)/ruff check shared services tests bench
 	$(BIN)/mypy shared services
+
+faults: venv ## the fault-injection suite with the long outages (minutes); prints the figures of docs/reliability.md
+	PORTAL_FAULTS=long $(BIN)/pytest -p no:cacheprovider -m faults $(PYTEST_ARGS) tests/faults
 
 bench: venv ## run every benchmark in bench/ and print each figure beside its baseline
 	$(BIN)/python -m bench

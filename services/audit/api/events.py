@@ -30,6 +30,14 @@ def search_events(args):
     return page.to_dict()
 
 
+@blp.get("/events/<int:seq>")
+@blp.response(200, schemas.StoredEvent)
+@blp.alt_response(404, description="No event has this seq (never stored, or removed by retention).")
+def get_event(seq: int):
+    require_role("compliance")
+    return search.get_event(uow_factory(), seq)
+
+
 @blp.get("/events/export")
 @blp.arguments(schemas.ExportArgs, location="query")
 @blp.response(200, description="The matching events, streamed (text/csv or application/x-ndjson).")

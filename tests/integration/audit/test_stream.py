@@ -1,5 +1,6 @@
-"""The live stream against a real store (SQLite, or PostgreSQL with PORTAL_TEST_PG_URL), through the
-Flask test client: frames, resume, filters, sealed fields opened, audited reads, the per-process cap."""
+"""The live stream (and one event by seq) against a real store (SQLite, or PostgreSQL with
+PORTAL_TEST_PG_URL), through the Flask test client: frames, resume, filters, sealed fields opened, audited
+reads, the per-process cap."""
 
 from __future__ import annotations
 
@@ -174,3 +175,15 @@ def test_in_the_openapi_document(client):
     op = doc["paths"]["/events/stream"]["get"]
     assert "text/event-stream" in op["responses"]["200"]["content"]
     assert {p["name"] for p in op["parameters"]} >= {"actor", "type", "since", "last_event_id", "Last-Event-ID"}
+
+
+def test_one_event_by_seq_is_a_recorded_read(client, container):
+    store(container, [make_event("identity.user.registered", actor="dora", subject="dora",
+                                 payload={"user_id": "dora", "name": "Dora", "email": "dora@example.com"})])
+    seq = client.get("/events", actor="dora").get_json()["items"][0]["seq"]
+    event = client.get(f"/events/{seq}").get_json()
+    assert event["seq"] == seq and event["payload"]["email"] == "dora@example.com"
+    assert outbox_types(container)[-1]["payload"] == {"filters": {"seq": seq}, "order": "asc", "results": 1}
+    missing = client.get("/events/999999")
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
+    assert client.get(f"/events/{seq}", as_=SUPPORT).status_code == 403
