@@ -25,6 +25,7 @@ from types import FrameType
 
 import click
 
+from services.cli.keys import ensure_audit_keys
 from services.cli.run_plan import (
     LOCAL,
     Layout,
@@ -162,6 +163,7 @@ def _run(settings: RunSettings, layout: Layout) -> None:
     stop = StopRequest()
     stop.install()
     secret_values = load_or_create_secrets(settings.var_dir / "secrets.env", os.environ)
+    secret_values.update(ensure_audit_keys(settings.var_dir, os.environ))
     last_run = read_env_file(local_env_path(settings.var_dir))
     redis_port = settings.redis_port or _reusable(last_run.get("PORTAL_REDIS_PORT")) or free_port()
     redis_url = settings.redis_url or f"redis://{LOCAL}:{redis_port}/0"

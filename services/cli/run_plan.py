@@ -8,18 +8,23 @@ import secrets
 import shutil
 import sys
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from services.cli.keys import PUBLIC_KEY_FILE, SIGNING_KEY_FILE, env_for
 from services.cli.supervisor import ChildSpec
-from shared.config import REPO_ROOT, ConfigError, env_float, env_int, env_str
+from shared.config import REPO_ROOT, ConfigError, broker_url, env_float, env_int, env_str, redis_url
 
 SERVICES = ("identity", "linking", "content", "audit", "web", "gateway")
 BACKENDS = ("identity", "linking", "content", "audit")  # every service but the gateway has a worker
 DEFAULT_PORTS = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 8104, "web": 8105}
 # Generated once into var/secrets.env unless given in the environment; never written into the repo.
-SECRET_NAMES = ("PORTAL_INTERNAL_SECRET", "PORTAL_AUDIT_SIGNING_KEY", "PORTAL_EVENT_MASTER_KEY")
+SECRET_NAMES = ("PORTAL_INTERNAL_SECRET", "PORTAL_AUDIT_SIGNING_KEY", "PORTAL_AUDIT_KEY_WRAP_KEY",
+                "PORTAL_EVENT_MASTER_KEY")
 LOCAL = "127.0.0.1"
+# gunicorn's access line without the query string and the referrer (%(U)s is the path alone): a mailed
+# link's token or signature must never land in a log file.
+ACCESS_LOG_FORMAT = '%(h)s - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,10 @@ class RunSettings:
 
     @classmethod
     def from_env(cls) -> RunSettings:
+        if os.environ.get("REDIS_URL"):
+            redis_url()  # a RabbitMQ URL there is refused with one line, not a traceback in every child
+        if os.environ.get("PORTAL_BROKER_URL"):
+            broker_url()
         return cls(
             var_dir=Path(env_str("PORTAL_VAR_DIR", str(REPO_ROOT / "var"))).resolve(),
             host=env_str("PORTAL_HOST", LOCAL),
@@ -159,7 +168,8 @@ def local_env_path(var: Path) -> Path:
 
 def local_env(settings: RunSettings, env: Mapping[str, str], redis_port: int | None) -> dict[str, str]:
     """What other ``portal`` commands need to reach this run: broker, services and databases."""
-    keys = ["REDIS_URL", "GATEWAY_URL", "PORTAL_PUBLIC_URL", "PORTAL_DATABASE_URL_TEMPLATE", "GATEWAY_SPOOL_URL",
+    keys = ["REDIS_URL", "PORTAL_BROKER_URL", "GATEWAY_URL", "PORTAL_PUBLIC_URL", "PORTAL_DATABASE_URL_TEMPLATE",
+            "GATEWAY_SPOOL_URL", SIGNING_KEY_FILE, PUBLIC_KEY_FILE,
             *(f"{s.upper()}_URL" for s in DEFAULT_PORTS), *(f"{s.upper()}_DATABASE_URL" for s in SERVICES)]
     values = {k: env[k] for k in keys if env.get(k)}
     if redis_port is not None:
@@ -241,7 +251,7 @@ def gunicorn_argv(settings: RunSettings, service: str, bind: str, root: Path = R
         "--no-control-socket",
     ]
     if settings.access_log:
-        argv += ["--access-logfile", "-"]
+        argv += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
     return tuple(argv)
 
 
@@ -271,7 +281,7 @@ def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
     if "gateway" in layout.web:
         specs.append(ChildSpec("gateway", gunicorn_argv(settings, "gateway", f"{settings.host}:{settings.port}"),
                                env))
-    return specs
+    return [replace(s, env=env_for(s.name, s.env)) for s in specs]
 
 
 def stop_stages(specs: list[ChildSpec]) -> list[list[str]]:

@@ -42,7 +42,7 @@ class Settings:
             common=dataclasses.replace(common, database_url=spool),
             service_urls={name: service_url(name) for name in (*ROUTED_SERVICES, PAGES_SERVICE)},
             api_services=frozenset(ROUTED_SERVICES),
-            redis_url=env_str("GATEWAY_REDIS_URL", common.broker_url),
+            redis_url=env_str("GATEWAY_REDIS_URL", common.counters_url),
             trusted_proxies=parse_networks(os.environ.get("GATEWAY_TRUSTED_PROXIES", "")),
             session_cache_seconds=env_float("GATEWAY_SESSION_CACHE_SECONDS", 5.0),
             session_cache_size=env_int("GATEWAY_SESSION_CACHE_SIZE", 10_000),

@@ -16,6 +16,7 @@ from services.gateway.adapters.counters import RequestCounters
 from services.gateway.adapters.sessions import Sessions
 from services.gateway.adapters.spool import AccessSpool
 from services.gateway.domain import policy
+from services.gateway.domain.redaction import redact_query
 from services.gateway.domain.routing import Route
 from services.gateway.domain.sessions import SessionInfo
 from shared import clock
@@ -154,7 +155,7 @@ def access_event(access: Access) -> tuple[str, str]:
         "payload": {
             "method": access.method,
             "path": access.path[:2000],
-            "query": access.query[:2000],
+            "query": redact_query(access.query)[:2000],  # never a mailed token or signature
             "status": int(access.status),
             "duration_ms": round(float(access.duration_ms), 3),
             "service": access.service,

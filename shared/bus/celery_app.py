@@ -38,6 +38,12 @@ def make_celery(name: str, broker_url: str, consume_queue: str | None = None) ->
         task_create_missing_queues=False,
         enable_utc=True,
     )
+    if broker_url.startswith(("amqp://", "amqps://")):
+        # RabbitMQ: every publish waits for the broker's confirm, which it sends once the (persistent)
+        # message is in its durable queues, so the relay marks rows sent only when they are safe there.
+        # A worker that dies with a message unacknowledged has it delivered again as soon as its
+        # connection closes.
+        app.conf.broker_transport_options = {"confirm_publish": True}
     if broker_url.startswith(("redis://", "rediss://", "unix://")):
         # kombu's Redis transport loses a message popped by a worker killed before its bookkeeping ran.
         app.conf.broker_transport = "shared.bus.reliable_redis:Transport"

@@ -18,6 +18,7 @@ from shared.bus.publisher import CeleryPublisher
 from shared.db import make_engine
 from shared.events import Event
 from shared.outbox import OutboxRelay, add_events, outbox_table
+from tests.support.audit_keys import audit_keys_env
 from tests.support.processes import REPO, base_env, celery_worker, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -67,8 +68,8 @@ def _broker_state(redis_url: str) -> dict:
 
 
 def test_killing_the_audit_worker_loses_and_duplicates_nothing(tmp_path, redis_url, database_url, monkeypatch):
-    env = {"AUDIT_DATABASE_URL": database_url, "REDIS_URL": redis_url, "PORTAL_INTERNAL_SECRET": "fault-test",
-           "PORTAL_AUDIT_SIGNING_KEY": "fault-signing", "PORTAL_AUDIT_CHECKPOINT_EVERY": "100"}
+    env = {"AUDIT_DATABASE_URL": database_url, "REDIS_URL": redis_url, "PORTAL_INTERNAL_SECRET": "fault-" + "9f3b" * 8,
+           "PORTAL_AUDIT_CHECKPOINT_EVERY": "100", **audit_keys_env(tmp_path)}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     from services.audit.adapters.tables import audit_events
@@ -116,7 +117,7 @@ def test_killing_the_audit_worker_loses_and_duplicates_nothing(tmp_path, redis_u
         with audit.runtime.engine.connect() as conn:
             ids = conn.execute(select(audit_events.c.event_id)).scalars().all()
         assert sorted(ids) == sorted(e.event_id for e in events)  # each exactly once
-        result = integrity.verify(audit.uow, audit.settings.signing_key)
+        result = integrity.verify(audit.uow)
         assert result.ok and result.checked == TOTAL, result.to_dict()
     finally:
         first.kill9()

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.clock import Clock
 from tests.support.mailbox import mailed_tokens, wait_for_token
 from tests.support.platform import Platform, running_platform
 from tests.support.processes import wait_until
@@ -31,17 +32,6 @@ ABSOLUTE_SECONDS = 12 * 3600  # IDENTITY_SESSION_ABSOLUTE_SECONDS default
 REAUTH_SECONDS = 300  # IDENTITY_REAUTH_SECONDS default
 VERIFY_TOKEN_SECONDS = 172800  # IDENTITY_VERIFY_TOKEN_SECONDS default
 FREE_FAILURES = 5  # IDENTITY_THROTTLE_FREE_FAILURES default
-
-
-class Clock:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.set(0)
-
-    def set(self, seconds: float) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(str(seconds))
-        tmp.replace(self.path)  # readers never see an empty file
 
 
 @pytest.fixture(scope="module")

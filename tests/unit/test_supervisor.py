@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from services.cli.keys import ensure_audit_keys
 from services.cli.run_plan import (
     SECRET_NAMES,
     Layout,
@@ -171,6 +172,24 @@ def test_children_get_urls_secrets_and_the_var_dir(tmp_path):
     assert env["PORTAL_PUBLIC_URL"] == "http://127.0.0.1:18080"
     assert env["KEEP"] == "1"
     assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+
+
+def test_the_audit_signing_key_is_generated_once_and_given_only_to_the_signers(tmp_path):
+    keys = ensure_audit_keys(tmp_path, {})
+    private = Path(keys["PORTAL_AUDIT_SIGNING_KEY_FILE"])
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert stat.S_IMODE(private.parent.stat().st_mode) == 0o700
+    first = private.read_bytes()
+    assert ensure_audit_keys(tmp_path, {}) == keys and private.read_bytes() == first
+    assert Path(keys["PORTAL_AUDIT_PUBLIC_KEY_FILE"]).read_text().startswith("-----BEGIN PUBLIC KEY-----")
+    specs = plan(settings(tmp_path), full_layout(), ("identity",), {**keys, "PORTAL_INTERNAL_SECRET": "s",
+                                                                    "PORTAL_AUDIT_KEY_WRAP_KEY": "w"})
+    holders = {s.name for s in specs if "PORTAL_AUDIT_SIGNING_KEY_FILE" in s.env}
+    assert holders == {"audit-worker", "scheduler"}
+    wrap_holders = {s.name for s in specs if "PORTAL_AUDIT_KEY_WRAP_KEY" in s.env}
+    assert wrap_holders == {"audit-web", "audit-worker", "scheduler", "relay"}
+    assert all(s.env["PORTAL_INTERNAL_SECRET"] == "s" for s in specs)
+    assert all(s.env["PORTAL_AUDIT_PUBLIC_KEY_FILE"] == keys["PORTAL_AUDIT_PUBLIC_KEY_FILE"] for s in specs)
 
 
 def test_stop_order_is_gateway_first_and_redis_last(tmp_path):

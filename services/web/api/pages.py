@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import current_app, flash, g, redirect, render_template, request
+import requests
+from flask import current_app, flash, g, redirect, render_template, request, stream_with_context
 from werkzeug.wrappers import Response
 
 from services.web.adapters.services import ApiFailure, ApiReply, Browser
@@ -105,3 +106,20 @@ def done(message: str, to: str) -> Response:
     """After a successful form: say what happened, and go where the person was going (POST-redirect-GET)."""
     flash(message, "success")
     return redirect(safe_next(to), code=303)
+
+
+_FILE_HEADERS = ("Content-Type", "Content-Length", "Content-Disposition", "ETag", "Last-Modified")
+
+
+def pass_on(upstream: requests.Response) -> Response:
+    """A service's download, streamed to the browser as it comes (``container().apis.stream(...)``)."""
+    headers = {name: upstream.headers[name] for name in _FILE_HEADERS if name in upstream.headers}
+    headers["Cache-Control"] = "private, no-store"
+
+    def chunks():
+        try:
+            yield from upstream.iter_content(64 * 1024)
+        finally:
+            upstream.close()
+
+    return Response(stream_with_context(chunks()), status=200, headers=headers, direct_passthrough=True)

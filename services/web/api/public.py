@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, request
 
 from services.web.adapters.services import ApiFailure
@@ -91,24 +93,23 @@ def cookies():
 
 @blp.get("/policy")
 def policy():
-    current = api("identity", "GET", "/policy")
-    history = _policy_history()
-    return render("public/policy.html", policy=current, history=history)
+    return render("public/policy.html", policy=_current_policy(), history=_policy_history())
 
 
 @blp.get("/policy/versions/<version>")
 def policy_version(version: str):
-    return render("public/policy.html", policy=api("identity", "GET", f"/policy/versions/{version}"),
+    return render("public/policy.html", policy=api("identity", "GET", f"/policy/versions/{quote(version, safe='')}"),
                   history=_policy_history(), archived=True)
 
 
+def _current_policy() -> dict:
+    """The version in force with its text (``GET /policy`` gives the version, the text is per version)."""
+    current = api("identity", "GET", "/policy") or {}
+    return api("identity", "GET", f"/policy/versions/{current.get('version', '')}")
+
+
 def _policy_history() -> list[dict]:
-    try:
-        return (api("identity", "GET", "/policy/versions") or {}).get("items", [])
-    except ApiFailure as exc:
-        if exc.status in (404, 405):  # an identity without the history: only the current version
-            return []
-        raise
+    return (api("identity", "GET", "/policy/versions") or {}).get("items", [])
 
 
 @blp.route("/policy/accept", methods=["GET", "POST"])
@@ -116,7 +117,7 @@ def policy_accept():
     """The re-consent interstitial: the gateway sends a session here when a new policy version
     reduces rights, and back to ``next`` once accepted."""
     require_login()
-    current = api("identity", "GET", "/policy")
+    current = _current_policy()
     if request.method == "POST":
         api("identity", "POST", "/policy/acceptances", json={"version": current.get("version")})
         return done("Thank you: you accepted the current privacy policy.", next_path("/account"))

@@ -15,7 +15,7 @@ from tests.support.databases import drop_database_url, new_database_url
 from tests.support.net import free_port
 from tests.support.processes import VENV_BIN, Proc, base_env, wait_until
 
-SECRET = "integration-gateway-secret"
+SECRET = "integration-gateway-secret-" + "5d8e2b7f" * 2
 STAND_IN = "tests.integration.gateway.upstream_app:create()"
 
 

@@ -13,7 +13,7 @@ from services.gateway.bootstrap import bootstrap
 from tests.integration.gateway.upstream_app import create
 from tests.support.net import free_port
 
-SECRET = "unit-gateway-secret"
+SECRET = "unit-gateway-secret-" + "a3f61c0e" * 2
 
 
 @pytest.fixture(scope="module")
