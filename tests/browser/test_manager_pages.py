@@ -58,7 +58,7 @@ def test_a_manager_approves_a_request_and_the_member_appears(platform: Platform,
     screenshots(page, "manager-members")
 
 
-def test_a_rejection_carries_its_reason_to_the_person(platform: Platform, manager):
+def test_a_rejection_carries_its_reason_to_the_person(platform: Platform, manager, browser):
     page, _, company = manager
     rita = person(platform, "Rita")
     request_id = ask_to_join(platform, rita, company["id"])["id"]
@@ -76,6 +76,10 @@ def test_a_rejection_carries_its_reason_to_the_person(platform: Platform, manage
     expect(page.get_by_role("status")).to_contain_text("rejected")
     seen = rita.http.get(f"{platform.url}/api/linking/me/link-requests", timeout=T).json()["items"]
     assert [(r["status"], r["reason"]) for r in seen] == [("rejected", "We only link people who work for Acme.")]
+    rita_page = logged_in(browser, platform, rita)  # and on her own companies page
+    rita_page.goto("/companies")
+    expect(rita_page.get_by_text("Reason: We only link people who work for Acme.")).to_be_visible()
+    rita_page.context.close()
 
 
 def test_promote_a_member_and_hand_over_the_primary_contact(platform: Platform, manager, browser):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -65,7 +66,8 @@ def watch_progress(page: Page) -> list[str]:
     return seen
 
 
-def test_an_editor_publishes_a_company_file_only_its_members_can_download(platform: Platform, login_as, company):
+def test_an_editor_publishes_a_company_file_only_its_members_can_download(platform: Platform, login_as, company,
+                                                                        browser):
     page, _ = login_as("editor", "Eddie")
     seen = watch_progress(page)
     page.goto("/staff/items/new")
@@ -90,7 +92,8 @@ def test_an_editor_publishes_a_company_file_only_its_members_can_download(platfo
     assert any(t.startswith("Uploaded ") and t != "Uploaded 0%" for t in seen), seen  # progress was shown
     assert any("100%" in t for t in seen), seen
     link = page.get_by_role("link", name="prices.pdf")
-    collateral_id = link.get_attribute("href").split("/")[-2]
+    collateral_id = link.get_attribute("href").split("/")[-1]
+    item_id = item_path.rsplit("/", 1)[-1]
     check_page(page)
     screenshots(page, "staff-item")
 
@@ -99,6 +102,16 @@ def test_an_editor_publishes_a_company_file_only_its_members_can_download(platfo
     got = eventually(lambda: (r := member.http.get(url, timeout=T)).status_code == 200 and r)  # projection lag
     assert got and got.content == FILE
     assert stranger.http.get(url, timeout=T).status_code == 404
+    member_page = logged_in(browser, platform, member)  # the member, in a browser, from the catalogue
+    member_page.goto(f"/catalogue/{item_id}")
+    with member_page.expect_download() as download:
+        member_page.get_by_role("link", name="prices.pdf").click()
+    assert download.value.suggested_filename == "prices.pdf"
+    assert Path(download.value.path()).read_bytes() == FILE
+    member_page.context.close()
+    stranger_page = logged_in(browser, platform, stranger)
+    assert stranger_page.goto(f"/catalogue/{item_id}").status == 404
+    stranger_page.context.close()
 
     page.goto("/staff/items")
     expect(page.get_by_role("link", name="Globex price list 2030")).to_be_visible()
@@ -128,7 +141,7 @@ def test_an_upload_works_without_javascript_and_a_wrong_type_is_said_next_to_the
     context.close()
 
 
-def test_support_answers_a_question_and_the_customer_sees_the_reply(platform: Platform, login_as):
+def test_support_answers_a_question_and_the_customer_sees_the_reply(platform: Platform, login_as, browser):
     customer = person(platform, "Cleo")
     resp = customer.http.post(f"{platform.url}/api/content/queries", timeout=T, json={
         "subject": "Where is my invoice?", "body": "I cannot find the March invoice.", "kind": "question"})
@@ -146,12 +159,16 @@ def test_support_answers_a_question_and_the_customer_sees_the_reply(platform: Pl
     expect(page.get_by_role("status")).to_contain_text("reply is sent")
     expect(page.locator("[data-history]")).to_contain_text("It is in your account under Invoices.")
     check_page(page)
+    customer_page = logged_in(browser, platform, customer)  # the customer reads it on their query's page
+    customer_page.goto(f"/queries/{query_id}")
+    expect(customer_page.locator("main")).to_contain_text("It is in your account under Invoices.")
+    customer_page.context.close()
     seen = customer.http.get(f"{platform.url}/api/content/queries/{query_id}", timeout=T).json()
     assert seen["status"] == "answered"
     assert [e["body"] for e in seen["history"] if e["kind"] == "reply"] == ["It is in your account under Invoices."]
 
 
-def test_support_works_a_complaint_case(platform: Platform, login_as):
+def test_support_works_a_complaint_case(platform: Platform, login_as, browser):
     customer = person(platform, "Cora")
     resp = customer.http.post(f"{platform.url}/api/content/queries", timeout=T, json={
         "subject": "My data was shared", "body": "You sent my address to a partner.", "kind": "complaint"})
@@ -178,6 +195,11 @@ def test_support_works_a_complaint_case(platform: Platform, login_as):
     expect(page.locator("[data-history]")).to_contain_text("asked the partner to delete")
     check_page(page)
     screenshots(page, "staff-complaint")
+    customer_page = logged_in(browser, platform, customer)  # the complainant follows the case
+    customer_page.goto(f"/queries/{query_id}")
+    expect(customer_page.locator("main")).to_contain_text("acknowledged")
+    expect(customer_page.locator("main")).to_contain_text("asked the partner to delete")
+    customer_page.context.close()
     seen = customer.http.get(f"{platform.url}/api/content/queries/{query_id}", timeout=T).json()
     assert seen["status"] == "acknowledged" and seen["due_at"].startswith(due)
 
