@@ -52,7 +52,7 @@ def _own_event(row: dict[str, Any], user_id: str) -> dict[str, Any]:
     payload = json.loads(row["payload"])
     owner = sealing.owner_of_payload(user_id, payload)
     if owner != user_id:  # identifying fields about someone else (a plaintext row stored before sealing)
-        for name in sealing.personal_fields(row["producer"], payload):
+        for name in sealing.personal_fields(row["type"], int(row["version"]), payload):
             payload.pop(name, None)
     return {"seq": row["seq"], "type": row["type"], "occurred_at": iso(row["occurred_at"]),
             "subject": row["subject"], "correlation_id": row["correlation_id"], "details": payload}
