@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.bus.publisher import CeleryPublisher
 from shared.bus.topology import DELIVER_TASK
 from shared.events import Event, load_events, signing
@@ -47,7 +47,7 @@ def register_consumer(
 
     @app.task(name=DELIVER_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
     def deliver(self: Any, events: list[dict[str, Any]], attempt: int = 0) -> int:
-        started = time.perf_counter()
+        started, started_ns = time.perf_counter(), time.time_ns()
         good_raw, good = _load_or_dead_letter(service, events, dead_letters, attempt)
         metrics.BATCH_SIZE.labels(service).observe(len(events) if isinstance(events, list) else 1)
         try:
@@ -68,6 +68,7 @@ def register_consumer(
         log.info("%s: stored batch of %d events in %.1f ms", service, len(good),
                  (time.perf_counter() - started) * 1000)
         _count_consumed(service, good)
+        _trace_consumed(service, good, started_ns)
         return len(good)
 
     return deliver
@@ -118,6 +119,19 @@ def _isolate(service: str, raws: Sequence[dict[str, Any]], events: Sequence[Even
             dead_letters.add(raw, repr(exc), attempts)
             metrics.DEAD_LETTERED.labels(service).inc()
     return stored
+
+
+def _trace_consumed(service: str, events: Sequence[Event], started_ns: int) -> None:
+    """One span per event that carries a trace context, the child of the span that emitted it; it covers
+    the batch the event was handled in."""
+    for event in events:
+        if event.traceparent:
+            span = tracing.tracer().start_span(f"{service} consume {event.type}",
+                                               context=tracing.parent_from({"traceparent": event.traceparent}),
+                                               kind=tracing.CONSUMER, start_time=started_ns,
+                                               attributes={"portal.event_id": event.event_id,
+                                                           "portal.event_type": event.type})
+            span.end()
 
 
 def _count_consumed(service: str, events: Sequence[Event]) -> None:
