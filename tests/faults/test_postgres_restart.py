@@ -1,6 +1,7 @@
 """PostgreSQL restarted (``pg_ctl restart -m immediate``, as a crash) under load: every service's database is
 on a private cluster the test starts, so restarting it touches nothing else. The gateway's spool (SQLite)
-keeps every access while audit's database is down; afterwards each is stored exactly once."""
+keeps every access while audit's database is down; afterwards each is stored exactly once, and the
+platform serves again within 5 s of PostgreSQL being back."""
 
 from __future__ import annotations
 
@@ -38,4 +39,6 @@ def test_a_postgresql_restart_loses_and_duplicates_nothing(platform: Platform, c
     assert figures.lost == 0, figures.line()
     assert figures.duplicated == 0, figures.line()
     assert figures.catch_up_s is not None and figures.catch_up_s < CATCH_UP_S * TIME_FACTOR, figures.line()
-    assert figures.recover_s < RECOVER_S * TIME_FACTOR, figures.line()
+    # Requests needing the database fail while it is down (its own restart took 16-21 s on a loaded
+    # machine): the target is serving again within 5 s of it being back.
+    assert figures.recover_s - figures.back_s < RECOVER_S * TIME_FACTOR, figures.line()
