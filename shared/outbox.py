@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from shared import clock
+from shared import clock, metrics
 from shared.bus.publisher import Publisher
 from shared.db import UtcDateTime
 from shared.events import Event, signing
@@ -88,7 +88,8 @@ class OutboxRelay:
 
     def __init__(self, engine: Engine, table: Table, publisher: Publisher, batch_size: int = 1000,
                  keep_sent: timedelta = timedelta(days=1),
-                 republish_window: timedelta = timedelta(seconds=5)) -> None:
+                 republish_window: timedelta = timedelta(seconds=5), service: str = "") -> None:
+        self.service = service  # the metrics' label
         self.engine = engine
         self.table = table
         self.publisher = publisher
@@ -146,10 +147,18 @@ class OutboxRelay:
             self.publisher.publish_raw([(r.type, r.body) for r in rows])
             with self.engine.execution_options(write=True).begin() as conn:
                 conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=clock.now()))
+        self._count_published(rows)
         self._runs += 1
         if self._runs % 200 == 0:
             self.purge()
         return len(rows)
+
+    def _count_published(self, rows) -> None:
+        by_type: dict[str, int] = {}
+        for row in rows:
+            by_type[row.type] = by_type.get(row.type, 0) + 1
+        for type_, count in by_type.items():
+            metrics.EVENTS_PUBLISHED.labels(self.service, type_).inc(count)
 
     def purge(self) -> int:
         """Forget rows sent long ago; they are in the broker's consumers' stores by now."""
@@ -174,6 +183,7 @@ class OutboxRelay:
                 moved = self.run_once()
                 backoff = interval
             except Exception:  # noqa: BLE001 - a broker or database outage must not kill the relay
+                metrics.PUBLISH_FAILURES.labels(self.service).inc()
                 log.exception("outbox relay: publish failed; retrying in %.1fs", backoff)
                 moved = 0
                 self._epoch_checked = -self.EPOCH_CHECK_SECONDS  # the broker may be a new run when back

@@ -31,8 +31,9 @@ def main(ctx: click.Context, verbose: bool) -> None:
     from services.cli.run_plan import apply_local_env
 
     apply_local_env(ctx.invoked_subcommand)  # reach the platform `make run` started (its var dir)
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from shared.logs import configure
+
+    configure("portal", ctx.invoked_subcommand or "cli", level=logging.DEBUG if verbose else logging.INFO)
 
 
 @main.command()
@@ -52,16 +53,31 @@ def relay(services: tuple[str, ...]) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threads = []
+    state = []
     for service in services or SERVICES:
         container = load_container(service)
+        state += container.runtime.metrics_state(consumes=False)
         relay_ = container.runtime.relay()
         interval = container.runtime.settings.relay_interval
         thread = threading.Thread(target=relay_.run_forever, args=(stop, interval), name=f"relay-{service}")
         thread.start()
         threads.append(thread)
-        click.echo(f"relay: {service} outbox -> broker")
+        logging.getLogger("portal.relay").info("relay: %s outbox -> broker", service)
+    _serve_metrics(state)
     for thread in threads:
         thread.join()
+
+
+def _serve_metrics(state: list) -> None:
+    """``PORTAL_METRICS_PORT``: this process's metrics (and its services' outbox gauges) on a listener of
+    its own; the relay and a worker on a host of its own have no web tier to show them (shared/metrics.py)."""
+    import os
+
+    port = int(os.environ.get("PORTAL_METRICS_PORT") or 0)
+    if port:
+        from shared.metrics import serve_in_background
+
+        serve_in_background(port, state, addr=os.environ.get("PORTAL_METRICS_ADDR", "0.0.0.0"))  # noqa: S104
 
 
 @main.command()
@@ -84,7 +100,7 @@ def schedule(services: tuple[str, ...]) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     for duty in chosen:
-        click.echo(f"schedule: {duty.name} every {duty.every} s ({duty.why})")
+        logging.getLogger("portal.schedule").info("schedule: %s every %s s (%s)", duty.name, duty.every, duty.why)
     serve(Schedule(chosen, var_dir() / "schedule.json", start_delay=start_delay, now=time.time()), stop)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from services.cli.keys import PUBLIC_KEY_FILE, SIGNING_KEY_FILE, env_for
 from services.cli.supervisor import ChildSpec
 from shared.config import REPO_ROOT, ConfigError, broker_url, env_float, env_int, env_str, redis_url
+from shared.logs import json_format
 
 SERVICES = ("identity", "linking", "content", "audit", "web", "gateway")
 BACKENDS = ("identity", "linking", "content", "audit")  # every service but the gateway has a worker
@@ -41,6 +42,8 @@ class RunSettings:
     ready_timeout: float
     stop_grace: float
     access_log: bool
+    gateway_metrics_port: int = 0  # the gateway's internal listener for /metrics (0: none)
+    relay_metrics_port: int = 0  # the relay's own /metrics listener (0: none)
 
     @classmethod
     def from_env(cls) -> RunSettings:
@@ -65,11 +68,17 @@ class RunSettings:
             # Off by default: the gateway's access events are the record; gunicorn's access log
             # would only duplicate client IPs into plain log files.
             access_log=env_str("PORTAL_ACCESS_LOG", "0") in ("1", "true", "yes"),
+            gateway_metrics_port=env_int("GATEWAY_METRICS_PORT", env_int("PORT", 8080) + 1000),
+            relay_metrics_port=env_int("RELAY_METRICS_PORT", env_int("PORT", 8080) + 1001),
         )
 
     @property
     def run_dir(self) -> Path:
         return self.var_dir / "run"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.var_dir / "metrics"
 
     @property
     def public_url(self) -> str:
@@ -235,13 +244,14 @@ def redis_spec(settings: RunSettings, port: int, env: dict[str, str]) -> ChildSp
 
 def gunicorn_argv(settings: RunSettings, service: str, bind: str, root: Path = REPO_ROOT) -> tuple[str, ...]:
     """A service that ships ``gunicorn_conf.py`` sizes its own workers and threads there (the gateway
-    mostly waits on others: many threads); the others get ``PORTAL_WEB_WORKERS`` x ``PORTAL_WEB_THREADS``."""
+    mostly waits on others: many threads); the others get the shared settings (``shared/web/gunicorn_conf.py``)
+    with ``PORTAL_WEB_WORKERS`` x ``PORTAL_WEB_THREADS``."""
     argv = [_bin("gunicorn")]
     if (root / "services" / service / "gunicorn_conf.py").is_file():
         argv += ["-c", f"python:services.{service}.gunicorn_conf"]
     else:
-        argv += ["--workers", str(settings.web_workers), "--threads", str(settings.web_threads),
-                 "--worker-class", "gthread", "--timeout", "60"]
+        argv += ["-c", "python:shared.web.gunicorn_conf",
+                 "--workers", str(settings.web_workers), "--threads", str(settings.web_threads)]
     argv += [
         f"services.{service}.wsgi:app", "--bind", bind,
         # Shorter than the supervisor's grace so gunicorn's own graceful stop finishes first.
@@ -256,8 +266,10 @@ def gunicorn_argv(settings: RunSettings, service: str, bind: str, root: Path = R
 
 
 def celery_argv(settings: RunSettings, service: str) -> tuple[str, ...]:
+    """``--quiet`` under JSON logs: Celery's start-up banner is text printed beside the log."""
     return (
-        _bin("celery"), "-A", f"services.{service}.worker", "worker", "-Q", f"events.{service}",
+        _bin("celery"), "-A", f"services.{service}.worker", *(("--quiet",) if json_format() else ()),
+        "worker", "-Q", f"events.{service}",
         "-n", f"{service}@%h", "--pool", "prefork", "--concurrency", str(settings.worker_concurrency),
         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
     )
@@ -270,18 +282,34 @@ SCHEDULED = ("identity", "content", "audit")
 def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
          env: dict[str, str]) -> list[ChildSpec]:
     """Every child except Redis, in start order."""
-    specs = [ChildSpec(f"{s}-web", gunicorn_argv(settings, s, f"{LOCAL}:{settings.service_ports[s]}"), env)
+    specs = [ChildSpec(f"{s}-web", gunicorn_argv(settings, s, f"{LOCAL}:{settings.service_ports[s]}"),
+                       metrics_env(settings, env, s))
              for s in layout.web if s != "gateway"]
-    specs += [ChildSpec(f"{s}-worker", celery_argv(settings, s), env) for s in layout.workers]
+    specs += [ChildSpec(f"{s}-worker", celery_argv(settings, s), metrics_env(settings, env, s))
+              for s in layout.workers]
     if relay_services:
-        specs.append(ChildSpec("relay", (_bin("portal"), "relay", *relay_services), env))
+        relay_env = metrics_env(settings, env, "relay")
+        if settings.relay_metrics_port:
+            relay_env["PORTAL_METRICS_PORT"] = str(settings.relay_metrics_port)
+            relay_env["PORTAL_METRICS_ADDR"] = LOCAL
+        specs.append(ChildSpec("relay", (_bin("portal"), "relay", *relay_services), relay_env))
     scheduled = tuple(s for s in SCHEDULED if s in layout.workers)
     if scheduled:
         specs.append(ChildSpec("scheduler", (_bin("portal"), "schedule", *scheduled), env))
     if "gateway" in layout.web:
-        specs.append(ChildSpec("gateway", gunicorn_argv(settings, "gateway", f"{settings.host}:{settings.port}"),
-                               env))
+        argv = gunicorn_argv(settings, "gateway", f"{settings.host}:{settings.port}")
+        gateway_env = metrics_env(settings, env, "gateway")
+        if settings.gateway_metrics_port:  # a second listener, on loopback only, for /metrics
+            argv += ("--bind", f"{LOCAL}:{settings.gateway_metrics_port}")
+            gateway_env["GATEWAY_METRICS_PORT"] = str(settings.gateway_metrics_port)
+        specs.append(ChildSpec("gateway", argv, gateway_env))
     return [replace(s, env=env_for(s.name, s.env)) for s in specs]
+
+
+def metrics_env(settings: RunSettings, env: dict[str, str], owner: str) -> dict[str, str]:
+    """A service's web tier and worker share one multiprocess directory (``shared/metrics.py``), so the
+    service's ``/metrics`` counts both; ``portal run`` empties ``var/metrics`` before it starts them."""
+    return {**env, "PROMETHEUS_MULTIPROC_DIR": str(settings.metrics_dir / owner)}
 
 
 def stop_stages(specs: list[ChildSpec]) -> list[list[str]]:

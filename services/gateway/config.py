@@ -33,6 +33,7 @@ class Settings:
     resolve_timeout: float
     pool_size: int
     openapi_cache_seconds: float
+    metrics_port: int  # the internal listener that answers /metrics (0: none); never the public one
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -59,6 +60,7 @@ class Settings:
             resolve_timeout=env_float("GATEWAY_RESOLVE_TIMEOUT", 3.0),
             pool_size=env_int("GATEWAY_POOL_SIZE", 32),
             openapi_cache_seconds=env_float("GATEWAY_OPENAPI_CACHE_SECONDS", 60.0),
+            metrics_port=env_int("GATEWAY_METRICS_PORT", 0),
         )
 
 

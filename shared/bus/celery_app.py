@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 from celery import Celery
+from celery.signals import setup_logging, worker_ready
 
 from shared.bus.topology import queue_for
 from shared.config import env_int
@@ -51,4 +54,30 @@ def make_celery(name: str, broker_url: str, consume_queue: str | None = None) ->
         queue = queue_for(consume_queue)
         app.conf.task_queues = [queue]
         app.conf.task_default_queue = queue.name
+        # Now (a worker's start-up warnings come before Celery's logging set-up) and again at set-up.
+        _configure_logging(consume_queue)()
+        setup_logging.connect(_configure_logging(consume_queue), weak=False, dispatch_uid="portal-logging")
+        if os.environ.get("PORTAL_METRICS_PORT"):
+            worker_ready.connect(_serve_metrics, weak=False, dispatch_uid="portal-metrics")
     return app
+
+
+def _configure_logging(service: str):
+    """Celery leaves logging alone when ``setup_logging`` has a receiver: the worker logs like every other
+    process (shared/logs.py)."""
+
+    def configure(loglevel: object = None, **_kwargs: object) -> None:
+        from shared.logs import configure as configure_logs
+
+        configure_logs(service, "worker", level=loglevel if isinstance(loglevel, int) else 20)
+
+    return configure
+
+
+def _serve_metrics(**_kwargs: object) -> None:
+    """A worker on a host of its own (no web tier beside it) serves its counters on ``PORTAL_METRICS_PORT``,
+    in the main process, from the multiprocess directory its pool processes write (shared/metrics.py)."""
+    from shared.metrics import serve_in_background
+
+    serve_in_background(int(os.environ["PORTAL_METRICS_PORT"]),
+                        addr=os.environ.get("PORTAL_METRICS_ADDR", "0.0.0.0"))  # noqa: S104

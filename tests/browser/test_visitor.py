@@ -4,14 +4,16 @@ footer, no analytics id until allowed), sign-up with bad then good input, the ma
 
 from __future__ import annotations
 
+import json
 import re
 
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import check_page, screenshots
 from tests.support.mailbox import wait_for_token
-from tests.support.people import PASSWORD, unique_email
+from tests.support.people import PASSWORD, person, unique_email
 from tests.support.platform import Platform
+from tests.support.processes import wait_until
 
 
 def cookie_names(page: Page) -> set[str]:
@@ -79,3 +81,23 @@ def test_sign_up_verify_and_log_in(platform: Platform, page: Page):
     expect(page).to_have_url(re.compile(r"/account/sessions$"))
     expect(page.get_by_text("this device")).to_be_visible()
     check_page(page)
+
+    # Every page view is an access event in the audit store (the static files are not), and the
+    # mailed token is nowhere in the store: it travelled in the fragment and a POST body.
+    reviewer = person(platform, "Rita", "compliance")
+    def page_views() -> list[dict]:
+        resp = reviewer.http.get(f"{platform.url}/api/audit/events/export", params={
+            "type": "gateway.request.completed", "format": "jsonl"}, timeout=60)
+        assert resp.status_code == 200, resp.text[:500]
+        return [json.loads(line) for line in resp.text.splitlines() if line.strip()]
+
+    wanted = {"/verify-email", "/login", "/account/sessions", "/signup"}
+    views = wait_until(lambda: (found := page_views()) and wanted <= {e["subject"] for e in found} and found,
+                       timeout=90, interval=1.0, message="the page views in the audit store")
+    web = [e for e in views if e["payload"]["service"] == "web"]
+    assert {e["subject"] for e in web} >= wanted
+    assert not [e for e in views if e["subject"].startswith("/static/")]
+    posted = [e for e in web if e["subject"] == "/verify-email" and e["payload"]["method"] == "POST"]
+    assert posted and all(e["payload"]["query"] == "" for e in posted)
+    export = reviewer.http.get(f"{platform.url}/api/audit/events/export", params={"format": "jsonl"}, timeout=60)
+    assert token not in export.text

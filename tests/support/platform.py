@@ -34,6 +34,7 @@ class Platform:
     ports: dict[str, int]
     external_redis: bool
     started_pids: dict[str, int] = field(default_factory=dict)
+    metrics_ports: dict[str, int] = field(default_factory=dict)  # the gateway's internal listener, the relay's
 
     @property
     def url(self) -> str:
@@ -73,10 +74,12 @@ def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None) ->
     var_dir = tmp_path / "var"
     port = free_port()
     ports = {s: free_port() for s in DEFAULT_PORTS}
+    metrics_ports = {"gateway": free_port(), "relay": free_port()}
     extra = {
         "PORTAL_VAR_DIR": str(var_dir),
         "PORT": str(port),
         **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()},
+        **{f"{s.upper()}_METRICS_PORT": str(p) for s, p in metrics_ports.items()},
         "PORTAL_WEB_WORKERS": "1",  # two cores shared with the rest of the suite
         "PORTAL_WEB_THREADS": "2",
         "GATEWAY_WORKERS": "1",
@@ -104,7 +107,7 @@ def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None) ->
         if broker:  # RabbitMQ: a virtual host of this platform's own
             extra["PORTAL_BROKER_URL"] = cleanup.enter_context(private_vhost(broker))
         proc = Proc("portal-run", [str(VENV_BIN / "portal"), "run"], base_env(extra), tmp_path).start()
-        platform = Platform(proc, var_dir, port, ports, bool(external_redis))
+        platform = Platform(proc, var_dir, port, ports, bool(external_redis), metrics_ports=metrics_ports)
         try:
             wait_until(lambda: _ready(proc), timeout=150, interval=0.2, message="portal run ready line")
             platform.started_pids = platform.pids()

@@ -13,6 +13,7 @@ from werkzeug.datastructures import EnvironHeaders
 from services.gateway.bootstrap import Container
 from services.gateway.domain import trust
 from services.gateway.handlers import Access, record_access
+from shared import metrics
 from shared.web.errors import ApiError, error_response
 from shared.web.identity import H_SIGNATURE, verify_headers
 
@@ -88,6 +89,10 @@ def begin(container: Container) -> None:
 
 def finish(container: Container, resp: Response) -> Response:
     resp.headers["X-Request-ID"] = g.get("request_id", "")
+    edge: Edge | None = g.get("edge")
+    if edge is not None:
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        metrics.observe_request("gateway", request.method, route, resp.status_code, time.perf_counter() - edge.started)
     resp.headers.setdefault("Cache-Control", "no-store")
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     access: Access | None = g.get("access")

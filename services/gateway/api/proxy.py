@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -22,6 +23,7 @@ from werkzeug.http import parse_cookie
 from werkzeug.wsgi import LimitedStream
 
 from services.gateway.adapters.upstream import BLOCK, UpstreamBody, request_chunks, unavailable
+from services.gateway.api import reference
 from services.gateway.api.context import Edge, new_access, read_edge, spool_access
 from services.gateway.bootstrap import Container
 from services.gateway.domain import pages
@@ -34,13 +36,14 @@ from services.gateway.domain.routing import (
     resolve_route,
 )
 from services.gateway.handlers import Access, Caller, enforce_session_rules, identify
+from shared import logs, metrics
 from shared.web.errors import DEFAULT_CODES, ApiError, error_body
 from shared.web.identity import ANON_COOKIE, Identity, sign_headers
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/"
-OWN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json"})  # the gateway's; every other path is a page
+OWN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/metrics"})  # the gateway's; every other path is a page
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _NO_BODY_STATUSES = (204, 304)
 _OWN_HEADERS = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
@@ -63,9 +66,10 @@ class Proxy:
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         page = not path.startswith(PREFIX)
-        if page and (path in OWN_PATHS or PAGES not in self.c.upstreams.urls):
+        if reference.is_own(path) or (page and (path in OWN_PATHS or PAGES not in self.c.upstreams.urls)):
             return self.fallback(environ, start_response)
         edge = read_edge(self.c, environ)
+        logs.correlation_id.set(edge.request_id)  # this thread's log lines name the request until the next
         access = new_access(edge, environ)
         static = page and pages.is_static(access.path)
         try:
@@ -99,6 +103,8 @@ class Proxy:
                                                            exc.fields, exc.headers)
         headers.append(("X-Request-ID", edge.request_id))
         start_response(_status_line(status), headers)
+        metrics.observe_request("gateway", access.method, _route_label(page, access), status,
+                                time.perf_counter() - edge.started)
         return body
 
     @staticmethod
@@ -230,6 +236,13 @@ def _declared(headers: list[tuple[str, str]]) -> int | None:
         if name.lower() == "content-length" and value.isdigit():
             return int(value)
     return None
+
+
+def _route_label(page: bool, access: Access) -> str:
+    """Few label values: the service a request went to (its own routes are the service's figures)."""
+    if page:
+        return "page"
+    return f"/api/{access.service}" if access.service else "/api/<unknown>"
 
 
 def _status_line(status: int) -> str:

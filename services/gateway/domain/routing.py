@@ -36,7 +36,8 @@ class Route:
 def resolve_route(service: str, rest: str, services: dict[str, str] | frozenset[str]) -> Route:
     """``/api/<service>/<rest>`` -> the service and its path, or 404.
 
-    ``/internal/...`` is for service-to-service calls only; it is refused whatever the spelling
+    ``/internal/...`` is for service-to-service calls only and ``/metrics`` for Prometheus on the service's
+    own listener; they are refused whatever the spelling
     (``//internal``, ``./internal``), and dot segments are refused outright so no path can climb out.
     """
     if service not in services:
@@ -45,7 +46,7 @@ def resolve_route(service: str, rest: str, services: dict[str, str] | frozenset[
     if any(seg in (".", "..") for seg in segments):
         raise NotFound("No such API path.")
     first = next((seg for seg in segments if seg), "")
-    if first == "internal":
+    if first in ("internal", "metrics"):  # service-to-service calls; Prometheus on the service's own port
         raise NotFound("No such API path.")
     return Route(service=service, path="/" + rest.lstrip("/") if rest else "/")
 

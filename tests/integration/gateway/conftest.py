@@ -78,7 +78,8 @@ def stack(tmp_path_factory, redis_url):
                              tmp),
         "content": gunicorn("content-stand-in", STAND_IN, ports["content"], {**env, "UPSTREAM_NAME": "content"},
                             tmp, "--worker-class", "gthread", "--threads", "4"),
-        "linking": gunicorn("linking", "services.linking.wsgi:app", ports["linking"], env, tmp),
+        "linking": gunicorn("linking", "services.linking.wsgi:app", ports["linking"], env, tmp,
+                            "-c", "python:shared.web.gunicorn_conf", "--workers", "1"),
     }
     for proc in procs.values():
         proc.start()
