@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import check_page, logged_in, screenshots
+from tests.browser.cookie_choice import visit
 from tests.support.people import Person, person
 from tests.support.platform import Platform
 
@@ -42,7 +43,7 @@ def test_a_manager_approves_a_request_and_the_member_appears(platform: Platform,
     page, _, company = manager
     carl = person(platform, "Carl")
     ask_to_join(platform, carl, company["id"], "Please add me, I run the Berlin office.")
-    page.goto("/manager")
+    visit(page, "/manager")
     check_page(page)
     page.get_by_role("link", name=company["name"]).click()
     card = page.locator("[data-request]").filter(has_text=carl.email)
@@ -62,7 +63,7 @@ def test_a_rejection_carries_its_reason_to_the_person(platform: Platform, manage
     page, _, company = manager
     rita = person(platform, "Rita")
     request_id = ask_to_join(platform, rita, company["id"])["id"]
-    page.goto(f"/manager/companies/{company['id']}")
+    visit(page, f"/manager/companies/{company['id']}")
     card = page.locator(f"[data-request='{request_id}']")
     card.get_by_label("Reason for rejecting").fill("x" * 2001)  # over the API's limit: shown, kept
     card.get_by_role("button", name="Reject").click()
@@ -89,7 +90,7 @@ def test_promote_a_member_and_hand_over_the_primary_contact(platform: Platform, 
         request_id = ask_to_join(platform, who, company["id"])["id"]
         resp = mona.http.post(f"{platform.url}/api/linking/link-requests/{request_id}/approve", timeout=T)
         assert resp.status_code == 200, resp.text
-    page.goto(f"/manager/companies/{company['id']}")
+    visit(page, f"/manager/companies/{company['id']}")
     page.get_by_role("button", name="Hand over").click()  # nobody chosen: the field says so
     expect(page.locator("#f-user_id-error")).to_be_visible()
     check_page(page)
@@ -105,7 +106,7 @@ def test_promote_a_member_and_hand_over_the_primary_contact(platform: Platform, 
     check_page(page)
     # the new primary contact sees the company among those they manage
     ole_page = logged_in(browser, platform, ole)
-    ole_page.goto("/manager")
+    visit(ole_page, "/manager")
     expect(ole_page.get_by_role("link", name=company["name"])).to_be_visible()
     expect(ole_page.get_by_text("You are its primary contact.")).to_be_visible()
     screenshots(ole_page, "manager-companies")

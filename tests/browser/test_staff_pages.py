@@ -15,10 +15,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import check_page, logged_in, open_page, screenshots
+from tests.browser.cookie_choice import visit
 from tests.support.people import Person, grant, log_in, person, register
 from tests.support.platform import Platform
 
 T = 30
+
 FILE = b"%PDF-1.7\n" + bytes(range(256)) * 8192  # 2 MiB: enough for the browser to report progress
 
 
@@ -70,7 +72,7 @@ def test_an_editor_publishes_a_company_file_only_its_members_can_download(platfo
                                                                         browser):
     page, _ = login_as("editor", "Eddie")
     seen = watch_progress(page)
-    page.goto("/staff/items/new")
+    visit(page, "/staff/items/new")
     check_page(page)
     page.get_by_role("radio", name="Members of one company").check()
     page.get_by_role("button", name="Create the item").click()  # no title, no company: both said
@@ -148,7 +150,7 @@ def test_support_answers_a_question_and_the_customer_sees_the_reply(platform: Pl
     assert resp.status_code == 201, resp.text
     query_id = resp.json()["id"]
     page, _ = login_as("support", "Sam")
-    page.goto("/staff/queries")
+    visit(page, "/staff/queries")
     check_page(page)
     screenshots(page, "staff-queries")
     page.get_by_role("link", name="Where is my invoice?").first.click()
@@ -175,7 +177,7 @@ def test_support_works_a_complaint_case(platform: Platform, login_as, browser):
     assert resp.status_code == 201, resp.text
     query_id = resp.json()["id"]
     page, _ = login_as("support", "Sue")
-    page.goto(f"/staff/queries/{query_id}")
+    visit(page, f"/staff/queries/{query_id}")
     check_page(page)
     page.get_by_label("New due date").fill((date.today() - timedelta(days=3)).isoformat())
     page.get_by_role("button", name="Update the case").click()  # in the past: said next to the date
@@ -208,7 +210,7 @@ def test_an_admin_grants_a_role_holds_and_publishes(platform: Platform, browser)
     boss = staff_person(platform, "Bea", "admin", "compliance")
     page = logged_in(browser, platform, boss)
     newcomer = person(platform, "Nico")
-    page.goto("/staff/roles")
+    visit(page, "/staff/roles")
     check_page(page)
     page.get_by_label("Their email address").fill("nobody-" + newcomer.email)
     page.get_by_label("Role").select_option("editor")
