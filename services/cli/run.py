@@ -42,7 +42,7 @@ from services.cli.run_plan import (
     write_private_env,
 )
 from services.cli.supervisor import Backoff, LogMux, Supervisor
-from shared.config import ConfigError
+from shared.config import ConfigError, private_dir
 
 # -- steps ---------------------------------------------------------------------------------------
 
@@ -154,6 +154,7 @@ def run() -> None:
         layout = Layout.discover(only=chosen_services())
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    private_dir(settings.var_dir)  # and umask 077: everything below it (and every child's files) private
     with exclusive(settings.run_dir):
         _run(settings, layout)
 

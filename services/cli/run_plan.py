@@ -142,9 +142,12 @@ def load_or_create_secrets(path: Path, env: Mapping[str, str],
 
 
 def write_private_env(path: Path, header: str, values: Mapping[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Written whole, 0600, then moved into place. The temporary file is created anew (``O_EXCL``) and never
+    through a symlink (``O_NOFOLLOW``): someone who planted a link there cannot have secrets written elsewhere."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp.unlink(missing_ok=True)  # a leftover of a crash (or a planted link: unlink removes the link itself)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(f"# {header}\n")
         fh.writelines(f"{k}={v}\n" for k, v in sorted(values.items()))

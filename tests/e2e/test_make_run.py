@@ -56,6 +56,11 @@ def test_portal_run_starts_everything_and_serves_through_the_gateway(platform: P
     assert "PORTAL_INTERNAL_SECRET=" in secrets_file.read_text()
     if not platform.external_redis:
         assert (platform.var_dir / "redis").is_dir()  # the append-only file lives there
+    # Everything under var/ is the user's alone: databases, spool, mails, Redis's files, keys.
+    assert stat.S_IMODE(platform.var_dir.stat().st_mode) == 0o700
+    shared = [f"{p} {stat.S_IMODE(p.lstat().st_mode):o}" for p in platform.var_dir.rglob("*")
+              if stat.S_IMODE(p.lstat().st_mode) & 0o077 and not p.is_symlink()]
+    assert shared == []
 
 
 def test_portal_commands_find_the_running_platform(platform: Platform):
