@@ -27,6 +27,7 @@ import click
 
 from services.cli.run_plan import (
     LOCAL,
+    REDIS_PASSWORD,
     Layout,
     RunSettings,
     child_env,
@@ -165,7 +166,9 @@ def _run(settings: RunSettings, layout: Layout) -> None:
     secret_values = load_or_create_secrets(settings.var_dir / "secrets.env", os.environ)
     last_run = read_env_file(local_env_path(settings.var_dir))
     redis_port = settings.redis_port or _reusable(last_run.get("PORTAL_REDIS_PORT")) or free_port()
-    redis_url = settings.redis_url or f"redis://{LOCAL}:{redis_port}/0"
+    # The embedded Redis asks for a password (var/secrets.env): nothing else on the machine reads or writes
+    # the queues, the session epoch or the nonces.
+    redis_url = settings.redis_url or f"redis://:{secret_values[REDIS_PASSWORD]}@{LOCAL}:{redis_port}/0"
     env = child_env(settings, os.environ, secret_values, redis_url)
     os.environ.update(env)  # migrations below run in this process with the children's settings
 
@@ -203,10 +206,10 @@ def _start_and_watch(settings: RunSettings, layout: Layout, supervisor: Supervis
         supervisor.say(f"using Redis at {_redact(redis_url)} (REDIS_URL)")
         wait_for_redis(redis_url, None)
     else:
-        supervisor.add(redis_spec(settings, redis_port, env))
+        supervisor.add(redis_spec(settings, redis_port, env, env[REDIS_PASSWORD]))
         supervisor.start_all(["redis"])
         wait_for_redis(redis_url, supervisor)
-        supervisor.say(f"Redis ready at {redis_url} (append-only file under {settings.var_dir / 'redis'})")
+        supervisor.say(f"Redis ready at {_redact(redis_url)} (append-only file under {settings.var_dir / 'redis'})")
 
     try:
         relay_services = migrate(layout.migrations)

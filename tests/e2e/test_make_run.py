@@ -16,6 +16,7 @@ import subprocess
 import pytest
 import requests
 
+from services.cli.run_plan import read_env_file
 from tests.support.platform import LAYOUT, Platform
 from tests.support.processes import REPO, VENV_BIN, base_env, wait_until
 
@@ -56,6 +57,15 @@ def test_portal_run_starts_everything_and_serves_through_the_gateway(platform: P
     assert "PORTAL_INTERNAL_SECRET=" in secrets_file.read_text()
     if not platform.external_redis:
         assert (platform.var_dir / "redis").is_dir()  # the append-only file lives there
+        # The embedded Redis answers only with the password of var/secrets.env (it is in portal.env's URL).
+        import redis
+
+        url = read_env_file(platform.var_dir / "portal.env")["REDIS_URL"]
+        assert redis.Redis.from_url(url).ping()
+        port = redis.Redis.from_url(url).connection_pool.connection_kwargs["port"]
+        stranger = redis.Redis(host="127.0.0.1", port=port)
+        with pytest.raises(redis.AuthenticationError):
+            stranger.get("portal:sessions:epoch")
     # Everything under var/ is the user's alone: databases, spool, mails, Redis's files, keys.
     assert stat.S_IMODE(platform.var_dir.stat().st_mode) == 0o700
     shared = [f"{p} {stat.S_IMODE(p.lstat().st_mode):o}" for p in platform.var_dir.rglob("*")
