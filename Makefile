@@ -24,6 +24,10 @@ PG_PYTEST_WORKERS ?= 0
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
+# The browser tests' headless browser: Debian's package (Playwright's own browser download is not
+# reachable here). `make test` installs it when missing, so the browser tests never skip.
+CHROMIUM ?= /usr/bin/chromium
+
 # pytest exits 5 when it collected nothing: for this project that is a mistake, never a pass.
 define pytest
 	rc=0; $(BIN)/pytest -n $(1) $(if $(filter-out 0,$(1)),--dist loadfile) $(PYTEST_ARGS) $(PYTEST_PATHS) || rc=$$?; \
@@ -31,7 +35,7 @@ define pytest
 	exit $$rc
 endef
 
-.PHONY: help venv run test test-pg lint bench migrate clean distclean
+.PHONY: help venv run test test-pg faults lint bench migrate clean distclean
 
 help: ## list the targets
 	@echo "Portal platform. Usage: make <target>"
@@ -51,10 +55,16 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 run: venv ## start the whole platform at http://127.0.0.1:8080 (PORT changes it); Ctrl-C stops it
 	exec $(BIN)/portal run
 
-test: venv ## run the whole test suite on embedded defaults (SQLite files, private Redis servers)
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser tests (tests/browser)"
+	@export DEBIAN_FRONTEND=noninteractive; \
+	apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(CHROMIUM) || { echo "make: $(CHROMIUM) is still missing (apt-get install chromium as root)" >&2; exit 1; }
+
+test: venv $(CHROMIUM) ## run the whole test suite on embedded defaults (SQLite files, private Redis servers)
 	@$(call pytest,$(PYTEST_WORKERS))
 
-test-pg: venv ## the same suite on this machine's PostgreSQL and Redis (TEST_PG_URL, TEST_REDIS_URL)
+test-pg: venv $(CHROMIUM) ## the same suite on this machine's PostgreSQL and Redis (TEST_PG_URL, TEST_REDIS_URL)
 	@export PORTAL_TEST_PG_URL='$(TEST_PG_URL)'; \
 	$(if $(TEST_REDIS_URL),export PORTAL_TEST_REDIS_URL='$(TEST_REDIS_URL)';,unset PORTAL_TEST_REDIS_URL;) \
 	$(call pytest,$(PG_PYTEST_WORKERS))
@@ -62,6 +72,9 @@ test-pg: venv ## the same suite on this machine's PostgreSQL and Redis (TEST_PG_
 lint: venv ## ruff on everything, mypy on shared/ and services/
 	$(BIN)/ruff check shared services tests bench
 	$(BIN)/mypy shared services
+
+faults: venv ## the fault-injection suite with the long outages (minutes); prints the figures of docs/reliability.md
+	PORTAL_FAULTS=long $(BIN)/pytest -p no:cacheprovider -m faults $(PYTEST_ARGS) tests/faults
 
 bench: venv ## run every benchmark in bench/ and print each figure beside its baseline
 	$(BIN)/python -m bench

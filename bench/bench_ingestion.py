@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+BENCH_SECRET = "bench-" + "4e7a1c9d" * 5  # a throwaway run's internal secret
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
@@ -38,6 +39,7 @@ from shared.bus.publisher import CeleryPublisher  # noqa: E402
 from shared.db import make_engine  # noqa: E402
 from shared.events import Event  # noqa: E402
 from shared.outbox import OutboxRelay, add_events, outbox_table  # noqa: E402
+from tests.support.audit_keys import audit_keys_env  # noqa: E402
 from tests.support.processes import (  # noqa: E402
     MASTER_ENV,
     TEST_EVENT_MASTER_KEY,
@@ -87,9 +89,10 @@ class Rig:
         self.outbox = outbox_table(MetaData())
         self.outbox.metadata.create_all(self.outbox_engine)
         self.audit_url = f"sqlite:///{workdir / 'audit.db'}"
+        self.keys = audit_keys_env(workdir)
         self.env = base_env({"AUDIT_DATABASE_URL": self.audit_url, "REDIS_URL": redis_url,
-                             "PORTAL_INTERNAL_SECRET": "bench", "PORTAL_AUDIT_SIGNING_KEY": "bench-signing",
-                             "PYTHONPATH": str(REPO)})
+                             "PORTAL_INTERNAL_SECRET": BENCH_SECRET,
+                             "PYTHONPATH": str(REPO), **self.keys})
         os.environ.setdefault(MASTER_ENV, TEST_EVENT_MASTER_KEY)  # the producer signs as the worker expects
         self.worker = None
         self._container = None
@@ -97,7 +100,8 @@ class Rig:
     def container(self):
         if self._container is None:
             os.environ.update({"AUDIT_DATABASE_URL": self.audit_url, "REDIS_URL": self.redis_url,
-                               "PORTAL_INTERNAL_SECRET": "bench", "PORTAL_AUDIT_SIGNING_KEY": "bench-signing"})
+                               "PORTAL_INTERNAL_SECRET": BENCH_SECRET,
+                               **self.keys})
             from services.audit.bootstrap import bootstrap
 
             self._container = bootstrap()
@@ -166,7 +170,7 @@ class Rig:
         from services.audit.handlers.integrity import verify
 
         container = self.container()
-        return verify(container.uow, container.settings.signing_key).to_dict()
+        return verify(container.uow).to_dict()
 
 
 def lpush_rate(redis_url: str, events: list[Event]) -> float:

@@ -41,7 +41,7 @@ from tests.support.redis_server import start_redis  # noqa: E402
 from tests.support.signing import signed_send  # noqa: E402
 
 Report = Callable[..., None]
-SECRET = "bench-login-secret"  # noqa: S105 - signs requests to a throwaway process
+SECRET = "bench-login-secret-" + "7b2d94e1" * 2  # noqa: S105 - signs requests to a throwaway process
 PASSWORD = "bench password that is long enough"  # noqa: S105 - a throwaway account in a temp database
 HASH_LABEL = f"one argon2id hash (m={passwords.MEMORY_KIB},t={passwords.TIME_COST},p={passwords.PARALLELISM})"
 GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--no-control-socket",

@@ -27,6 +27,29 @@ def env_str(name: str, default: str | None = None) -> str:
     return value
 
 
+MIN_SECRET_LENGTH = 32  # characters: `openssl rand -hex 16` at least; `portal run` generates 64
+
+
+def env_secret(name: str, *, fallback: str | None = None) -> str:
+    """A secret key from the environment (``fallback``: an older variable's name), refused at start when
+    missing, short or of few distinct characters, with a one-line message saying how to make a good one."""
+    value = os.environ.get(name) or (os.environ.get(fallback) if fallback else None)
+    shown = name if not fallback or os.environ.get(name) else fallback
+    if not value:
+        raise ConfigError(f"environment variable {name} is required (e.g. openssl rand -hex 32)")
+    check_secret(shown, value)
+    return value
+
+
+def check_secret(name: str, value: str) -> None:
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"{name} is too short ({len(value)} characters, at least {MIN_SECRET_LENGTH}; "
+                          f"e.g. openssl rand -hex 32)")
+    if len(set(value)) < 8:
+        raise ConfigError(f"{name} is too weak (only {len(set(value))} distinct characters; "
+                          f"e.g. openssl rand -hex 32)")
+
+
 def env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -89,18 +112,41 @@ def database_url(service: str) -> str:
     return f"sqlite:///{var_dir() / (service + '.db')}"
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+BROKER_SCHEMES = (*REDIS_SCHEMES, "amqp", "amqps")
+
+
+def redis_url() -> str:
+    """Redis for counters and session epochs (and the broker, unless ``PORTAL_BROKER_URL`` names another)."""
+    url = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+    _check_scheme("REDIS_URL", url, REDIS_SCHEMES,
+                  "a Redis URL (redis://host:6379/0); a RabbitMQ broker goes in PORTAL_BROKER_URL")
+    return url
+
+
 def broker_url() -> str:
-    return env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+    """The event broker: ``PORTAL_BROKER_URL`` (Redis or RabbitMQ: ``amqp://user:password@host:5672/vhost``),
+    else the Redis of ``REDIS_URL``. The one place that reads and checks it."""
+    url = os.environ.get("PORTAL_BROKER_URL") or redis_url()
+    _check_scheme("PORTAL_BROKER_URL", url, BROKER_SCHEMES, "redis://host:6379/0 or amqp://user:password@host:5672/vhost")
+    return url
+
+
+def _check_scheme(name: str, url: str, schemes: tuple[str, ...], expected: str) -> None:
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme not in schemes:
+        shown = f"{scheme}://..." if scheme else "a value without a scheme"
+        raise ConfigError(f"{name} must be {expected}; it is {shown}")
 
 
 def internal_secret() -> bytes:
     """The HMAC key shared by the gateway and the services for the identity headers."""
-    return env_str("PORTAL_INTERNAL_SECRET").encode()
+    return env_secret("PORTAL_INTERNAL_SECRET").encode()
 
 
 def service_url(service: str) -> str:
     """Base URL of another service, for synchronous calls (``<SERVICE>_URL``)."""
-    defaults = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 8104, "gateway": 8080}
+    defaults = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 8104, "web": 8105, "gateway": 8080}
     return env_str(f"{service.upper()}_URL", f"http://127.0.0.1:{defaults[service]}").rstrip("/")
 
 
@@ -115,6 +161,12 @@ class CommonSettings:
     max_content_length: int
     outbox_batch_size: int
     relay_interval: float
+    # Counters and session epochs; None means the broker's Redis (tests that build settings by hand).
+    redis_url: str | None = None
+
+    @property
+    def counters_url(self) -> str:
+        return self.redis_url or self.broker_url
 
     @classmethod
     def from_env(cls, service: str) -> CommonSettings:
@@ -126,4 +178,5 @@ class CommonSettings:
             max_content_length=env_int("PORTAL_MAX_BODY_BYTES", 1024 * 1024),
             outbox_batch_size=env_int("PORTAL_OUTBOX_BATCH", 2000),
             relay_interval=env_float("PORTAL_RELAY_INTERVAL", 0.05),
+            redis_url=redis_url(),
         )

@@ -44,9 +44,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     SQLite: WAL (readers never block the writer), ``synchronous=NORMAL`` (a committed row survives
     a killed process), a busy timeout instead of immediate "database is locked", and transactions
     begun by us so that a write transaction can take the lock up front (``BEGIN IMMEDIATE``) rather
-    than failing on a lock upgrade.
+    than failing on a lock upgrade. Everywhere: ``hide_parameters`` (a failed statement's message and
+    log line show the SQL, never the values bound to it) and no echo.
     """
     parsed = make_url(url)
+    # Bound parameters (addresses, tokens, names) never appear in an error's text or a log line.
+    kwargs.setdefault("hide_parameters", True)
+    kwargs.setdefault("echo", False)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

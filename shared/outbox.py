@@ -2,6 +2,11 @@
 
 A relay publishes pending rows in batches and marks them sent. A crash between publish and mark
 only republishes, and every consumer drops duplicates by ``event_id``.
+
+A broker may acknowledge a publish it then loses when it is killed (Redis with ``appendfsync everysec``
+postpones its writes while a background fsync runs): the relay watches the broker's run id, and when a new
+run appears it publishes again every row it marked sent within ``republish_window`` before it last saw
+the old run (docs/decisions.md §14). A relay that starts does the same for the window before its start.
 """
 
 from __future__ import annotations
@@ -9,8 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     BigInteger,
@@ -29,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from shared import clock
+from shared import clock, metrics
 from shared.bus.publisher import Publisher
 from shared.db import UtcDateTime
 from shared.events import Event, signing
@@ -78,16 +84,47 @@ def add_events(session: Session, table: Table, events: Sequence[Event]) -> None:
 class OutboxRelay:
     """Moves pending outbox rows to the broker, oldest first, a batch at a time."""
 
+    EPOCH_CHECK_SECONDS = 0.5
+
     def __init__(self, engine: Engine, table: Table, publisher: Publisher, batch_size: int = 1000,
-                 keep_sent: timedelta = timedelta(days=1)) -> None:
+                 keep_sent: timedelta = timedelta(days=1),
+                 republish_window: timedelta = timedelta(seconds=5), service: str = "") -> None:
+        self.service = service  # the metrics' label
         self.engine = engine
         self.table = table
         self.publisher = publisher
         self.batch_size = batch_size
         self.keep_sent = keep_sent
+        self.republish_window = republish_window
         self._runs = 0
+        self._epoch: str | None = None
+        self._epoch_seen_at: datetime | None = None  # the last time the broker was seen in that run
+        self._epoch_checked = -self.EPOCH_CHECK_SECONDS
+
+    def check_broker(self) -> int:
+        """Compare the broker's run with the one last seen; on a new run (or the relay's first look)
+        mark the rows sent shortly before as pending again. Returns how many rows that was."""
+        self._epoch_checked = time.monotonic()
+        epoch = self.publisher.broker_epoch()
+        now = clock.now()
+        if epoch is None:
+            return 0
+        reset = 0
+        if epoch != self._epoch:
+            since = (self._epoch_seen_at or now) - self.republish_window
+            t = self.table
+            with self.engine.execution_options(write=True).begin() as conn:
+                reset = conn.execute(update(t).where(t.c.sent_at >= since).values(sent_at=None)).rowcount or 0
+            if reset and self._epoch is not None:
+                log.warning("outbox relay: the broker restarted (run %s, was %s); publishing again the %d "
+                            "events sent since %s", epoch, self._epoch, reset, since.isoformat())
+            self._epoch = epoch
+        self._epoch_seen_at = now
+        return reset
 
     def run_once(self) -> int:
+        if time.monotonic() - self._epoch_checked >= self.EPOCH_CHECK_SECONDS:
+            self.check_broker()
         t = self.table
         query = select(t.c.id, t.c.type, t.c.body).where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(self.batch_size)
         if self.engine.dialect.name == "postgresql":
@@ -110,10 +147,18 @@ class OutboxRelay:
             self.publisher.publish_raw([(r.type, r.body) for r in rows])
             with self.engine.execution_options(write=True).begin() as conn:
                 conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=clock.now()))
+        self._count_published(rows)
         self._runs += 1
         if self._runs % 200 == 0:
             self.purge()
         return len(rows)
+
+    def _count_published(self, rows) -> None:
+        by_type: dict[str, int] = {}
+        for row in rows:
+            by_type[row.type] = by_type.get(row.type, 0) + 1
+        for type_, count in by_type.items():
+            metrics.EVENTS_PUBLISHED.labels(self.service, type_).inc(count)
 
     def purge(self) -> int:
         """Forget rows sent long ago; they are in the broker's consumers' stores by now."""
@@ -138,8 +183,10 @@ class OutboxRelay:
                 moved = self.run_once()
                 backoff = interval
             except Exception:  # noqa: BLE001 - a broker or database outage must not kill the relay
+                metrics.PUBLISH_FAILURES.labels(self.service).inc()
                 log.exception("outbox relay: publish failed; retrying in %.1fs", backoff)
                 moved = 0
+                self._epoch_checked = -self.EPOCH_CHECK_SECONDS  # the broker may be a new run when back
                 backoff = min(backoff * 2 if backoff >= 0.5 else 0.5, 10.0)
             if moved < self.batch_size:
                 stop.wait(backoff)

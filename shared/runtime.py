@@ -15,7 +15,9 @@ from shared.bus.publisher import CeleryPublisher
 from shared.config import CommonSettings
 from shared.db import make_engine, make_session_factory, migrate, ping, write_session_factory
 from shared.inbox import DeadLetterStore
+from shared.metrics import StateReader
 from shared.outbox import OutboxRelay
+from shared.store_metrics import dead_letter_reader, outbox_reader, queue_depth_reader
 
 
 @dataclass
@@ -51,7 +53,8 @@ class Runtime:
         return CeleryPublisher(self.celery())
 
     def relay(self) -> OutboxRelay:
-        return OutboxRelay(self.engine, self.table("outbox"), self.publisher(), self.settings.outbox_batch_size)
+        return OutboxRelay(self.engine, self.table("outbox"), self.publisher(), self.settings.outbox_batch_size,
+                           service=self.service)
 
     def dead_letters(self) -> DeadLetterStore:
         return DeadLetterStore(self.write_session, self.table("dead_letters"))
@@ -65,6 +68,18 @@ class Runtime:
 
     def readiness(self) -> dict[str, Any]:
         return {"database": self.check_database, "broker": self.check_broker}
+
+    def metrics_state(self, consumes: bool = True) -> list[StateReader]:
+        """The state gauges of this service's stores (``shared/store_metrics.py``)."""
+        tables = self.metadata.tables
+        readers = []
+        if "outbox" in tables:
+            readers.append(outbox_reader(self.service, self.engine, tables["outbox"]))
+        if "dead_letters" in tables:
+            readers.append(dead_letter_reader(self.service, self.engine, tables["dead_letters"]))
+        if consumes:
+            readers.append(queue_depth_reader(self.service, self.settings.broker_url))
+        return readers
 
 
 def build_runtime(settings: CommonSettings, metadata: MetaData, migrations_dir: Path,

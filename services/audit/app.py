@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from services.audit.adapters.metrics import chain_reader
 from services.audit.api import register_blueprints
 from services.audit.bootstrap import Container, bootstrap
 from shared.web.app import create_base_app
@@ -17,6 +18,7 @@ def create_app(container: Container | None = None) -> Flask:
         secret=common.internal_secret,
         max_content_length=common.max_content_length,
         readiness=container.runtime.readiness(),
+        metrics_state=[*container.runtime.metrics_state(), chain_reader(container.runtime.engine)],
     )
     app.extensions["container"] = container
     register_blueprints(api)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import event
 
 from services.audit.adapters import tables
+from services.audit.adapters.anchor import FileAnchor, HeadAnchor
 from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.config import Settings
 from shared.db import is_sqlite
@@ -22,13 +23,14 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 class Container:
     settings: Settings
     runtime: Runtime
+    anchor: HeadAnchor
 
     def uow(self, context: Identity | None = None, write: bool = True, snapshot: bool = False) -> AuditUnitOfWork:
         """A unit of work; ``write=True`` takes the write lock up front on SQLite (chain appends),
         ``snapshot=True`` reads one consistent snapshot (verification, export)."""
         runtime = self.runtime
         factory = runtime.write_session if write else runtime.read_session
-        return AuditUnitOfWork(factory, tables.outbox, "audit", context, self.settings, snapshot)
+        return AuditUnitOfWork(factory, tables.outbox, "audit", context, self.settings, self.anchor, snapshot)
 
 
 def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> Container:
@@ -38,7 +40,7 @@ def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> 
         event.listen(runtime.engine, "connect", _tune_sqlite)
     if run_migrations:
         runtime.migrate()
-    return Container(settings=settings, runtime=runtime)
+    return Container(settings=settings, runtime=runtime, anchor=FileAnchor(settings.anchor_path))
 
 
 def _tune_sqlite(dbapi_conn: Any, _record: Any) -> None:

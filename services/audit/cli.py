@@ -1,4 +1,5 @@
-"""audit's operator commands, added to the ``portal`` command: ``portal audit verify|retain|rewrap``."""
+"""audit's operator commands, added to the ``portal`` command: ``portal audit verify|retain|rewrap|public-key|
+resign``."""
 
 from __future__ import annotations
 
@@ -29,14 +30,16 @@ def audit() -> None:
 
 @audit.command("verify")
 def verify() -> None:
-    """Verify the hash chain, its signed checkpoints and retention records.
+    """Verify the hash chain, its signed checkpoints, the signed head, the external anchor and the retention
+    record.
 
-    Prints {ok, checked, last_seq, first_broken?, problem?}; exits 1 when the chain is broken.
+    Prints {ok, checked, last_seq, first_broken?, problem?, problems?} (every problem found, each naming
+    what is missing or altered); exits 1 when the chain is broken.
     """
     from services.audit.handlers import integrity
 
     with _container() as container:
-        result = integrity.verify(container.uow, container.settings.signing_key)
+        result = integrity.verify(container.uow)
     click.echo(json.dumps(result.to_dict()))
     if not result.ok:
         sys.exit(1)
@@ -44,13 +47,17 @@ def verify() -> None:
 
 @audit.command("retain")
 @click.option("--older-than", "days", type=click.IntRange(min=1), required=True, metavar="DAYS",
-              help="Remove events stored more than DAYS days ago (except people under legal hold).")
+              help="Remove events stored more than DAYS days ago (except people under legal hold); at least "
+                   "PORTAL_AUDIT_RETENTION_DAYS.")
 def retain(days: int) -> None:
     """Remove old events by whole time ranges, leaving a signed record; the chain still verifies."""
     from services.audit.handlers import retention
 
     with _container() as container:
-        record = retention.retain(container.uow, container.settings.signing_key, days)
+        try:
+            record = retention.retain(container.uow, days)
+        except retention.RetentionTooShort as exc:
+            raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(record) if record else json.dumps({"removed": 0, "message": "nothing to remove"}))
 
 
@@ -65,6 +72,31 @@ def rewrap() -> None:
         result = rewrap_person_keys(container.uow)
     click.echo(json.dumps(result))
     if result["unavailable"]:
+        sys.exit(1)
+
+
+@audit.command("public-key")
+def public_key() -> None:
+    """Print the public key that verifies checkpoints and heads ({algorithm, key_id, pem, raw}): anyone
+    holding it can verify the chain, nobody can sign with it."""
+    with _container() as container:
+        published = container.settings.verifier.published()
+    if not published:
+        raise click.ClickException("no audit public key configured (PORTAL_AUDIT_PUBLIC_KEY_FILE)")
+    click.echo(json.dumps(published))
+
+
+@audit.command("resign")
+def resign() -> None:
+    """Sign again, with the Ed25519 key, the checkpoints and retention record a store holds from the old
+    HMAC key (PORTAL_AUDIT_SIGNING_KEY), after checking them with it; sign and anchor the head. Refuses
+    (exit 1) when the chain does not verify under the old key."""
+    from services.audit.handlers import integrity
+
+    with _container() as container:
+        result = integrity.resign(container.uow)
+    click.echo(json.dumps(result))
+    if not result["resigned"]:
         sys.exit(1)
 
 

@@ -12,10 +12,14 @@ from celery import Celery
 from services.audit import handlers
 from services.audit.bootstrap import Container
 from shared.bus.consumer import register_consumer
+from shared.config import ConfigError
 from shared.events import Event
 
 
 def create_worker(container: Container) -> Celery:
+    if container.settings.signer is None:
+        raise ConfigError("the audit worker signs checkpoints and heads: set PORTAL_AUDIT_SIGNING_KEY_FILE "
+                          "to its Ed25519 private key (PEM, mode 0600)")
     runtime = container.runtime
     app = runtime.celery(consume=True)
     # One message at a time. With Redis, a message popped by BRPOP lives only in the worker's socket

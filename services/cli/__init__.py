@@ -52,16 +52,31 @@ def relay(services: tuple[str, ...]) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threads = []
+    state = []
     for service in services or SERVICES:
         container = load_container(service)
+        state += container.runtime.metrics_state(consumes=False)
         relay_ = container.runtime.relay()
         interval = container.runtime.settings.relay_interval
         thread = threading.Thread(target=relay_.run_forever, args=(stop, interval), name=f"relay-{service}")
         thread.start()
         threads.append(thread)
         click.echo(f"relay: {service} outbox -> broker")
+    _serve_metrics(state)
     for thread in threads:
         thread.join()
+
+
+def _serve_metrics(state: list) -> None:
+    """``PORTAL_METRICS_PORT``: this process's metrics (and its services' outbox gauges) on a listener of
+    its own; the relay and a worker on a host of its own have no web tier to show them (shared/metrics.py)."""
+    import os
+
+    port = int(os.environ.get("PORTAL_METRICS_PORT") or 0)
+    if port:
+        from shared.metrics import serve_in_background
+
+        serve_in_background(port, state, addr=os.environ.get("PORTAL_METRICS_ADDR", "0.0.0.0"))  # noqa: S104
 
 
 @main.command()

@@ -25,6 +25,7 @@ from types import FrameType
 
 import click
 
+from services.cli.keys import ensure_audit_keys
 from services.cli.run_plan import (
     LOCAL,
     REDIS_PASSWORD,
@@ -44,6 +45,7 @@ from services.cli.run_plan import (
 )
 from services.cli.supervisor import Backoff, LogMux, Supervisor
 from shared.config import ConfigError, private_dir
+from shared.metrics import prepare_multiprocess_dir
 
 # -- steps ---------------------------------------------------------------------------------------
 
@@ -164,6 +166,7 @@ def _run(settings: RunSettings, layout: Layout) -> None:
     stop = StopRequest()
     stop.install()
     secret_values = load_or_create_secrets(settings.var_dir / "secrets.env", os.environ)
+    secret_values.update(ensure_audit_keys(settings.var_dir, os.environ))
     last_run = read_env_file(local_env_path(settings.var_dir))
     redis_port = settings.redis_port or _reusable(last_run.get("PORTAL_REDIS_PORT")) or free_port()
     # The embedded Redis asks for a password (var/secrets.env): nothing else on the machine reads or writes
@@ -175,12 +178,17 @@ def _run(settings: RunSettings, layout: Layout) -> None:
     binds = {f"{s}-web": (LOCAL, settings.service_ports[s]) for s in layout.web if s != "gateway"}
     if "gateway" in layout.web:
         binds["gateway"] = (settings.host, settings.port)
+        if settings.gateway_metrics_port:
+            binds["gateway metrics"] = (LOCAL, settings.gateway_metrics_port)
+    if settings.relay_metrics_port:
+        binds["relay metrics"] = (LOCAL, settings.relay_metrics_port)
     if not settings.redis_url:
         binds["redis"] = (LOCAL, redis_port)
     busy = [f"{name} {host}:{port}" for name, (host, port) in binds.items() if port_in_use(host, port)]
     if busy:
         raise click.ClickException("port(s) already in use: " + ", ".join(busy)
-                                   + " (set PORT / <SERVICE>_PORT / PORTAL_REDIS_PORT)")
+                                   + " (set PORT / <SERVICE>_PORT / GATEWAY_METRICS_PORT / RELAY_METRICS_PORT"
+                                   " / PORTAL_REDIS_PORT)")
 
     names = ["redis", *(f"{s}-web" for s in layout.web), *(f"{s}-worker" for s in layout.workers), "relay"]
     log = LogMux(sys.stdout, names)
@@ -219,6 +227,10 @@ def _start_and_watch(settings: RunSettings, layout: Layout, supervisor: Supervis
     supervisor.say(f"migrated: {', '.join(layout.migrations) or 'nothing'}")
 
     specs = plan(settings, layout, relay_services, env)
+    for spec in specs:  # counters of a previous run must not add to this one's
+        directory = spec.env.get("PROMETHEUS_MULTIPROC_DIR")
+        if directory:
+            prepare_multiprocess_dir(Path(directory))
     for spec in specs:
         supervisor.add(spec)
     supervisor.start_all([s.name for s in specs])

@@ -8,19 +8,24 @@ import secrets
 import shutil
 import sys
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from services.cli.keys import PUBLIC_KEY_FILE, SIGNING_KEY_FILE, env_for
 from services.cli.supervisor import ChildSpec
-from shared.config import REPO_ROOT, ConfigError, env_float, env_int, env_str
+from shared.config import REPO_ROOT, ConfigError, broker_url, env_float, env_int, env_str, redis_url
 
-SERVICES = ("identity", "linking", "content", "audit", "gateway")
+SERVICES = ("identity", "linking", "content", "audit", "web", "gateway")
 BACKENDS = ("identity", "linking", "content", "audit")  # every service but the gateway has a worker
-DEFAULT_PORTS = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 8104}
+DEFAULT_PORTS = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 8104, "web": 8105}
 # Generated once into var/secrets.env unless given in the environment; never written into the repo.
 REDIS_PASSWORD = "PORTAL_REDIS_PASSWORD"  # noqa: S105 - the name: the embedded Redis's requirepass, in REDIS_URL
-SECRET_NAMES = ("PORTAL_INTERNAL_SECRET", "PORTAL_AUDIT_SIGNING_KEY", "PORTAL_EVENT_MASTER_KEY", REDIS_PASSWORD)
+SECRET_NAMES = ("PORTAL_INTERNAL_SECRET", "PORTAL_AUDIT_SIGNING_KEY", "PORTAL_AUDIT_KEY_WRAP_KEY",
+                "PORTAL_EVENT_MASTER_KEY", REDIS_PASSWORD)
 LOCAL = "127.0.0.1"
+# gunicorn's access line without the query string and the referrer (%(U)s is the path alone): a mailed
+# link's token or signature must never land in a log file.
+ACCESS_LOG_FORMAT = '%(h)s - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
 
 @dataclass(frozen=True)
@@ -37,9 +42,15 @@ class RunSettings:
     ready_timeout: float
     stop_grace: float
     access_log: bool
+    gateway_metrics_port: int = 0  # the gateway's internal listener for /metrics (0: none)
+    relay_metrics_port: int = 0  # the relay's own /metrics listener (0: none)
 
     @classmethod
     def from_env(cls) -> RunSettings:
+        if os.environ.get("REDIS_URL"):
+            redis_url()  # a RabbitMQ URL there is refused with one line, not a traceback in every child
+        if os.environ.get("PORTAL_BROKER_URL"):
+            broker_url()
         return cls(
             var_dir=Path(env_str("PORTAL_VAR_DIR", str(REPO_ROOT / "var"))).resolve(),
             host=env_str("PORTAL_HOST", LOCAL),
@@ -57,11 +68,17 @@ class RunSettings:
             # Off by default: the gateway's access events are the record; gunicorn's access log
             # would only duplicate client IPs into plain log files.
             access_log=env_str("PORTAL_ACCESS_LOG", "0") in ("1", "true", "yes"),
+            gateway_metrics_port=env_int("GATEWAY_METRICS_PORT", env_int("PORT", 8080) + 1000),
+            relay_metrics_port=env_int("RELAY_METRICS_PORT", env_int("PORT", 8080) + 1001),
         )
 
     @property
     def run_dir(self) -> Path:
         return self.var_dir / "run"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.var_dir / "metrics"
 
     @property
     def public_url(self) -> str:
@@ -97,7 +114,8 @@ class Layout:
         return cls(
             web=tuple(s for s in chosen if has(s, "wsgi.py")),
             workers=tuple(s for s in chosen if s in BACKENDS and has(s, "worker.py")),
-            migrations=tuple(s for s in chosen if has(s, "bootstrap.py")),
+            # The pages (web) keep no data: no migrations, no database.
+            migrations=tuple(s for s in chosen if has(s, "migrations/env.py")),
             missing=tuple(s for s in chosen if not has(s, "wsgi.py")),
             excluded=tuple(s for s in SERVICES if s not in chosen),
         )
@@ -165,7 +183,8 @@ def local_env_path(var: Path) -> Path:
 
 def local_env(settings: RunSettings, env: Mapping[str, str], redis_port: int | None) -> dict[str, str]:
     """What other ``portal`` commands need to reach this run: broker, services and databases."""
-    keys = ["REDIS_URL", "GATEWAY_URL", "PORTAL_PUBLIC_URL", "PORTAL_DATABASE_URL_TEMPLATE", "GATEWAY_SPOOL_URL",
+    keys = ["REDIS_URL", "PORTAL_BROKER_URL", "GATEWAY_URL", "PORTAL_PUBLIC_URL", "PORTAL_DATABASE_URL_TEMPLATE",
+            "GATEWAY_SPOOL_URL", SIGNING_KEY_FILE, PUBLIC_KEY_FILE,
             *(f"{s.upper()}_URL" for s in DEFAULT_PORTS), *(f"{s.upper()}_DATABASE_URL" for s in SERVICES)]
     values = {k: env[k] for k in keys if env.get(k)}
     if redis_port is not None:
@@ -235,13 +254,14 @@ def redis_spec(settings: RunSettings, port: int, env: dict[str, str], password: 
 
 def gunicorn_argv(settings: RunSettings, service: str, bind: str, root: Path = REPO_ROOT) -> tuple[str, ...]:
     """A service that ships ``gunicorn_conf.py`` sizes its own workers and threads there (the gateway
-    mostly waits on others: many threads); the others get ``PORTAL_WEB_WORKERS`` x ``PORTAL_WEB_THREADS``."""
+    mostly waits on others: many threads); the others get the shared settings (``shared/web/gunicorn_conf.py``)
+    with ``PORTAL_WEB_WORKERS`` x ``PORTAL_WEB_THREADS``."""
     argv = [_bin("gunicorn")]
     if (root / "services" / service / "gunicorn_conf.py").is_file():
         argv += ["-c", f"python:services.{service}.gunicorn_conf"]
     else:
-        argv += ["--workers", str(settings.web_workers), "--threads", str(settings.web_threads),
-                 "--worker-class", "gthread", "--timeout", "60"]
+        argv += ["-c", "python:shared.web.gunicorn_conf",
+                 "--workers", str(settings.web_workers), "--threads", str(settings.web_threads)]
     argv += [
         f"services.{service}.wsgi:app", "--bind", bind,
         # Shorter than the supervisor's grace so gunicorn's own graceful stop finishes first.
@@ -251,7 +271,7 @@ def gunicorn_argv(settings: RunSettings, service: str, bind: str, root: Path = R
         "--no-control-socket",
     ]
     if settings.access_log:
-        argv += ["--access-logfile", "-"]
+        argv += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
     return tuple(argv)
 
 
@@ -270,18 +290,34 @@ SCHEDULED = ("identity", "content", "audit")
 def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
          env: dict[str, str]) -> list[ChildSpec]:
     """Every child except Redis, in start order."""
-    specs = [ChildSpec(f"{s}-web", gunicorn_argv(settings, s, f"{LOCAL}:{settings.service_ports[s]}"), env)
+    specs = [ChildSpec(f"{s}-web", gunicorn_argv(settings, s, f"{LOCAL}:{settings.service_ports[s]}"),
+                       metrics_env(settings, env, s))
              for s in layout.web if s != "gateway"]
-    specs += [ChildSpec(f"{s}-worker", celery_argv(settings, s), env) for s in layout.workers]
+    specs += [ChildSpec(f"{s}-worker", celery_argv(settings, s), metrics_env(settings, env, s))
+              for s in layout.workers]
     if relay_services:
-        specs.append(ChildSpec("relay", (_bin("portal"), "relay", *relay_services), env))
+        relay_env = metrics_env(settings, env, "relay")
+        if settings.relay_metrics_port:
+            relay_env["PORTAL_METRICS_PORT"] = str(settings.relay_metrics_port)
+            relay_env["PORTAL_METRICS_ADDR"] = LOCAL
+        specs.append(ChildSpec("relay", (_bin("portal"), "relay", *relay_services), relay_env))
     scheduled = tuple(s for s in SCHEDULED if s in layout.workers)
     if scheduled:
         specs.append(ChildSpec("scheduler", (_bin("portal"), "schedule", *scheduled), env))
     if "gateway" in layout.web:
-        specs.append(ChildSpec("gateway", gunicorn_argv(settings, "gateway", f"{settings.host}:{settings.port}"),
-                               env))
-    return specs
+        argv = gunicorn_argv(settings, "gateway", f"{settings.host}:{settings.port}")
+        gateway_env = metrics_env(settings, env, "gateway")
+        if settings.gateway_metrics_port:  # a second listener, on loopback only, for /metrics
+            argv += ("--bind", f"{LOCAL}:{settings.gateway_metrics_port}")
+            gateway_env["GATEWAY_METRICS_PORT"] = str(settings.gateway_metrics_port)
+        specs.append(ChildSpec("gateway", argv, gateway_env))
+    return [replace(s, env=env_for(s.name, s.env)) for s in specs]
+
+
+def metrics_env(settings: RunSettings, env: dict[str, str], owner: str) -> dict[str, str]:
+    """A service's web tier and worker share one multiprocess directory (``shared/metrics.py``), so the
+    service's ``/metrics`` counts both; ``portal run`` empties ``var/metrics`` before it starts them."""
+    return {**env, "PROMETHEUS_MULTIPROC_DIR": str(settings.metrics_dir / owner)}
 
 
 def stop_stages(specs: list[ChildSpec]) -> list[list[str]]:

@@ -20,6 +20,7 @@ def create_app(container: Container | None = None) -> Flask:
         secret=common.internal_secret,
         max_content_length=common.max_content_length,
         readiness=container.runtime.readiness(),
+        metrics_state=container.runtime.metrics_state(),
     )
     app.extensions["container"] = container
     register_domain_errors(app)

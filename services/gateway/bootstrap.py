@@ -58,5 +58,5 @@ def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> 
         counters=counters,
         sessions=sessions,
         spool=AccessSpool(runtime.engine, runtime.table("outbox")),
-        openapi=MergedOpenApi(upstreams, settings.openapi_cache_seconds),
+        openapi=MergedOpenApi(upstreams, settings.openapi_cache_seconds, sorted(settings.api_services)),
     )

@@ -12,13 +12,15 @@ from services.gateway.domain.trust import IpNetwork
 from shared.config import CommonSettings, ConfigError, env_float, env_int, env_str, service_url, var_dir
 
 SERVICE = "gateway"
-ROUTED_SERVICES = ("identity", "linking", "content", "audit")
+ROUTED_SERVICES = ("identity", "linking", "content", "audit")  # /api/<service>/...
+PAGES_SERVICE = "web"  # every other path: the portal's pages
 
 
 @dataclass(frozen=True)
 class Settings:
     common: CommonSettings  # its database_url is the spool (GATEWAY_SPOOL_URL), not a service database
-    service_urls: dict[str, str]
+    service_urls: dict[str, str]  # the API services and the pages service
+    api_services: frozenset[str]
     redis_url: str
     trusted_proxies: tuple[IpNetwork, ...]
     session_cache_seconds: float
@@ -31,6 +33,7 @@ class Settings:
     resolve_timeout: float
     pool_size: int
     openapi_cache_seconds: float
+    metrics_port: int  # the internal listener that answers /metrics (0: none); never the public one
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -41,8 +44,9 @@ class Settings:
         spool = env_str("GATEWAY_SPOOL_URL", f"sqlite:///{var_dir() / 'gateway-spool.db'}")
         return cls(
             common=dataclasses.replace(common, database_url=spool),
-            service_urls={name: service_url(name) for name in ROUTED_SERVICES},
-            redis_url=env_str("GATEWAY_REDIS_URL", common.broker_url),
+            service_urls={name: service_url(name) for name in (*ROUTED_SERVICES, PAGES_SERVICE)},
+            api_services=frozenset(ROUTED_SERVICES),
+            redis_url=env_str("GATEWAY_REDIS_URL", common.counters_url),
             trusted_proxies=proxies,
             session_cache_seconds=env_float("GATEWAY_SESSION_CACHE_SECONDS", 5.0),
             session_cache_size=env_int("GATEWAY_SESSION_CACHE_SIZE", 10_000),
@@ -54,6 +58,7 @@ class Settings:
             resolve_timeout=env_float("GATEWAY_RESOLVE_TIMEOUT", 3.0),
             pool_size=env_int("GATEWAY_POOL_SIZE", 32),
             openapi_cache_seconds=env_float("GATEWAY_OPENAPI_CACHE_SECONDS", 60.0),
+            metrics_port=env_int("GATEWAY_METRICS_PORT", 0),
         )
 
 

@@ -16,6 +16,7 @@ from services.gateway.adapters.counters import RequestCounters
 from services.gateway.adapters.sessions import Sessions
 from services.gateway.adapters.spool import AccessSpool
 from services.gateway.domain import policy
+from services.gateway.domain.redaction import redact_query
 from services.gateway.domain.routing import Route
 from services.gateway.domain.sessions import SessionInfo
 from shared import clock
@@ -113,13 +114,24 @@ class Access:
     duration_ms: float = 0.0
 
 
+class AccessLogUnavailable(ApiError):
+    """The access event could not be made durable (spool disk full, database gone): nothing is served."""
+
+    status, code = 503, "service_unavailable"
+
+
 def record_access(spool: AccessSpool, access: Access) -> None:
-    """Spool the access event. Never raises: the response has gone out already."""
+    """Spool the access event before the response goes out: what is answered is recorded.
+
+    Raises ``AccessLogUnavailable`` when the spool cannot take it; the caller answers 503 instead of
+    serving an unrecorded response."""
     try:
         event_id, body = access_event(access)
         spool.write(event_id, ACCESS_EVENT, body)
-    except Exception:  # noqa: BLE001 - losing the line is logged loudly, the client already has its answer
-        log.exception("access event not spooled (request %s)", access.request_id)
+    except Exception as exc:  # noqa: BLE001 - any failure of the spool means the answer cannot be recorded
+        log.exception("access event not spooled; answering 503 (request %s)", access.request_id)
+        raise AccessLogUnavailable("The access log cannot be written right now; try again shortly.",
+                                   headers={"Retry-After": "5"}) from exc
 
 
 def access_event(access: Access) -> tuple[str, str]:
@@ -143,7 +155,7 @@ def access_event(access: Access) -> tuple[str, str]:
         "payload": {
             "method": access.method,
             "path": access.path[:2000],
-            "query": access.query[:2000],
+            "query": redact_query(access.query)[:2000],  # never a mailed token or signature
             "status": int(access.status),
             "duration_ms": round(float(access.duration_ms), 3),
             "service": access.service,

@@ -53,7 +53,7 @@ def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> 
     runtime = build_runtime(settings.common, tables.metadata, MIGRATIONS, run_migrations)
     hasher = Argon2Hasher(settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism)
     return Container(settings=settings, runtime=runtime, hasher=hasher,
-                     counters=RedisCounters(settings.common.broker_url),
+                     counters=RedisCounters(settings.common.counters_url),
                      mailer=make_mailer(settings.smtp_url, settings.mail_dir, settings.mail_from),
                      export_sources=export_sources(settings), ledger_file=LedgerFile(settings.erasure_ledger_file))
 

@@ -17,6 +17,7 @@ def create_app(container: Container | None = None) -> Flask:
         secret=common.internal_secret,
         max_content_length=common.max_content_length,
         readiness=container.runtime.readiness(),
+        metrics_state=container.runtime.metrics_state(),
     )
     app.extensions["container"] = container
     for blueprint in (companies.blp, link_requests.blp, me.blp, internal.blp):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 from celery import Celery
+from celery.signals import worker_ready
 
 from shared.bus.topology import queue_for
 from shared.config import env_int
@@ -38,6 +41,12 @@ def make_celery(name: str, broker_url: str, consume_queue: str | None = None) ->
         task_create_missing_queues=False,
         enable_utc=True,
     )
+    if broker_url.startswith(("amqp://", "amqps://")):
+        # RabbitMQ: every publish waits for the broker's confirm, which it sends once the (persistent)
+        # message is in its durable queues, so the relay marks rows sent only when they are safe there.
+        # A worker that dies with a message unacknowledged has it delivered again as soon as its
+        # connection closes.
+        app.conf.broker_transport_options = {"confirm_publish": True}
     if broker_url.startswith(("redis://", "rediss://", "unix://")):
         # kombu's Redis transport loses a message popped by a worker killed before its bookkeeping ran.
         app.conf.broker_transport = "shared.bus.reliable_redis:Transport"
@@ -45,4 +54,15 @@ def make_celery(name: str, broker_url: str, consume_queue: str | None = None) ->
         queue = queue_for(consume_queue)
         app.conf.task_queues = [queue]
         app.conf.task_default_queue = queue.name
+        if os.environ.get("PORTAL_METRICS_PORT"):
+            worker_ready.connect(_serve_metrics, weak=False, dispatch_uid="portal-metrics")
     return app
+
+
+def _serve_metrics(**_kwargs: object) -> None:
+    """A worker on a host of its own (no web tier beside it) serves its counters on ``PORTAL_METRICS_PORT``,
+    in the main process, from the multiprocess directory its pool processes write (shared/metrics.py)."""
+    from shared.metrics import serve_in_background
+
+    serve_in_background(int(os.environ["PORTAL_METRICS_PORT"]),
+                        addr=os.environ.get("PORTAL_METRICS_ADDR", "0.0.0.0"))  # noqa: S104

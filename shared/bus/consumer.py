@@ -19,6 +19,7 @@ from marshmallow import ValidationError
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from shared import metrics
 from shared.bus.publisher import CeleryPublisher
 from shared.bus.topology import DELIVER_TASK
 from shared.events import Event, load_events, signing
@@ -48,6 +49,7 @@ def register_consumer(
     def deliver(self: Any, events: list[dict[str, Any]], attempt: int = 0) -> int:
         started = time.perf_counter()
         good_raw, good = _load_or_dead_letter(service, events, dead_letters, attempt)
+        metrics.BATCH_SIZE.labels(service).observe(len(events) if isinstance(events, list) else 1)
         try:
             if good:
                 handle_batch(good)
@@ -57,11 +59,15 @@ def register_consumer(
                 log.warning("%s: batch of %d failed (attempt %d), retry in %.1fs: %r",
                             service, len(good), attempt + 1, delay, exc)
                 publisher.send_to_queue(service, good_raw, attempt + 1, countdown=delay)
+                metrics.RETRIES.labels(service).inc()
                 return 0
             log.error("%s: batch of %d failed %d times; isolating events", service, len(good), attempt + 1)
-            return _isolate(good_raw, good, handle_batch, dead_letters, attempt + 1)
+            return _isolate(service, good_raw, good, handle_batch, dead_letters, attempt + 1)
+        finally:
+            metrics.BATCH_DURATION.labels(service).observe(time.perf_counter() - started)
         log.info("%s: stored batch of %d events in %.1f ms", service, len(good),
                  (time.perf_counter() - started) * 1000)
+        _count_consumed(service, good)
         return len(good)
 
     return deliver
@@ -81,6 +87,7 @@ def _load_or_dead_letter(service: str, events: list[dict[str, Any]], dead_letter
             log.error("%s: event %s dead-lettered: %s", service,
                       raw.get("event_id") if isinstance(raw, dict) else "?", reason)
             dead_letters.add(raw if isinstance(raw, dict) else {"raw": raw}, reason, attempt + 1)
+            metrics.DEAD_LETTERED.labels(service).inc()
     try:
         return signed, load_events(signed)
     except ValidationError:
@@ -93,20 +100,31 @@ def _load_or_dead_letter(service: str, events: list[dict[str, Any]], dead_letter
         except ValidationError as exc:
             log.error("malformed event %s dead-lettered: %s", raw.get("event_id"), exc.messages)
             dead_letters.add(raw, f"malformed: {exc.messages}", attempt + 1)
+            metrics.DEAD_LETTERED.labels(service).inc()
     return good_raw, good
 
 
-def _isolate(raws: Sequence[dict[str, Any]], events: Sequence[Event], handle_batch: BatchHandler,
+def _isolate(service: str, raws: Sequence[dict[str, Any]], events: Sequence[Event], handle_batch: BatchHandler,
              dead_letters: DeadLetterStore, attempts: int) -> int:
     stored = 0
     for raw, event in zip(raws, events, strict=True):
         try:
             handle_batch([event])
             stored += 1
+            _count_consumed(service, [event])
         except Exception as exc:  # noqa: BLE001 - kept in the dead-letter table for replay
             log.error("event %s (%s) dead-lettered: %r", event.event_id, event.type, exc)
             dead_letters.add(raw, repr(exc), attempts)
+            metrics.DEAD_LETTERED.labels(service).inc()
     return stored
+
+
+def _count_consumed(service: str, events: Sequence[Event]) -> None:
+    by_type: dict[str, int] = {}
+    for event in events:
+        by_type[event.type] = by_type.get(event.type, 0) + 1
+    for type_, count in by_type.items():
+        metrics.EVENTS_CONSUMED.labels(service, type_).inc(count)
 
 
 def inbox_batch_handler(

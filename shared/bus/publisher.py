@@ -19,6 +19,8 @@ class Publisher(Protocol):
 
     def publish_raw(self, events: Sequence[tuple[str, str]]) -> None: ...
 
+    def broker_epoch(self) -> str | None: ...
+
 
 def group_by_type(events: Iterable[dict[str, Any]], max_per_message: int) -> list[tuple[str, list]]:
     """Consecutive runs of the same type, cut at ``max_per_message``; keeps the original order."""
@@ -97,6 +99,19 @@ class CeleryPublisher:
                     retry=True,
                     **properties,
                 )
+
+    def broker_epoch(self) -> str | None:
+        """Which run of the broker is up (Redis' ``run_id``: new at every start), or ``None`` when the
+        broker confirms each publish only once it is durable (RabbitMQ with publisher confirms).
+
+        Redis with ``appendfsync everysec`` acknowledges writes it may not have written yet (the write is
+        postponed while a background fsync runs, up to 2 s): a Redis killed then restarts without them.
+        The relay republishes what it sent shortly before a new run id appears (shared/outbox.py)."""
+        with self.app.producer_pool.acquire(block=True) as producer:
+            connection = producer.connection
+            if connection.transport.driver_type != "redis":
+                return None
+            return str(connection.default_channel.client.info("server")["run_id"])
 
     def send_to_queue(self, service: str, events: Sequence[dict[str, Any]], attempt: int = 0,
                       countdown: float | None = None) -> None:

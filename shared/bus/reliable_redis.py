@@ -9,6 +9,15 @@ list. Whatever a dead consumer left in flight is moved back to its queue when a 
 queue (and on each of kombu's periodic restore sweeps), so a crash costs at most a duplicate, which
 every consumer drops by ``event_id``.
 
+A message a consumer holds (recorded in ``unacked``) is also recorded as that consumer's, and every
+consumer keeps a lease of its own alive (``portal:consumer:<id>``, renewed every second, lapsing after
+``LEASE_SECONDS``). Every consumer sweeps once a second: what a consumer whose lease lapsed still held is
+put back in its queue. A worker killed in the middle of a batch therefore has that batch delivered again
+within seconds by any consumer alive, instead of after kombu's visibility timeout (300 s here), which
+stays as the fallback for messages without an owner. A consumer stalled past its lease (its event loop
+blocked for more than ``LEASE_SECONDS``) can have a message it still works on delivered again: a
+duplicate, never a loss.
+
 Used for single-queue consumers on messages without priority (every worker of this platform); anything
 else falls back to kombu's own behaviour.
 """
@@ -16,14 +25,74 @@ else falls back to kombu's own behaviour.
 from __future__ import annotations
 
 import uuid
-from time import monotonic
+from time import monotonic, time
 from typing import Any
 
 from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
 from kombu.utils.encoding import bytes_to_str
-from kombu.utils.json import loads
+from kombu.utils.json import dumps, loads
 
 INFLIGHT_PREFIX = "portal:inflight"
+OWNERS_KEY = "portal:unacked:owners"  # delivery tag -> id of the consumer holding it
+LEASE_PREFIX = "portal:consumer"
+LEASE_SECONDS = 5
+BEAT_SECONDS = 1.0
+
+
+def lease_key(consumer_id: str) -> str:
+    return f"{LEASE_PREFIX}:{consumer_id}"
+
+
+class QoS(kombu_redis.QoS):
+    """kombu's ack emulation, with each unacked message's owner recorded beside it."""
+
+    def append(self, message: Any, delivery_tag: str) -> None:
+        queue = self.channel.delivering_from
+        if queue is None:  # not popped by this channel's reliable path: kombu's own bookkeeping
+            return super().append(message, delivery_tag)
+        delivery = message.delivery_info
+        with self.pipe_or_acquire() as pipe:
+            pipe.zadd(self.unacked_index_key, {delivery_tag: time()}) \
+                .hset(self.unacked_key, delivery_tag,
+                      dumps([message._raw, delivery["exchange"], delivery["routing_key"]])) \
+                .hset(OWNERS_KEY, delivery_tag, f"{self.channel.consumer_id} {queue}") \
+                .execute()
+        virtual.QoS.append(self, message, delivery_tag)
+
+    def _remove_from_indices(self, delivery_tag: str, pipe: Any = None) -> Any:
+        return super()._remove_from_indices(delivery_tag, pipe).hdel(OWNERS_KEY, delivery_tag)
+
+    def restore_orphans(self, client: Any) -> int:
+        """Put back what consumers whose lease lapsed still held; return how many messages."""
+        owners = {bytes_to_str(tag): bytes_to_str(held).split(" ", 1)
+                  for tag, held in client.hgetall(OWNERS_KEY).items()}
+        if not owners:
+            return 0
+        consumers = sorted({consumer for consumer, _ in owners.values()})
+        with client.pipeline(transaction=False) as pipe:
+            for consumer in consumers:
+                pipe.exists(lease_key(consumer))
+            alive = dict(zip(consumers, pipe.execute(), strict=True))
+        orphans = [(tag, queue) for tag, (consumer, queue) in owners.items() if not alive[consumer]]
+        for tag, queue in orphans:
+            self._restore_to_queue(client, tag, queue)
+        return len(orphans)
+
+    def _restore_to_queue(self, client: Any, tag: str, queue: str) -> None:
+        """Back to the queue it was taken from (not through the exchange, which would fan it out to every
+        other bound queue again), at the end consumers take from; atomic with forgetting it as unacked."""
+
+        def restore(pipe: Any) -> None:
+            raw = pipe.hget(self.unacked_key, tag)
+            pipe.multi()
+            self._remove_from_indices(tag, pipe)
+            if raw:
+                message = loads(bytes_to_str(raw))[0]
+                message.setdefault("headers", {})["redelivered"] = True
+                pipe.rpush(queue, dumps(message))
+
+        client.transaction(restore, self.unacked_key)
 
 
 def inflight_pattern(queue: str) -> str:
@@ -43,17 +112,49 @@ def recover_inflight(client: Any, queue: str, exclude: str | None = None) -> int
 
 
 class Channel(kombu_redis.Channel):
+    QoS = QoS
     _reliable_queue: str | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._consumer_id = uuid.uuid4().hex
         self._recovered: set[str] = set()
+        self._beaten_at = -BEAT_SECONDS
+        self.delivering_from: str | None = None  # the queue of the message being handed over
+
+    @property
+    def consumer_id(self) -> str:
+        return self._consumer_id
+
+    def beat(self, force: bool = False) -> None:
+        """Renew this consumer's lease (at most once a second unless forced)."""
+        now = monotonic()
+        if not force and now - self._beaten_at < BEAT_SECONDS:
+            return
+        self._beaten_at = now
+        with self.conn_or_acquire() as client:
+            client.set(lease_key(self._consumer_id), 1, ex=LEASE_SECONDS)
+
+    def sweep(self) -> int:
+        """Renew the lease, then restore what dead consumers held."""
+        self.beat(force=True)
+        with self.conn_or_acquire() as client:
+            return self.qos.restore_orphans(client)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                with self.conn_or_acquire() as client:
+                    client.delete(lease_key(self._consumer_id))
+            except self.connection_errors:
+                pass  # the lease lapses by itself
+        super().close()
 
     def _inflight_key(self, queue: str) -> str:
         return f"{INFLIGHT_PREFIX}:{queue}:{self._consumer_id}"
 
     def basic_consume(self, queue: str, *args: Any, **kwargs: Any) -> Any:
+        self.beat(force=True)
         if queue not in self._recovered:
             with self.conn_or_acquire() as client:
                 recover_inflight(client, queue, exclude=self._inflight_key(queue))
@@ -67,6 +168,7 @@ class Channel(kombu_redis.Channel):
             return super()._brpop_start(timeout)
         if timeout is None:
             timeout = self.brpop_timeout
+        self.beat()  # a consumer without kombu's event loop keeps its lease while it polls
         queue = queues[0]
         self._reliable_queue = queue
         self._in_poll = self.client.connection
@@ -88,7 +190,11 @@ class Channel(kombu_redis.Channel):
                 raise kombu_redis.Empty()
             # _deliver records the message in ``unacked`` (kombu's ack emulation) before returning;
             # only then is it safe to forget the in-flight copy.
-            self.connection._deliver(loads(bytes_to_str(item)), queue)
+            self.delivering_from = queue
+            try:
+                self.connection._deliver(loads(bytes_to_str(item)), queue)
+            finally:
+                self.delivering_from = None
             self.client.lrem(self._inflight_key(queue), 1, item)
             return True
         finally:
@@ -99,3 +205,20 @@ class Channel(kombu_redis.Channel):
 
 class Transport(kombu_redis.Transport):
     Channel = Channel
+
+    def register_with_event_loop(self, connection: Any, loop: Any) -> None:
+        super().register_with_event_loop(connection, loop)
+        cycle: Any = self.cycle
+        previous = getattr(cycle, "_portal_sweep_tref", None)
+        if previous is not None:  # a reconnect registers again
+            previous.cancel()
+
+        def sweep() -> None:
+            for channel in list(cycle._channels):
+                if channel.active_queues:
+                    try:
+                        channel.sweep()
+                    except channel.connection_errors:
+                        return  # the poller reconnects; the next tick tries again
+
+        cycle._portal_sweep_tref = loop.call_repeatedly(BEAT_SECONDS, sweep)

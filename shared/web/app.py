@@ -4,26 +4,38 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterable
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from shared.web.errors import ApiError, error_response, http_exception_response, register_error_handlers
+from shared import metrics
+from shared.web.errors import (
+    ApiError,
+    ErrorSchema,
+    error_response,
+    http_exception_response,
+    register_error_handlers,
+)
 from shared.web.identity import H_REQUEST_ID, Identity, guard_body, verify_headers
 from shared.web.nonces import NonceStore, nonce_store
 
 log = logging.getLogger("portal.web")
 
 ReadinessCheck = Callable[[], None]
-OPEN_PATHS = ("/healthz", "/readyz", "/openapi.json")
+# /metrics is open here because only the service's own listener serves it: the gateway refuses
+# /api/<service>/metrics (services/gateway/domain/routing.py).
+OPEN_PATHS = ("/healthz", "/readyz", "/openapi.json", "/metrics")
 JSON_TYPES = frozenset({"application/json"})
 
 
 class PortalApi(Api):
-    """flask-smorest, with its HTTP errors in the contract's shape."""
+    """flask-smorest, with its HTTP errors in the contract's shape, and its documents saying so."""
+
+    ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
         return http_exception_response(error)
@@ -48,6 +60,7 @@ def create_base_app(
     trusted_open_paths: Iterable[str] = (),
     verify_identity: bool = True,
     nonces: NonceStore | None = None,
+    metrics_state: Iterable[metrics.StateReader] = (),
 ) -> tuple[Flask, PortalApi]:
     """``name`` is the service a signed call must have been made for; ``nonces`` records used signatures
     (default: Redis at ``REDIS_URL``, else this process's memory)."""
@@ -70,6 +83,7 @@ def create_base_app(
 
     @app.before_request
     def _identity_and_media_type():
+        g.metrics_started = time.perf_counter()
         rid = request.headers.get(H_REQUEST_ID) or str(uuid.uuid4())
         g.request_id = rid[:200]
         if request.path in open_paths:
@@ -86,6 +100,10 @@ def create_base_app(
 
     @app.after_request
     def _request_id(resp):
+        started = g.get("metrics_started")
+        if started is not None:
+            route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+            metrics.observe_request(name, request.method, route, resp.status_code, time.perf_counter() - started)
         resp.headers[H_REQUEST_ID] = getattr(g, "request_id", "")
         resp.headers.setdefault("Cache-Control", "no-store")
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -94,6 +112,12 @@ def create_base_app(
     @app.get("/healthz")
     def healthz():
         return jsonify(status="ok", service=name)
+
+    state = list(metrics_state)
+
+    @app.get("/metrics")
+    def prometheus_metrics():
+        return Response(metrics.exposition(state), mimetype=metrics.CONTENT_TYPE)
 
     @app.get("/readyz")
     def readyz():

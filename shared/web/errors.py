@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from flask import Flask, g, jsonify
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("portal.web")
@@ -34,6 +35,20 @@ DEFAULT_CODES = {
     503: "service_unavailable",
     504: "gateway_timeout",
 }
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "stable snake_case code, e.g. not_found"})
+    message = fields.String(required=True, metadata={"description": "human text"})
+    field_messages = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True,
+                                 data_key="fields",
+                                 metadata={"description": "per-field messages (empty when no field is at fault)"})
+
+
+class ErrorSchema(Schema):
+    """The error shape as the OpenAPI documents describe it (flask-smorest's own has other keys)."""
+
+    error = fields.Nested(ErrorDetailSchema, required=True)
 
 
 class ApiError(Exception):

@@ -9,18 +9,17 @@ moves it puts it back to 0. The gateway rate-limits per IP (300/min), so polling
 
 from __future__ import annotations
 
-import email
-import re
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from email import policy as email_policy
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.support.clock import Clock
+from tests.support.mailbox import mailed_tokens, wait_for_token
 from tests.support.platform import Platform, running_platform
 from tests.support.processes import wait_until
 
@@ -33,18 +32,6 @@ ABSOLUTE_SECONDS = 12 * 3600  # IDENTITY_SESSION_ABSOLUTE_SECONDS default
 REAUTH_SECONDS = 300  # IDENTITY_REAUTH_SECONDS default
 VERIFY_TOKEN_SECONDS = 172800  # IDENTITY_VERIFY_TOKEN_SECONDS default
 FREE_FAILURES = 5  # IDENTITY_THROTTLE_FREE_FAILURES default
-TOKEN = re.compile(r"/(verify-email|reset-password)\?token=([A-Za-z0-9_\-.~%]+)")
-
-
-class Clock:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.set(0)
-
-    def set(self, seconds: float) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(str(seconds))
-        tmp.replace(self.path)  # readers never see an empty file
 
 
 @pytest.fixture(scope="module")
@@ -99,26 +86,6 @@ def assert_error(resp: requests.Response, status: int, code: str | None = None) 
     if code:
         assert error["code"] == code, error
     return error
-
-
-def mailed_tokens(platform: Platform, address: str, kind: str) -> list[str]:
-    """Tokens of ``kind`` (``verify-email`` or ``reset-password``) in the .eml files sent to ``address``,
-    oldest first."""
-    tokens = []
-    for path in sorted((platform.var_dir / "mail").glob("*.eml")):
-        msg = email.message_from_bytes(path.read_bytes(), policy=email_policy.default)
-        if str(msg["To"]).strip().lower() != address.lower():
-            continue
-        body = msg.get_body(preferencelist=("plain",))
-        text = body.get_content() if body is not None else ""
-        tokens += [token for found, token in TOKEN.findall(text) if found == kind]
-    return tokens
-
-
-def wait_for_token(platform: Platform, address: str, kind: str, already: int = 0) -> str:
-    tokens = wait_until(lambda: mailed_tokens(platform, address, kind)[already:], timeout=90, interval=1.0,
-                        message=f"a {kind} mail to {address}")
-    return tokens[-1]
 
 
 def me(base: str, http: requests.Session) -> requests.Response:

@@ -1,5 +1,6 @@
 """The whole platform as real processes, started by ``portal run`` (what ``make run`` does). Embedded
-Redis unless PORTAL_TEST_REDIS_URL is set; SQLite unless PORTAL_TEST_PG_URL is set (then one fresh
+Redis unless PORTAL_TEST_REDIS_URL is set (and as the broker unless PORTAL_TEST_BROKER_URL names a RabbitMQ
+server: then a virtual host of its own); SQLite unless PORTAL_TEST_PG_URL is set (then one fresh
 PostgreSQL database per service)."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from services.cli.run_plan import DEFAULT_PORTS, SCHEDULED, Layout, chosen_servi
 from tests.support.databases import drop_database_url, template_for
 from tests.support.net import free_port
 from tests.support.processes import VENV_BIN, Proc, base_env, wait_until
+from tests.support.rabbitmq import private_vhost
 
 # PORTAL_SERVICES narrows the run to some services while others are being written (default: all).
 LAYOUT = Layout.discover(only=chosen_services())
@@ -32,6 +34,7 @@ class Platform:
     ports: dict[str, int]
     external_redis: bool
     started_pids: dict[str, int] = field(default_factory=dict)
+    metrics_ports: dict[str, int] = field(default_factory=dict)  # the gateway's internal listener, the relay's
 
     @property
     def url(self) -> str:
@@ -71,10 +74,12 @@ def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None) ->
     var_dir = tmp_path / "var"
     port = free_port()
     ports = {s: free_port() for s in DEFAULT_PORTS}
+    metrics_ports = {"gateway": free_port(), "relay": free_port()}
     extra = {
         "PORTAL_VAR_DIR": str(var_dir),
         "PORT": str(port),
         **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()},
+        **{f"{s.upper()}_METRICS_PORT": str(p) for s, p in metrics_ports.items()},
         "PORTAL_WEB_WORKERS": "1",  # two cores shared with the rest of the suite
         "PORTAL_WEB_THREADS": "2",
         "GATEWAY_WORKERS": "1",
@@ -97,13 +102,17 @@ def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None) ->
         redis.Redis.from_url(external_redis).flushdb()
     databases = template_for(tmp_path, tuple(LAYOUT.migrations))
     extra.update(databases)
-    proc = Proc("portal-run", [str(VENV_BIN / "portal"), "run"], base_env(extra), tmp_path).start()
-    platform = Platform(proc, var_dir, port, ports, bool(external_redis))
-    try:
-        wait_until(lambda: _ready(proc), timeout=150, interval=0.2, message="portal run ready line")
-        platform.started_pids = platform.pids()
-        yield platform
-    finally:
-        proc.stop(timeout=60)
-        for url in databases.values():
-            drop_database_url(url)
+    with ExitStack() as cleanup:
+        broker = os.environ.get("PORTAL_TEST_BROKER_URL")
+        if broker:  # RabbitMQ: a virtual host of this platform's own
+            extra["PORTAL_BROKER_URL"] = cleanup.enter_context(private_vhost(broker))
+        proc = Proc("portal-run", [str(VENV_BIN / "portal"), "run"], base_env(extra), tmp_path).start()
+        platform = Platform(proc, var_dir, port, ports, bool(external_redis), metrics_ports=metrics_ports)
+        try:
+            wait_until(lambda: _ready(proc), timeout=150, interval=0.2, message="portal run ready line")
+            platform.started_pids = platform.pids()
+            yield platform
+        finally:
+            proc.stop(timeout=60)
+            for url in databases.values():
+                drop_database_url(url)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from services.cli.keys import ensure_audit_keys
 from services.cli.run_plan import (
     SECRET_NAMES,
     Layout,
@@ -32,13 +33,14 @@ from services.cli.supervisor import Backoff, ChildSpec, LogMux, Supervisor, desc
 from shared.config import ConfigError
 from tests.support.processes import wait_until
 
-ALL = ("identity", "linking", "content", "audit", "gateway")
+ALL = ("identity", "linking", "content", "audit", "web", "gateway")
+BACKENDS = ("identity", "linking", "content", "audit")
 
 
 def settings(tmp_path: Path, **overrides) -> RunSettings:
     values = dict(
         var_dir=tmp_path, host="127.0.0.1", port=18080,
-        service_ports={"identity": 18101, "linking": 18102, "content": 18103, "audit": 18104},
+        service_ports={"identity": 18101, "linking": 18102, "content": 18103, "audit": 18104, "web": 18105},
         redis_url=None, redis_port=None, web_workers=2, web_threads=4, worker_concurrency=1,
         ready_timeout=5.0, stop_grace=2.0, access_log=False,
     )
@@ -47,7 +49,7 @@ def settings(tmp_path: Path, **overrides) -> RunSettings:
 
 
 def full_layout() -> Layout:
-    return Layout(web=ALL, workers=ALL[:4], migrations=ALL)
+    return Layout(web=ALL, workers=BACKENDS, migrations=(*BACKENDS, "gateway"))
 
 
 # -- secrets ---------------------------------------------------------------------------------------
@@ -98,8 +100,8 @@ def test_other_portal_commands_reach_the_platform_that_make_run_started(tmp_path
 
 
 def test_layout_skips_services_that_are_not_written_yet(tmp_path):
-    for name in ("wsgi.py", "worker.py", "bootstrap.py"):
-        (tmp_path / "services" / "linking").mkdir(parents=True, exist_ok=True)
+    for name in ("wsgi.py", "worker.py", "bootstrap.py", "migrations/env.py"):
+        (tmp_path / "services" / "linking" / "migrations").mkdir(parents=True, exist_ok=True)
         (tmp_path / "services" / "linking" / name).write_text("")
     (tmp_path / "services" / "gateway").mkdir()
     (tmp_path / "services" / "gateway" / "wsgi.py").write_text("")
@@ -107,7 +109,7 @@ def test_layout_skips_services_that_are_not_written_yet(tmp_path):
     assert layout.web == ("linking", "gateway")
     assert layout.workers == ("linking",)
     assert layout.migrations == ("linking",)
-    assert layout.missing == ("identity", "content", "audit")
+    assert layout.missing == ("identity", "content", "audit", "web")
 
 
 def test_portal_services_narrows_the_run(tmp_path, monkeypatch):
@@ -117,7 +119,7 @@ def test_portal_services_narrows_the_run(tmp_path, monkeypatch):
     monkeypatch.setenv("PORTAL_SERVICES", "linking, gateway")
     layout = Layout.discover(tmp_path, only=chosen_services())
     assert layout.web == ("linking", "gateway") and not layout.missing
-    assert layout.excluded == ("identity", "content", "audit") and not layout.complete
+    assert layout.excluded == ("identity", "content", "audit", "web") and not layout.complete
     monkeypatch.setenv("PORTAL_SERVICES", "linking,billing")
     with pytest.raises(ConfigError, match="billing"):
         chosen_services()
@@ -126,7 +128,7 @@ def test_portal_services_narrows_the_run(tmp_path, monkeypatch):
 def test_plan_names_every_process_with_its_command(tmp_path):
     specs = {s.name: s for s in plan(settings(tmp_path), full_layout(), ("identity", "linking"), {})}
     assert list(specs) == [
-        "identity-web", "linking-web", "content-web", "audit-web",
+        "identity-web", "linking-web", "content-web", "audit-web", "web-web",
         "identity-worker", "linking-worker", "content-worker", "audit-worker", "relay", "scheduler", "gateway",
     ]
     assert app_and_bind(specs["linking-web"].argv) == ("services.linking.wsgi:app", "127.0.0.1:18102")
@@ -170,6 +172,24 @@ def test_children_get_urls_secrets_and_the_var_dir(tmp_path):
     assert env["PORTAL_PUBLIC_URL"] == "http://127.0.0.1:18080"
     assert env["KEEP"] == "1"
     assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+
+
+def test_the_audit_signing_key_is_generated_once_and_given_only_to_the_signers(tmp_path):
+    keys = ensure_audit_keys(tmp_path, {})
+    private = Path(keys["PORTAL_AUDIT_SIGNING_KEY_FILE"])
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert stat.S_IMODE(private.parent.stat().st_mode) == 0o700
+    first = private.read_bytes()
+    assert ensure_audit_keys(tmp_path, {}) == keys and private.read_bytes() == first
+    assert Path(keys["PORTAL_AUDIT_PUBLIC_KEY_FILE"]).read_text().startswith("-----BEGIN PUBLIC KEY-----")
+    specs = plan(settings(tmp_path), full_layout(), ("identity",), {**keys, "PORTAL_INTERNAL_SECRET": "s",
+                                                                    "PORTAL_AUDIT_KEY_WRAP_KEY": "w"})
+    holders = {s.name for s in specs if "PORTAL_AUDIT_SIGNING_KEY_FILE" in s.env}
+    assert holders == {"audit-worker", "scheduler"}
+    wrap_holders = {s.name for s in specs if "PORTAL_AUDIT_KEY_WRAP_KEY" in s.env}
+    assert wrap_holders == {"audit-web", "audit-worker", "scheduler", "relay"}
+    assert all(s.env["PORTAL_INTERNAL_SECRET"] == "s" for s in specs)
+    assert all(s.env["PORTAL_AUDIT_PUBLIC_KEY_FILE"] == keys["PORTAL_AUDIT_PUBLIC_KEY_FILE"] for s in specs)
 
 
 def test_stop_order_is_gateway_first_and_redis_last(tmp_path):

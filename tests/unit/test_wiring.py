@@ -63,7 +63,7 @@ def handled_types() -> dict[str, set[str]]:
 
 @pytest.fixture(autouse=True)
 def _identity_env(monkeypatch):
-    monkeypatch.setenv("PORTAL_INTERNAL_SECRET", "x" * 64)
+    monkeypatch.setenv("PORTAL_INTERNAL_SECRET", "wiring-" + "0f1e2d3c4b5a6978" * 2)
 
 
 @pytest.mark.parametrize("service", ["linking", "content", "identity", "audit"])

@@ -1,8 +1,9 @@
 """Appending to the chained store, and reading it back in sequence order for verification.
 
 One batch is one transaction: lock the chain head, drop events already stored (and repeats within the
-batch), number and hash the rest, insert them in one multi-row statement, move the head, sign the
-checkpoints that fall in the batch.
+batch), number and hash the rest, insert them in one multi-row statement, sign the checkpoints that fall
+in the batch (each naming the one before it), move the head and sign it. The unit of work appends the
+signed head to the external anchor once the transaction has committed (``pending_head``).
 """
 
 from __future__ import annotations
@@ -29,28 +30,57 @@ HEAD_ID = 1
 _STORED_IDS = select(E.c.event_id).where(E.c.event_id.in_(bindparam("ids", expanding=True)))
 
 
+class NoSigningKey(RuntimeError):
+    """This process holds no audit signing key (only the audit writer does)."""
+
+
 class ChainStore:
-    def __init__(self, session: Session, signing_key: bytes, checkpoint_every: int, keys: PersonKeys,
+    def __init__(self, session: Session, signer: signing.Signer | None, checkpoint_every: int, keys: PersonKeys,
                  index_key: bytes) -> None:
         self.session = session
-        self.signing_key = signing_key
+        self.signer = signer
         self.checkpoint_every = checkpoint_every
         self.keys = keys
         self.index_key = index_key
+        self.pending_head: Head | None = None  # signed in this transaction, to anchor after commit
+
+    def _signer(self) -> signing.Signer:
+        if self.signer is None:
+            raise NoSigningKey("this process holds no audit signing key (PORTAL_AUDIT_SIGNING_KEY_FILE)")
+        return self.signer
 
     # --- writing -----------------------------------------------------------------------------------
     def lock_head(self) -> Head:
         """The head row, locked until commit (FOR UPDATE on PostgreSQL; on SQLite the write session's
         BEGIN IMMEDIATE already holds the database write lock)."""
+        return self._read_head(lock=True)
+
+    def _read_head(self, lock: bool) -> Head:
         h = tables.chain_head
-        row = self.session.execute(select(h.c.seq, h.c.hash).where(h.c.id == HEAD_ID).with_for_update()).one()
-        return Head(seq=int(row.seq), hash=row.hash)
+        query = select(h.c.seq, h.c.hash, h.c.checkpoint_seq, h.c.signed_at, h.c.signature, h.c.key_id) \
+            .where(h.c.id == HEAD_ID)
+        row = self.session.execute(query.with_for_update() if lock else query).one()
+        return Head(seq=int(row.seq), hash=row.hash, checkpoint_seq=int(row.checkpoint_seq or 0),
+                    signed_at=row.signed_at or "", signature=row.signature or "", key_id=row.key_id or "")
+
+    def sign_head(self, seq: int, hash_: str, checkpoint_seq: int, signed_at: str) -> Head:
+        """Move the head and sign it; it is anchored after commit."""
+        signer = self._signer()
+        unsigned = Head(seq=seq, hash=hash_, checkpoint_seq=checkpoint_seq, signed_at=signed_at)
+        head = Head(seq=seq, hash=hash_, checkpoint_seq=checkpoint_seq, signed_at=signed_at,
+                    signature=signer.sign(unsigned.message()), key_id=signer.key_id)
+        self.session.execute(update(tables.chain_head).where(tables.chain_head.c.id == HEAD_ID).values(
+            seq=seq, hash=hash_, checkpoint_seq=checkpoint_seq, signed_at=signed_at, signature=head.signature,
+            key_id=head.key_id))
+        self.pending_head = head
+        return head
 
     def append(self, events: Sequence[Event], stored_at: datetime) -> list[dict[str, Any]]:
         """Store the events not stored yet; return the new rows (with ``seq`` and ``hash``; times are
         the ISO text that was hashed)."""
         if not events:
             return []
+        self._signer()  # refuse before numbering anything
         head = self.lock_head()
         ids = list({e.event_id for e in events})
         seen = set(self.session.execute(_STORED_IDS, {"ids": ids}).scalars())
@@ -89,9 +119,8 @@ class ChainStore:
         if not rows:
             return []
         bulk.insert_rows(self.session, E, INSERT_COLUMNS, values)
-        self.session.execute(update(tables.chain_head).where(tables.chain_head.c.id == HEAD_ID)
-                             .values(seq=seq, hash=prev))
-        self._sign_checkpoints(rows, stored_iso)
+        last_checkpoint = self._sign_checkpoints(rows, stored_iso, head.checkpoint_seq)
+        self.sign_head(seq, prev, last_checkpoint, stored_iso)
         return rows
 
     def _batch_keys(self, events: Sequence[Event], now: datetime) -> tuple[dict[str, str], list[Any]]:
@@ -131,18 +160,30 @@ class ChainStore:
                 payload[name] = sealer.seal(aead, owner, payload[name])
         return actor, payload
 
-    def _sign_checkpoints(self, rows: list[dict[str, Any]], created_at: str) -> None:
+    def _sign_checkpoints(self, rows: list[dict[str, Any]], created_at: str, previous: int) -> int:
+        """Sign the checkpoints due in ``rows``, each linked to the one before; the last checkpoint's seq."""
         every = self.checkpoint_every
-        due = [r for r in rows if r["seq"] % every == 0]
-        if due:
-            self.session.execute(insert(tables.checkpoints), [self._checkpoint(r["seq"], r["hash"], created_at)
-                                                              for r in due])
+        out = []
+        for r in rows:
+            if r["seq"] % every == 0:
+                out.append(self.checkpoint_row(Checkpoint(seq=r["seq"], hash=r["hash"], created_at=created_at,
+                                                          signature="", prev_seq=previous)))
+                previous = r["seq"]
+        if out:
+            self.session.execute(insert(tables.checkpoints), out)
+        return previous
 
-    def _checkpoint(self, seq: int, hash_: str, created_at: str) -> dict[str, Any]:
-        cp = Checkpoint(seq=seq, hash=hash_, created_at=created_at, signature="")
-        return {"seq": seq, "hash": hash_, "created_at": created_at,
-                "key_id": signing.key_id(self.signing_key),
-                "signature": signing.sign(self.signing_key, cp.message())}
+    def checkpoint_row(self, cp: Checkpoint) -> dict[str, Any]:
+        signer = self._signer()
+        return {"seq": cp.seq, "hash": cp.hash, "created_at": cp.created_at, "prev_seq": cp.prev_seq,
+                "key_id": signer.key_id, "signature": signer.sign(cp.message())}
+
+    def replace_checkpoints(self, signed: list[dict[str, Any]]) -> None:
+        """``portal audit resign``: the same checkpoints, signed again with the Ed25519 key."""
+        c = tables.checkpoints
+        for row in signed:
+            self.session.execute(update(c).where(c.c.seq == row["seq"]).values(
+                prev_seq=row["prev_seq"], key_id=row["key_id"], signature=row["signature"]))
 
     # --- retention -----------------------------------------------------------------------------------
     def last_seq_stored_before(self, cutoff: datetime) -> int | None:
@@ -167,18 +208,31 @@ class ChainStore:
             self.session.execute(delete(E).where(E.c.seq.in_(seqs)))
             self.session.execute(delete(tables.person_refs).where(tables.person_refs.c.seq.in_(seqs)))
 
-    def add_retention(self, record: RetentionRecord, key_id: str) -> None:
-        self.session.execute(insert(tables.retention_records).values(**record.message_row(), key_id=key_id))
+    def sign_retention(self, record: RetentionRecord) -> RetentionRecord:
+        signer = self._signer()
+        return RetentionRecord(**{**record.__dict__, "signature": signer.sign(record.message())})
+
+    def add_retention(self, record: RetentionRecord) -> RetentionRecord:
+        signed = self.sign_retention(record)
+        self.session.execute(insert(tables.retention_records).values(**signed.message_row(),
+                                                                     key_id=self._signer().key_id))
+        return signed
+
+    def resign_retention(self, record: RetentionRecord) -> None:
+        r = tables.retention_records
+        latest = self.session.execute(select(func.max(r.c.id))).scalar_one()
+        signed = self.sign_retention(record)
+        self.session.execute(update(r).where(r.c.id == latest).values(signature=signed.signature,
+                                                                      key_id=self._signer().key_id))
 
     # --- reading for verification ------------------------------------------------------------------
     def head(self) -> Head:
-        h = tables.chain_head
-        row = self.session.execute(select(h.c.seq, h.c.hash).where(h.c.id == HEAD_ID)).one()
-        return Head(seq=int(row.seq), hash=row.hash)
+        return self._read_head(lock=False)
 
     def checkpoints(self) -> list[Checkpoint]:
         c = tables.checkpoints
-        return [Checkpoint(seq=int(r.seq), hash=r.hash, created_at=r.created_at, signature=r.signature)
+        return [Checkpoint(seq=int(r.seq), hash=r.hash, created_at=r.created_at, signature=r.signature,
+                           prev_seq=None if r.prev_seq is None else int(r.prev_seq), key_id=r.key_id)
                 for r in self.session.execute(select(c).order_by(c.c.seq))]
 
     def latest_retention(self) -> RetentionRecord | None:

@@ -47,9 +47,9 @@ class PersonKeys:
     def __init__(self, session: Session, wrap_key: bytes, previous_wrap_keys: Sequence[bytes] = ()) -> None:
         self.session = session
         self.wrap = AESGCM(wrap_key)
-        self.wrap_id = signing.key_id(wrap_key)
+        self.wrap_id = signing.secret_key_id(wrap_key)
         # Every wrap key this process may open person keys with, by key id (the current one included).
-        self.wraps = {signing.key_id(k): AESGCM(k) for k in previous_wrap_keys}
+        self.wraps = {signing.secret_key_id(k): AESGCM(k) for k in previous_wrap_keys}
         self.wraps[self.wrap_id] = self.wrap
 
     def load(self, people: Iterable[str], *, strict: bool = False) -> dict[str, AESGCM | None]:

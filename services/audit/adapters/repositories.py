@@ -109,6 +109,11 @@ class SearchRepository:
         probe = select(literal_column("1")).select_from(E).where(*conditions).limit(PROBE).subquery()
         return int(self.session.execute(select(func.count()).select_from(probe)).scalar_one())
 
+    def by_seq(self, seq: int) -> list[dict[str, Any]]:
+        """The row at ``seq`` (none when there is none)."""
+        rows = self.session.execute(select(*ROW_COLUMNS).where(E.c.seq == seq)).all()
+        return [dict(zip(FIELDS, r, strict=True)) for r in rows]
+
     def about_person(self, user_id: str, after: int | None, limit: int, order: Order) -> list[dict[str, Any]]:
         """The person's own events, and accesses by others to their personal data."""
         refs = select(tables.person_refs.c.seq).where(tables.person_refs.c.user_id == user_id)
@@ -150,6 +155,11 @@ class SearchRepository:
 
     def count(self) -> int:
         return int(self.session.execute(select(func.count()).select_from(E)).scalar_one())
+
+    def last_seq(self) -> int:
+        """The newest stored sequence number (0 for an empty store): one primary-key index probe (a bare
+        ``max(seq)``: wrapped in ``coalesce`` SQLite would scan the table instead)."""
+        return int(self.session.execute(select(func.max(E.c.seq))).scalar_one() or 0)
 
 
 class ComplianceRepository:

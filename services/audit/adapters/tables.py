@@ -72,14 +72,19 @@ person_keys = Table(
     Column("erasure_request_id", String(200), nullable=True),
 )
 
-# One row (id = 1): the last sequence number and hash. Locked by every batch (FOR UPDATE / BEGIN
-# IMMEDIATE) so concurrent workers append one after the other.
+# One row (id = 1): the last sequence number and hash, the last checkpoint, and the writer's Ed25519
+# signature over them (the same signed head is appended to the external anchor). Locked by every batch
+# (FOR UPDATE / BEGIN IMMEDIATE) so concurrent workers append one after the other.
 chain_head = Table(
     "audit_chain_head",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("checkpoint_seq", BigInteger, nullable=False, server_default="0"),
+    Column("signed_at", String(40), nullable=True),
+    Column("key_id", String(16), nullable=True),
+    Column("signature", String(200), nullable=True),
 )
 
 checkpoints = Table(
@@ -89,7 +94,10 @@ checkpoints = Table(
     Column("hash", String(64), nullable=False),
     Column("created_at", String(40), nullable=False),  # the signed text, kept verbatim
     Column("key_id", String(16), nullable=False),
-    Column("signature", String(64), nullable=False),
+    Column("signature", String(200), nullable=False),
+    # The checkpoint before this one (0: none), signed with it: a dropped checkpoint is named by the next.
+    # NULL only on checkpoints signed with the old HMAC key, until ``portal audit resign``.
+    Column("prev_seq", BigInteger, nullable=True),
 )
 
 retention_records = Table(
@@ -105,7 +113,7 @@ retention_records = Table(
     Column("cutoff", String(40), nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("key_id", String(16), nullable=False),
-    Column("signature", String(64), nullable=False),
+    Column("signature", String(200), nullable=False),
 )
 
 # Who an access to personal data was about (``*.pii.accessed`` events): a person sees these rows'

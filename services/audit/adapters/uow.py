@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from services.audit.adapters.anchor import HeadAnchor
 from services.audit.adapters.chain_store import ChainStore
 from services.audit.adapters.person_keys import PersonKeys
 from services.audit.adapters.repositories import ComplianceRepository, SearchRepository
@@ -26,9 +27,10 @@ class AuditUnitOfWork(UnitOfWork):
     keys: PersonKeys
 
     def __init__(self, session_factory: Callable[[], Session], outbox: Table, producer: str,
-                 context: Identity | None, settings: Settings, snapshot: bool = False) -> None:
+                 context: Identity | None, settings: Settings, anchor: HeadAnchor, snapshot: bool = False) -> None:
         super().__init__(session_factory, outbox, producer, context)
         self.settings = settings
+        self.anchor = anchor
         self.snapshot = snapshot
 
     def __enter__(self) -> AuditUnitOfWork:
@@ -41,9 +43,17 @@ class AuditUnitOfWork(UnitOfWork):
             self.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         s = self.settings
         self.keys = PersonKeys(self.session, s.wrap_key, s.previous_wrap_keys)
-        self.chain = ChainStore(self.session, s.signing_key, s.checkpoint_every, self.keys, s.actor_index_key)
+        self.chain = ChainStore(self.session, s.signer, s.checkpoint_every, self.keys, s.actor_index_key)
         self.search = SearchRepository(self.session, s.actor_index_key)
         self.compliance = ComplianceRepository(self.session, s.person_key)
+
+    def commit(self) -> None:
+        """Commit, then append the head signed in this transaction to the external anchor (after the
+        commit: the anchor may lag the database after a crash, never lead it)."""
+        super().commit()
+        head, self.chain.pending_head = self.chain.pending_head, None
+        if head is not None:
+            self.anchor.record(head)
 
     def token(self, actor: str) -> str:
         """The blind index of an actor or user id (search key, person key name)."""

@@ -16,7 +16,7 @@ FILTERS = ("actor", "subject", "type", "correlation_id", "since", "until")
 MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 
 
-def _filter(args: dict) -> EventFilter:
+def event_filter(args: dict) -> EventFilter:
     return EventFilter(**{k: args.get(k) for k in FILTERS})
 
 
@@ -25,9 +25,17 @@ def _filter(args: dict) -> EventFilter:
 @blp.response(200, schemas.EventPage)
 def search_events(args):
     require_role("compliance")
-    page = search.search_events(uow_factory(), container().settings.cursor_key, _filter(args),
+    page = search.search_events(uow_factory(), container().settings.cursor_key, event_filter(args),
                                 limit=args["limit"], cursor=args.get("cursor"), order=args["order"])
     return page.to_dict()
+
+
+@blp.get("/events/<int:seq>")
+@blp.response(200, schemas.StoredEvent)
+@blp.alt_response(404, description="No event has this seq (never stored, or removed by retention).")
+def get_event(seq: int):
+    require_role("compliance")
+    return search.get_event(uow_factory(), seq)
 
 
 @blp.get("/events/export")
@@ -36,7 +44,7 @@ def search_events(args):
 def export_events(args):
     require_role("compliance")
     fmt = args["format"]
-    body = search.export_events(uow_factory(), _filter(args), fmt)
+    body = search.export_events(uow_factory(), event_filter(args), fmt)
     return Response(stream_with_context(body), mimetype=MEDIA[fmt].split(";")[0], headers={
         "Content-Type": MEDIA[fmt],
         "Content-Disposition": f'attachment; filename="audit-events.{fmt}"',

@@ -34,6 +34,18 @@ class ExportArgs(EventFilterArgs):
     format = fields.String(load_default="jsonl", validate=validate.OneOf(["csv", "jsonl"]))
 
 
+class StreamArgs(EventFilterArgs):
+    # Where to resume when the Last-Event-ID header is absent (a page that already shows events up to
+    # here); the header, which the browser sends on every reconnect, wins.
+    last_event_id = fields.Integer(validate=validate.Range(min=0, max=2**62))
+
+
+class StreamHeaders(Schema):
+    last_event_id = fields.Integer(data_key="Last-Event-ID", validate=validate.Range(min=0, max=2**62),
+                                   metadata={"description": "Resume after this seq (the browser sends it "
+                                                            "when it reconnects)."})
+
+
 class PageArgs(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
     cursor = fields.String(validate=validate.Length(min=1, max=500))
@@ -76,12 +88,36 @@ class PersonalPage(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
+class PublicKeyOut(Schema):
+    algorithm = fields.String()
+    key_id = fields.String()
+    pem = fields.String()
+    raw = fields.String(metadata={"description": "the raw 32-byte Ed25519 public key, base64"})
+    previous_key_ids = fields.List(fields.String())
+
+
+class AnchorOut(Schema):
+    kind = fields.String()
+    location = fields.String()
+    exists = fields.Boolean()
+    anchored_seq = fields.Integer(allow_none=True)
+    anchored_at = fields.String(allow_none=True)
+
+
+class ProblemOut(Schema):
+    seq = fields.Integer()
+    problem = fields.String()
+
+
 class IntegrityOut(Schema):
     ok = fields.Boolean()
     checked = fields.Integer()
     last_seq = fields.Integer()
     first_broken = fields.Integer()
     problem = fields.String()
+    problems = fields.List(fields.Nested(ProblemOut))
+    public_key = fields.Nested(PublicKeyOut)
+    anchor = fields.Nested(AnchorOut)
 
 
 class TrendArgs(Schema):
@@ -131,6 +167,21 @@ class DisclosureListArgs(PageArgs):
 
 class DisclosurePage(Schema):
     items = fields.List(fields.Nested(DisclosureOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class MyDisclosureOut(Schema):
+    """An entry as the person it is about sees it (who recorded it stays with compliance)."""
+
+    id = fields.String()
+    recipient = fields.String()
+    legal_basis = fields.String()
+    data_categories = fields.List(fields.String())
+    disclosed_at = fields.String()
+
+
+class MyDisclosurePage(Schema):
+    items = fields.List(fields.Nested(MyDisclosureOut))
     next_cursor = fields.String(allow_none=True)
 
 

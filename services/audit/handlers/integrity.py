@@ -1,28 +1,69 @@
-"""Verifying the chain against its signed checkpoints and retention records."""
+"""Verifying the chain against its signed checkpoints, signed head, external anchor and retention records;
+signing again what the old HMAC key signed (``portal audit resign``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from services.audit.adapters.uow import AuditUnitOfWork
-from services.audit.domain.verify import VerifyResult, verify_chain
+from services.audit.domain.chain import iso
+from services.audit.domain.verify import Checkpoint, VerifyResult, is_legacy, verify_chain
+from shared import clock
 
 UowFactory = Callable[..., AuditUnitOfWork]
 
 
-def verify(uow_factory: UowFactory, signing_key: bytes) -> VerifyResult:
-    """One consistent snapshot of the store (rows appended meanwhile are not half seen)."""
+def verify(uow_factory: UowFactory) -> VerifyResult:
+    """One consistent snapshot of the store (rows appended meanwhile are not half seen). The anchor is
+    read before the snapshot starts (its first query): a head is anchored only after its commit, so the
+    anchored head is never ahead of the snapshot unless rows were taken away."""
     with uow_factory(write=False, snapshot=True) as uow:
+        anchored = uow.anchor.latest()
         chain = uow.chain
-        return verify_chain(chain.iter_rows(), key=signing_key, checkpoints=chain.checkpoints(),
-                            head=chain.head(), retention=chain.latest_retention())
+        return verify_chain(chain.iter_rows(), verifier=uow.settings.verifier, checkpoints=chain.checkpoints(),
+                            head=chain.head(), retention=chain.latest_retention(), anchored=anchored,
+                            retention_days=uow.settings.retention_days)
 
 
-def check(uow_factory: UowFactory, signing_key: bytes) -> VerifyResult:
+def check(uow_factory: UowFactory) -> VerifyResult:
     """Verify on request of a person (HTTP), and leave an ``audit.integrity.checked`` event behind."""
-    result = verify(uow_factory, signing_key)
+    result = verify(uow_factory)
     with uow_factory() as uow:
         uow.emit("audit.integrity.checked", subject="audit:chain", payload={
             "ok": result.ok, "checked": result.checked, "first_broken": result.first_broken})
         uow.commit()
     return result
+
+
+def describe(uow_factory: UowFactory) -> dict[str, Any]:
+    """The public key that verifies the chain, and the anchor's state (published with the result)."""
+    with uow_factory(write=False) as uow:
+        return {"public_key": uow.settings.verifier.published(), "anchor": uow.anchor.describe()}
+
+
+def resign(uow_factory: UowFactory) -> dict[str, Any]:
+    """Move a store signed with the old HMAC key to Ed25519: verify rows, checkpoints and the retention
+    record with the old key (refusing a broken chain), then sign every checkpoint again linked to the one
+    before, the retention record and the head, and anchor the head. Safe to run again."""
+    with uow_factory() as uow:
+        chain = uow.chain
+        head = chain.lock_head()
+        checkpoints = chain.checkpoints()
+        retention = chain.latest_retention()
+        result = verify_chain(chain.iter_rows(), verifier=uow.settings.verifier, checkpoints=checkpoints,
+                              head=head, retention=retention, legacy_key=uow.settings.legacy_hmac_key)
+        if not result.ok:
+            return {"resigned": False, **result.to_dict()}
+        signed, previous = [], 0
+        for cp in checkpoints:
+            signed.append(chain.checkpoint_row(Checkpoint(seq=cp.seq, hash=cp.hash, created_at=cp.created_at,
+                                                          signature="", prev_seq=previous)))
+            previous = cp.seq
+        chain.replace_checkpoints(signed)
+        legacy_record = retention is not None and is_legacy(retention.signature)
+        if retention is not None and legacy_record:
+            chain.resign_retention(retention)
+        chain.sign_head(head.seq, head.hash, previous, iso(clock.now()))
+        uow.commit()
+    return {"resigned": True, "checkpoints": len(signed), "retention_record": legacy_record, "head": head.seq}

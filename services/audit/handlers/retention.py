@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 from services.audit.adapters.uow import AuditUnitOfWork
-from services.audit.domain import signing
 from services.audit.domain.chain import iso
 from services.audit.domain.verify import KeptDigest, RetentionRecord
 from shared import clock
@@ -16,12 +15,21 @@ from shared import clock
 UowFactory = Callable[..., AuditUnitOfWork]
 
 
-def retain(uow_factory: UowFactory, signing_key: bytes, older_than_days: int) -> dict[str, Any] | None:
+class RetentionTooShort(ValueError):
+    """A cut-off younger than the configured retention period (PORTAL_AUDIT_RETENTION_DAYS)."""
+
+
+def retain(uow_factory: UowFactory, older_than_days: int) -> dict[str, Any] | None:
     """Remove every event stored before ``now - older_than_days`` (one range: from the start of the
-    chain to the last such event) except those of people under legal hold. None when nothing is due."""
+    chain to the last such event) except those of people under legal hold. None when nothing is due.
+    Refuses a cut-off younger than the retention period: the log is kept at least that long."""
     now = clock.now()
     cutoff = now - timedelta(days=older_than_days)
     with uow_factory() as uow:
+        period = uow.settings.retention_days
+        if older_than_days < period:
+            raise RetentionTooShort(f"--older-than {older_than_days} is shorter than the retention period of "
+                                    f"{period} days (PORTAL_AUDIT_RETENTION_DAYS)")
         uow.chain.lock_head()  # no batch is appended while the range is cut
         last_seq = uow.chain.last_seq_stored_before(cutoff)
         previous = uow.chain.latest_retention()
@@ -47,8 +55,7 @@ def retain(uow_factory: UowFactory, signing_key: bytes, older_than_days: int) ->
         record = RetentionRecord(first_seq=1, last_seq=last_seq, removed=removed, kept=kept.count,
                                  kept_digest=kept.hexdigest(), anchor_hash=anchor, cutoff=iso(cutoff),
                                  created_at=iso(now))
-        signed = RetentionRecord(**{**record.__dict__, "signature": signing.sign(signing_key, record.message())})
-        uow.chain.add_retention(signed, signing.key_id(signing_key))
+        signed = uow.chain.add_retention(record)
         uow.emit("audit.retention.applied", subject="audit:chain", payload={
             "first_seq": 1, "last_seq": last_seq, "removed": removed, "kept": kept.count, "cutoff": iso(cutoff)})
         uow.commit()

@@ -11,7 +11,7 @@ from typing import Any
 from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.domain import cursor as cursors
 from services.audit.domain.search import EventFilter, Order, json_line, personal_row, public_row
-from shared.web.errors import Invalid
+from shared.web.errors import Invalid, NotFound
 
 UowFactory = Callable[..., AuditUnitOfWork]
 SEARCHES = "audit:events"
@@ -51,6 +51,18 @@ def search_events(uow_factory: UowFactory, cursor_key: bytes, f: EventFilter, *,
         uow.commit()
     next_cursor = cursors.encode(cursor_key, rows[-1]["seq"], fp) if more and rows else None
     return Page([public_row(r) for r in rows], next_cursor)
+
+
+def get_event(uow_factory: UowFactory, seq: int) -> dict[str, Any]:
+    """One stored event by its place in the chain, recorded like a search (filter ``seq``)."""
+    with uow_factory() as uow:
+        rows = uow.keys.open_rows(uow.search.by_seq(seq))
+        uow.emit("audit.log.searched", subject=SEARCHES,
+                 payload={"filters": {"seq": seq}, "order": "asc", "results": len(rows)})
+        uow.commit()
+    if not rows:
+        raise NotFound(f"There is no event {seq} in the store.")
+    return public_row(rows[0])
 
 
 EXPORT_COLUMNS = ("seq", "event_id", "type", "version", "occurred_at", "stored_at", "producer", "actor", "subject",

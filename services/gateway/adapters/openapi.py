@@ -17,8 +17,9 @@ _PARTIAL_TTL = 5.0  # a document missing a service is retried soon
 
 
 class MergedOpenApi:
-    def __init__(self, upstreams: Upstreams, ttl: float) -> None:
+    def __init__(self, upstreams: Upstreams, ttl: float, services: list[str] | None = None) -> None:
         self.upstreams = upstreams
+        self.services = services if services is not None else list(upstreams.urls)  # the pages have none
         self.ttl = ttl
         self._doc: dict[str, Any] | None = None
         self._expires = 0.0
@@ -31,7 +32,7 @@ class MergedOpenApi:
             if self._doc is not None and time.monotonic() < self._expires:
                 return self._doc
             docs, missing = {}, []
-            for service in self.upstreams.urls:
+            for service in self.services:
                 try:
                     status, body = self.upstreams.json(service, "GET", "/openapi.json", timeout=5.0)
                 except ApiError:

@@ -35,11 +35,13 @@ class _StaleConnectionRetry(Retry):
         return isinstance(err, ProtocolError)
 
 
-# A request body being streamed cannot be sent twice: only a failed connect is retried.
-_RETRY_STREAMED = Retry(total=1, connect=1, read=0, status=0, other=0, redirect=False, raise_on_redirect=False)
+# A request body being streamed cannot be sent twice: only a failed connect is retried. A service's
+# 429/503 with Retry-After is its answer to pass on (urllib3 would otherwise count it as a retry to make).
+_RETRY_STREAMED = Retry(total=1, connect=1, read=0, status=0, other=0, redirect=False, raise_on_redirect=False,
+                        respect_retry_after_header=False)
 # Otherwise idempotent methods are also retried once on a stale connection (urllib3's default list).
 _RETRY_REPLAYABLE = _StaleConnectionRetry(total=1, connect=1, read=1, status=0, other=0, redirect=False,
-                                          raise_on_redirect=False)
+                                          raise_on_redirect=False, respect_retry_after_header=False)
 
 
 # gunicorn (every service's server) drains at most 64 KiB of a request body its application did not read
@@ -161,22 +163,36 @@ def json_body(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def stream_body(resp: urllib3.BaseHTTPResponse, counter: list[int]) -> Iterator[bytes]:
+class UpstreamBody:
     """Yield the service's bytes as they come (the encoding is left as sent); count them for the
-    access log. The connection goes back to the pool only when the body was read to its end."""
-    finished = False
-    try:
-        for chunk in resp.stream(BLOCK, decode_content=False):
-            counter[0] += len(chunk)
-            yield chunk
-        finished = True
-    except HTTPError as exc:
-        # Headers are sent already; all that is left is to cut the response short.
-        log.warning("upstream body interrupted: %s", type(exc).__name__)
-    finally:
-        if not finished:
-            resp.close()
-        resp.release_conn()
+    access log. The connection goes back to the pool only when the body was read to its end; closed
+    before that (the client went away, or nothing was served), it is closed."""
+
+    def __init__(self, resp: urllib3.BaseHTTPResponse, counter: list[int]) -> None:
+        self.resp = resp
+        self.counter = counter
+        self.finished = False
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self.resp.stream(BLOCK, decode_content=False):
+                self.counter[0] += len(chunk)
+                yield chunk
+            self.finished = True
+        except HTTPError as exc:
+            # Headers are sent already; all that is left is to cut the response short.
+            log.warning("upstream body interrupted: %s", type(exc).__name__)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if not self.finished:
+            self.resp.close()
+        self.resp.release_conn()
 
 
 def request_chunks(stream, limit: int, too_large: type[Exception]) -> Iterable[bytes]:

@@ -13,7 +13,8 @@ from werkzeug.datastructures import EnvironHeaders
 from services.gateway.bootstrap import Container
 from services.gateway.domain import trust
 from services.gateway.handlers import Access, record_access
-from shared.web.errors import ApiError
+from shared import metrics
+from shared.web.errors import ApiError, error_response
 from shared.web.identity import H_SIGNATURE, verify_headers
 
 UNLOGGED_PATHS = frozenset({"/healthz", "/readyz"})  # probes every few seconds are not accesses
@@ -69,7 +70,10 @@ def new_access(edge: Edge, environ: dict) -> Access:
 
 
 def spool_access(container: Container, access: Access, started: float, bytes_sent: int | None) -> None:
-    """Called once the last byte went out (WSGI close), so the client never waits for it."""
+    """Called with the response's status and headers, before its first byte goes out (docs/gateway.md,
+    "Access events and the spool"): ``duration_ms`` is the time to the answer's headers, ``bytes_sent``
+    the body's length as it will be sent (``None`` for a stream of unknown length). Raises
+    ``AccessLogUnavailable`` when the event cannot be spooled."""
     access.duration_ms = (time.perf_counter() - started) * 1000.0
     access.bytes_sent = bytes_sent
     record_access(container.spool, access)
@@ -86,12 +90,21 @@ def begin(container: Container) -> None:
 
 def finish(container: Container, resp: Response) -> Response:
     resp.headers["X-Request-ID"] = g.get("request_id", "")
+    edge: Edge | None = g.get("edge")
+    if edge is not None:
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        metrics.observe_request("gateway", request.method, route, resp.status_code, time.perf_counter() - edge.started)
     resp.headers.setdefault("Cache-Control", "no-store")
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     access: Access | None = g.get("access")
     if access is None or access.path in UNLOGGED_PATHS:
         return resp
     access.status = resp.status_code
-    started = g.edge.started
-    resp.call_on_close(lambda: spool_access(container, access, started, resp.content_length))
+    try:
+        spool_access(container, access, g.edge.started, None if resp.is_streamed else resp.content_length)
+    except ApiError as exc:
+        resp.close()
+        refused = error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+        refused.headers["X-Request-ID"] = g.get("request_id", "")
+        return refused
     return resp

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from services.gateway.handlers import readiness
-from shared.web.errors import Unavailable, error_response
+from shared import metrics
+from shared.web.errors import NotFound, Unavailable, error_response
 
 blp = Blueprint("gateway_health", __name__)
 
@@ -44,3 +45,13 @@ def _service_ready(upstreams, service: str):
 @blp.get("/openapi.json")
 def openapi():
     return jsonify(_container().openapi.document())
+
+
+@blp.get("/metrics")
+def prometheus_metrics():
+    """Only on the internal listener (``GATEWAY_METRICS_PORT``, a second gunicorn bind): gunicorn reports
+    the port a connection came in on as ``SERVER_PORT``, whatever Host the client sends."""
+    c = _container()
+    if not c.settings.metrics_port or request.environ.get("SERVER_PORT") != str(c.settings.metrics_port):
+        raise NotFound("The requested URL was not found on the server.")
+    return Response(metrics.exposition(c.runtime.metrics_state(consumes=False)), mimetype=metrics.CONTENT_TYPE)

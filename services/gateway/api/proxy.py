@@ -1,4 +1,5 @@
-"""``/api/<service>/<rest>`` -> ``<SERVICE>_URL/<rest>``: admit, sign, stream both ways.
+"""``/api/<service>/<rest>`` -> ``<SERVICE>_URL/<rest>``, every other path (a page) -> ``WEB_URL``:
+admit, sign, stream both ways.
 
 A plain WSGI handler in front of the Flask app (which keeps the gateway's own endpoints): every
 request through the portal passes here, and Flask's request context, routing and response objects
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -20,10 +22,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_cookie
 from werkzeug.wsgi import LimitedStream
 
-from services.gateway.adapters.upstream import BLOCK, request_chunks, stream_body, unavailable
+from services.gateway.adapters.upstream import BLOCK, UpstreamBody, request_chunks, unavailable
+from services.gateway.api import reference
 from services.gateway.api.context import Edge, new_access, read_edge, spool_access
 from services.gateway.bootstrap import Container
+from services.gateway.domain import pages
 from services.gateway.domain.routing import (
+    PAGES,
     Route,
     environ_headers,
     forwardable_request_headers,
@@ -31,12 +36,14 @@ from services.gateway.domain.routing import (
     resolve_route,
 )
 from services.gateway.handlers import Access, Caller, enforce_session_rules, identify
+from shared import metrics
 from shared.web.errors import DEFAULT_CODES, ApiError, error_body
 from shared.web.identity import ANON_COOKIE, Identity, host_cookie, sign_headers
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/"
+OWN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/metrics"})  # the gateway's; every other path is a page
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _NO_BODY_STATUSES = (204, 304)
 _OWN_HEADERS = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
@@ -57,50 +64,105 @@ class Proxy:
         self.secret = container.settings.common.internal_secret
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        if not environ.get("PATH_INFO", "").startswith(PREFIX):
+        path = environ.get("PATH_INFO", "")
+        page = not path.startswith(PREFIX)
+        if reference.is_own(path) or (page and (path in OWN_PATHS or PAGES not in self.c.upstreams.urls)):
             return self.fallback(environ, start_response)
         edge = read_edge(self.c, environ)
         access = new_access(edge, environ)
+        static = page and pages.is_static(access.path)
         try:
-            status, headers, body, counter = self._proxy(environ, edge, access)
+            if page:
+                status, headers, body, counter = self._page(environ, edge, access, static)
+            else:
+                status, headers, body, counter = self._proxy(environ, edge, access)
         except ApiError as exc:
-            status, headers, body, counter = _error(exc.status, exc.code, exc.message, exc.fields, exc.headers)
+            status, headers, body, counter = self._refusal(page, access, exc.status, exc.code, exc.message,
+                                                           exc.fields, exc.headers)
         except HTTPException as exc:  # e.g. the client went away in the middle of its upload
             code = exc.code or 400
-            status, headers, body, counter = _error(code, DEFAULT_CODES.get(code, "bad_request"),
-                                                    exc.description or "")
+            status, headers, body, counter = self._refusal(page, access, code, DEFAULT_CODES.get(code, "bad_request"),
+                                                           exc.description or "")
         except Exception:  # noqa: BLE001 - never a stack trace to the client; the log has it
             log.exception("unhandled error (request %s)", edge.request_id)
-            status, headers, body, counter = _error(500, "internal_error", "Something went wrong on our side.")
+            status, headers, body, counter = self._refusal(page, access, 500, "internal_error",
+                                                           "Something went wrong on our side.")
         access.status = status
+        try:
+            # Before the first byte goes out: a gateway that dies while serving has recorded it already.
+            # Static assets are the exception: versioned, cached for a year, not one event per stylesheet.
+            if not static:
+                spool_access(self.c, access, edge.started,
+                             counter[0] if isinstance(body, list) else _declared(headers))
+        except ApiError as exc:  # the spool cannot take it: refuse rather than serve unrecorded
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+            status, headers, body, counter = self._refusal(page, access, exc.status, exc.code, exc.message,
+                                                           exc.fields, exc.headers)
         headers.append(("X-Request-ID", edge.request_id))
         start_response(_status_line(status), headers)
-        return _Closing(body, counter, lambda sent: spool_access(self.c, access, edge.started, sent))
+        metrics.observe_request("gateway", access.method, _route_label(page, access), status,
+                                time.perf_counter() - edge.started)
+        return body
 
-    def _proxy(self, environ: dict, edge: Edge, access: Access):
-        method = environ.get("REQUEST_METHOD", "GET")
-        if method not in METHODS:
-            raise ApiError("The method is not allowed for the requested URL.", status=405,
-                           code="method_not_allowed", headers={"Allow": ", ".join(sorted(METHODS))})
-        service, _, rest = access.path[len(PREFIX):].partition("/")
-        route = resolve_route(service, rest, self.c.upstreams.urls)
-        access.service = service
+    @staticmethod
+    def _refusal(page: bool, access: Access, status: int, code: str, message: str,
+                 fields: dict | None = None, extra: dict[str, str] | None = None):
+        """The gateway's own answer: the contract's JSON on the API, an HTML page (or the policy
+        review redirect) on a page path."""
+        if not page:
+            return _error(status, code, message, fields, extra)
+        if code == "policy_acceptance_required":
+            return pages.policy_review_redirect(access.path, access.query)
+        return pages.error_page(status, message, extra)
+
+    def _caller(self, environ: dict, edge: Edge, method: str, route: Route) -> Caller:
         cookies = parse_cookie(environ)
-        pairs = environ_headers(environ)
         https = edge.scheme == "https"
-        caller = Caller(
+        return Caller(
             method=method, route=route, client_ip=edge.client_ip, request_id=edge.request_id,
             session_token=cookies.get(host_cookie("portal_session", https)),
             anonymous_cookie=cookies.get(host_cookie(ANON_COOKIE, https)), csrf_token=environ.get("HTTP_X_CSRF_TOKEN"),
         )
+
+    def _proxy(self, environ: dict, edge: Edge, access: Access):
+        method = _method(environ)
+        service, _, rest = access.path[len(PREFIX):].partition("/")
+        route = resolve_route(service, rest, self.c.settings.api_services)
+        access.service = service
+        caller = self._caller(environ, edge, method, route)
         identity, session = identify(caller, counters=self.c.counters, sessions=self.c.sessions,
                                      secret=self.secret)
         access.identity = identity
         enforce_session_rules(caller, session)
-        return self._forward(environ, method, route, identity, edge, pairs)
+        return self._forward(environ, method, route, identity, edge, environ_headers(environ))
 
-    def _forward(self, environ: dict, method: str, route: Route, identity: Identity, edge: Edge, pairs):
+    def _page(self, environ: dict, edge: Edge, access: Access, static: bool):
+        """A page path goes to the pages service like an API call goes to its service (same session,
+        limits, policy gate, signed identity), except: the pages check their own form token, and the
+        static assets are neither counted nor bound to a session."""
+        method = _method(environ)
+        route = Route(PAGES, access.path)
+        access.service = PAGES
+        if static:
+            identity = Identity(request_id=edge.request_id, client_ip=edge.client_ip)
+        else:
+            caller = self._caller(environ, edge, method, route)
+            identity, session = identify(caller, counters=self.c.counters, sessions=self.c.sessions,
+                                         secret=self.secret)
+            access.identity = identity
+            enforce_session_rules(caller, session)
+        return self._forward(environ, method, route, identity, edge, environ_headers(environ),
+                             forwarded_host=environ.get("HTTP_HOST", ""))
+
+    def _forward(self, environ: dict, method: str, route: Route, identity: Identity, edge: Edge, pairs,
+                 forwarded_host: str = ""):
         headers = forwardable_request_headers(pairs, keep_session_cookie=route.service == "identity")
+        if forwarded_host:
+            # The pages compare a form's Origin with the host the browser asked for (the Host header
+            # they receive is their own address).
+            headers["X-Forwarded-Host"] = forwarded_host
         body, chunked = _request_body(environ, method, headers, self.c.settings.max_body_bytes)
         query = environ.get("QUERY_STRING") or ""
         # Empty identity headers are left out (verify_headers reads a missing one as empty): an anonymous
@@ -132,7 +194,15 @@ class Proxy:
                 upstream.release_conn()
             return upstream.status, response_headers, [data], [len(data)]
         counter = [0]
-        return upstream.status, response_headers, stream_body(upstream, counter), counter
+        return upstream.status, response_headers, UpstreamBody(upstream, counter), counter
+
+
+def _method(environ: dict) -> str:
+    method = environ.get("REQUEST_METHOD", "GET")
+    if method not in METHODS:
+        raise ApiError("The method is not allowed for the requested URL.", status=405,
+                       code="method_not_allowed", headers={"Allow": ", ".join(sorted(METHODS))})
+    return method
 
 
 def _request_body(environ: dict, method: str, headers: dict[str, str], limit: int):
@@ -164,28 +234,23 @@ def _error(status: int, code: str, message: str, fields: dict | None = None,
     return status, headers, [body], [len(body)]
 
 
+def _declared(headers: list[tuple[str, str]]) -> int | None:
+    """The length a streamed body will have, when the service said so."""
+    for name, value in headers:
+        if name.lower() == "content-length" and value.isdigit():
+            return int(value)
+    return None
+
+
+def _route_label(page: bool, access: Access) -> str:
+    """Few label values: the service a request went to (its own routes are the service's figures)."""
+    if page:
+        return "page"
+    return f"/api/{access.service}" if access.service else "/api/<unknown>"
+
+
 def _status_line(status: int) -> str:
     try:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
         return f"{status} Unknown"
-
-
-class _Closing:
-    """The response body; on close (after the last byte went out) the access event is spooled."""
-
-    def __init__(self, body: Iterable[bytes], counter: list[int], on_close: Callable[[int], None]) -> None:
-        self.body = body
-        self.counter = counter
-        self.on_close = on_close
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self.body)
-
-    def close(self) -> None:
-        try:
-            close = getattr(self.body, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self.on_close(self.counter[0])

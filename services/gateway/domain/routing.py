@@ -19,6 +19,7 @@ _REQUEST_DROP = HOP_BY_HOP | {
 # The WSGI server adds its own Date and Server; passing the service's would duplicate them.
 _RESPONSE_DROP = HOP_BY_HOP | {"x-request-id", "date", "server"}
 SESSION_COOKIES = ("portal_session", "__Host-portal_session")
+PAGES = "web"  # the service behind every path outside /api/ (its Location headers are already public)
 _SAFE_PATH_CHARS = "/:@!$&'()*+,;=-._~"
 
 
@@ -35,7 +36,8 @@ class Route:
 def resolve_route(service: str, rest: str, services: dict[str, str] | frozenset[str]) -> Route:
     """``/api/<service>/<rest>`` -> the service and its path, or 404.
 
-    ``/internal/...`` is for service-to-service calls only; it is refused whatever the spelling
+    ``/internal/...`` is for service-to-service calls only and ``/metrics`` for Prometheus on the service's
+    own listener; they are refused whatever the spelling
     (``//internal``, ``./internal``), and dot segments are refused outright so no path can climb out.
     """
     if service not in services:
@@ -44,7 +46,7 @@ def resolve_route(service: str, rest: str, services: dict[str, str] | frozenset[
     if any(seg in (".", "..") for seg in segments):
         raise NotFound("No such API path.")
     first = next((seg for seg in segments if seg), "")
-    if first == "internal":
+    if first in ("internal", "metrics"):  # service-to-service calls; Prometheus on the service's own port
         raise NotFound("No such API path.")
     return Route(service=service, path="/" + rest.lstrip("/") if rest else "/")
 
@@ -103,7 +105,7 @@ def forwardable_response_headers(items, *, service: str, upstream_base: str,
         lower = name.lower()
         if lower in drop:
             continue
-        if lower == "location":
+        if lower == "location" and service != PAGES:
             value = public_location(value, service, upstream_base)
         out.append((name, value))
     return out

@@ -37,3 +37,14 @@ def reauth(body):
     return profile.reauthenticate(uow(), c.hasher, c.counters, c.settings, user_id=ident.user_id or "",
                                   session_id=ident.session_id, password=body["password"],
                                   client_ip=ident.client_ip)
+
+
+@blp.post("/password")
+@blp.arguments(schemas.PasswordChangeIn)
+@blp.response(200, schemas.PasswordChangedOut)
+def change_password(body):
+    ident, c = require_user(), container()
+    ended = profile.change_password(uow(), c.hasher, c.counters, c.settings, user_id=ident.user_id or "",
+                                    session_id=ident.session_id, current_password=body["current_password"],
+                                    new_password=body["new_password"], client_ip=ident.client_ip)
+    return {"sessions_ended": ended}

@@ -39,6 +39,13 @@ def request_export(_body):
     return exports.export_status(read_uow(), c.settings, export_id=export.id, user_id=export.user_id)
 
 
+@blp.get("/privacy/exports")
+@blp.response(200, schemas.ExportListOut)
+def list_exports():
+    ident = require_user()
+    return {"items": exports.list_exports(read_uow(), container().settings, user_id=ident.user_id or "")}
+
+
 @blp.get("/privacy/exports/<string:export_id>")
 @blp.response(200, schemas.ExportOut)
 def export_status(export_id):

@@ -30,6 +30,10 @@ class ExportOut(Schema):
     download_expires_at = fields.DateTime()
 
 
+class ExportListOut(Schema):
+    items = fields.List(fields.Nested(ExportOut))
+
+
 class DownloadArgs(Schema):
     class Meta:
         unknown = EXCLUDE  # cache busters and the like are ignored

@@ -164,6 +164,15 @@ class ReauthIn(Schema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=4096))
 
 
+class PasswordChangeIn(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=4096))
+    new_password = fields.String(required=True, validate=validate.Length(max=4096))  # domain checks 12..1024
+
+
+class PasswordChangedOut(Schema):
+    sessions_ended = fields.Integer()
+
+
 class ReauthOut(Schema):
     auth_time = fields.DateTime()
     reauth_valid_until = fields.DateTime()

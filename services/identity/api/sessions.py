@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask_smorest import Blueprint
 
 from services.identity.api import schemas
 from services.identity.api.cookies import clear_session_cookie, consent_browser_id, set_session_cookie
 from services.identity.api.deps import container, read_uow, uow, user_agent
+from services.identity.domain.errors import InvalidCredentials, Throttled
 from services.identity.handlers import sessions
+from shared import metrics
 from shared.web.identity import current_identity, require_user
 
 blp = Blueprint("sessions", __name__, description="Login sessions")
@@ -21,10 +26,25 @@ def login(body):
     req = sessions.LoginRequest(email=body["email"], password=body["password"], user_agent=user_agent(),
                                 client_ip=ident.client_ip, previous_session_id=ident.session_id,
                                 browser_id=consent_browser_id())
-    result = sessions.login(uow(), c.hasher, c.counters, c.settings, req)
+    with counted_login():
+        result = sessions.login(uow(), c.hasher, c.counters, c.settings, req)
     set_session_cookie(result.token, c.settings.session_absolute_seconds)
     return {"csrf_token": result.csrf_token, "session_id": result.session.id,
             "expires_at": result.session.expires_at, "user": result.user.profile()}
+
+
+@contextmanager
+def counted_login() -> Iterator[None]:
+    """``portal_identity_logins_total{outcome}``: ok, failed (wrong address or password) or throttled."""
+    try:
+        yield
+    except Throttled:
+        metrics.LOGINS.labels("throttled").inc()
+        raise
+    except InvalidCredentials:
+        metrics.LOGINS.labels("failed").inc()
+        raise
+    metrics.LOGINS.labels("ok").inc()
 
 
 @blp.delete("/sessions/current")

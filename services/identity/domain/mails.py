@@ -1,5 +1,8 @@
 """The mails identity sends: subject and plain-text body per template (no personal data beyond the
-recipient's own name; links carry single-use tokens, so bodies are wiped once sent)."""
+recipient's own name; links carry single-use tokens, so bodies are wiped once sent).
+
+Links land on the portal's pages. A token travels after ``#`` (the URL fragment): browsers never send
+the fragment to a server, so it never reaches the gateway's access log; the page posts it instead."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ class Draft:
 def verify_email(public_url: str, name: str, token: str, hours: int) -> Draft:
     return Draft("verify_email", "Confirm your email address", (
         f"Hello {name},\n\nplease confirm that this address belongs to you:\n\n"
-        f"  {public_url}/verify-email?token={token}\n\n"
+        f"  {public_url}/verify-email#token={token}\n\n"
         f"(or POST /api/identity/email/verify with {{\"token\": \"{token}\"}})\n\n"
         f"The link works once and expires in {hours} hours. If you did not register, ignore this mail.\n"))
 
@@ -24,7 +27,7 @@ def verify_email(public_url: str, name: str, token: str, hours: int) -> Draft:
 def change_email(public_url: str, name: str, token: str, hours: int) -> Draft:
     return Draft("change_email", "Confirm your new email address", (
         f"Hello {name},\n\nyou asked to use this address for your portal account. Confirm it here:\n\n"
-        f"  {public_url}/verify-email?token={token}\n\n"
+        f"  {public_url}/verify-email#token={token}\n\n"
         f"(or POST /api/identity/email/verify with {{\"token\": \"{token}\"}})\n\n"
         f"The link works once and expires in {hours} hours. Until then your old address stays in use.\n"))
 
@@ -39,7 +42,7 @@ def email_change_notice(name: str, new_email: str) -> Draft:
 def password_reset(public_url: str, name: str, token: str, minutes: int) -> Draft:
     return Draft("password_reset", "Reset your password", (
         f"Hello {name},\n\nto choose a new password, open:\n\n"
-        f"  {public_url}/reset-password?token={token}\n\n"
+        f"  {public_url}/reset-password#token={token}\n\n"
         f"(or POST /api/identity/password-resets/confirm with {{\"token\": \"{token}\", \"password\": \"...\"}})\n\n"
         f"The link works once and expires in {minutes} minutes. A new password ends all your other sessions.\n"
         "If you did not ask for this, ignore this mail: your password stays as it is.\n"))
@@ -50,7 +53,7 @@ def policy_notice(public_url: str, name: str, version: str, reduces_rights: bool
              "using the portal.\n" if reduces_rights else "")
     return Draft("policy_notice", f"Our privacy policy changed (version {version})", (
         f"Hello {name},\n\nwe published version {version} of our privacy policy:\n\n"
-        f"  {public_url}/api/identity/policy/versions/{version}\n\n{extra}"))
+        f"  {public_url}/policy/versions/{version}\n\n{extra}"))
 
 
 # --- other services' outcomes, told to the person concerned ----------------------
@@ -59,7 +62,7 @@ def link_approved(public_url: str, name: str, company_name: str) -> Draft:
     return Draft("link_approved", f"You are now linked to {company_name}", (
         f"Hello {name},\n\na manager of {company_name} approved your request: your account is now linked to "
         f"the company, and you can see its company-only content.\n\n"
-        f"  {public_url}/api/linking/me/companies\n\n"
+        f"  {public_url}/companies\n\n"
         "You can leave the company at any time.\n"))
 
 
@@ -68,7 +71,7 @@ def link_rejected(public_url: str, name: str, company_name: str, reason: str | N
     return Draft("link_rejected", f"Your request to join {company_name} was declined", (
         f"Hello {name},\n\na manager of {company_name} declined your request to be linked to the company.\n\n"
         f"{why}Your contact details stay visible to the company's managers only as part of that request's "
-        f"record; you may ask again.\n\n  {public_url}/api/linking/me/link-requests\n"))
+        f"record; you may ask again.\n\n  {public_url}/companies\n"))
 
 
 _COMPLAINT_STEPS = {
@@ -90,4 +93,4 @@ def complaint_update(public_url: str, name: str, event_type: str, query_id: str,
     due = f"We will answer by {due_at[:10]}.\n" if due_at and status not in ("resolved", "closed") else ""
     return Draft(template, subject, (
         f"Hello {name},\n\n{what}\n\nReference: {query_id}\nStatus: {status}\n{due}\n"
-        f"  {public_url}/api/content/queries\n"))
+        f"  {public_url}/queries/{query_id}\n"))

@@ -106,6 +106,13 @@ def retry_pending_exports(uow: Any, sources: Mapping[str, ExportSource]) -> dict
     return {export_id: collect_export(uow, sources, export_id) for export_id in ids}
 
 
+def list_exports(uow: Any, settings: Settings, *, user_id: str, limit: int = 10) -> list[dict[str, Any]]:
+    """The owner's latest exports, newest first, each as ``export_status`` shows it."""
+    with uow:
+        ids = [e.id for e in reversed(uow.privacy.exports_of(user_id))][:limit]
+    return [export_status(uow, settings, export_id=export_id, user_id=user_id) for export_id in ids]
+
+
 def export_status(uow: Any, settings: Settings, *, export_id: str, user_id: str) -> dict[str, Any]:
     """The owner's view: every section's status, and a fresh download link once all are in."""
     with uow:

@@ -7,14 +7,14 @@ from typing import Any
 
 from services.identity.config import Settings
 from services.identity.domain import mails
-from services.identity.domain.errors import EmailTaken, NotAuthenticated, NotFound
-from services.identity.domain.rules import normalize_email
+from services.identity.domain.errors import EmailTaken, Invalid, NotAuthenticated, NotFound
+from services.identity.domain.rules import check_password, normalize_email
 from services.identity.handlers.accounts import get_profile
 from services.identity.handlers.email import issue_token
 from services.identity.handlers.mail import queue_mails
 from services.identity.handlers.ports import Counters, PasswordHasher
 from services.identity.handlers.reauth import check_recent_auth
-from services.identity.handlers.sessions import check_password_guess, throttle_key
+from services.identity.handlers.sessions import check_password_guess, end_user_sessions, throttle_key
 from shared import clock
 
 _UNSET: Any = object()
@@ -41,6 +41,36 @@ def reauthenticate(uow: Any, hasher: PasswordHasher, counters: Counters, setting
         uow.commit()
     counters.bump_epoch()  # the gateway's cached auth_time is stale now
     return {"auth_time": now, "reauth_valid_until": now + timedelta(seconds=settings.reauth_seconds)}
+
+
+def change_password(uow: Any, hasher: PasswordHasher, counters: Counters, settings: Settings, *, user_id: str,
+                    session_id: str | None, current_password: str, new_password: str, client_ip: str) -> int:
+    """The owner sets a new password by proving the current one (throttled like login). The session
+    doing it stays and counts as freshly authenticated; every other session ends. Returns how many."""
+    if not session_id:
+        raise NotAuthenticated("Log in to do this.")
+    try:
+        check_password(new_password)  # the same rules as at registration and reset
+    except Invalid as exc:
+        raise Invalid(exc.message, fields={"new_password": exc.fields["password"]}) from exc
+    with uow:
+        user = uow.users.get(user_id)
+        session = uow.sessions.get(session_id)
+    if user is None or session is None or session.user_id != user_id or session.ended_at is not None:
+        raise NotAuthenticated("Log in to do this.")
+    check_password_guess(uow, hasher, counters, settings, user.email, current_password, client_ip)
+    new_hash = hasher.hash(new_password)
+    now = clock.now()
+    with uow:
+        uow.throttle.put(throttle_key(user.email), 0, None, now)
+        uow.users.update(user_id, password_hash=new_hash, password_changed_at=now, updated_at=now)
+        uow.sessions.set_auth_time(session_id, now)
+        ended = end_user_sessions(uow, user_id, "password_changed", keep=session_id)
+        uow.emit("identity.password.changed", subject=user_id, actor=user_id,
+                 payload={"user_id": user_id, "sessions_ended": ended})
+        uow.commit()
+    counters.bump_epoch()  # other sessions ended, and this one's auth_time moved
+    return ended
 
 
 def update_profile(uow: Any, settings: Settings, *, user_id: str, session_id: str | None,

@@ -1,8 +1,9 @@
 """Events the audit service produces, and the names it expects from others.
 
 Produced here (through audit's outbox, so every reviewer action is itself in the server log store):
-- ``audit.log.searched`` / ``audit.log.exported``: a compliance reviewer searched or exported; the
-  filters used (actor, subject, ...) say whose events were looked at.
+- ``audit.log.searched`` / ``audit.log.exported`` / ``audit.log.streamed``: a compliance reviewer
+  searched, exported or opened the live stream; the filters used (actor, subject, ...) say whose
+  events were looked at.
 - ``audit.integrity.checked``: someone ran the verifier over HTTP.
 - ``audit.disclosure.recorded``: an entry in the disclosure register (subject = the person).
 - ``audit.retention.applied``: a retention run removed a range of old events.
@@ -39,6 +40,12 @@ class LogSearchedV1(Schema):
 class LogExportedV1(Schema):
     filters = fields.Dict(keys=fields.String(), required=True)
     format = fields.String(required=True)
+
+
+@event_schema("audit.log.streamed", 1)
+class LogStreamedV1(Schema):
+    filters = fields.Dict(keys=fields.String(), required=True)
+    after = fields.Integer(required=True)  # the stream sends events with a larger seq
 
 
 @event_schema("audit.integrity.checked", 1)

@@ -92,6 +92,14 @@ class PasswordResetV1(Schema):
     sessions_ended = fields.Integer(required=True)
 
 
+@event_schema("identity.password.changed", 1)
+class PasswordChangedV1(Schema):
+    """The owner changed their password (proving the current one); the other sessions ended."""
+
+    user_id = fields.String(required=True)
+    sessions_ended = fields.Integer(required=True)
+
+
 @event_schema("identity.session.reauthenticated", 1)
 class SessionReauthenticatedV1(Schema):
     user_id = fields.String(required=True)

@@ -13,9 +13,9 @@ from services.audit.app import create_app
 from services.audit.bootstrap import Container, bootstrap
 from shared.events import Event
 from shared.web.identity import Identity
+from tests.support.audit_keys import audit_keys_env
 from tests.support.signing import signed_open
 
-SIGNING_KEY = "integration-signing-key"
 REVIEWER = Identity(user_id="reviewer-1", roles=frozenset({"compliance"}), request_id="req-review")
 SUPPORT = Identity(user_id="support-1", roles=frozenset({"support"}))
 
@@ -37,10 +37,10 @@ def events_at(n: int, start: datetime | None = None, **kw: Any) -> list[Event]:
 
 
 @pytest.fixture
-def audit_env(database_url, internal_secret, redis_url, monkeypatch) -> dict[str, str]:
+def audit_env(database_url, internal_secret, redis_url, monkeypatch, tmp_path) -> dict[str, str]:
     env = {"AUDIT_DATABASE_URL": database_url, "PORTAL_INTERNAL_SECRET": internal_secret, "REDIS_URL": redis_url,
-           "PORTAL_AUDIT_SIGNING_KEY": SIGNING_KEY, "PORTAL_AUDIT_CHECKPOINT_EVERY": "10",
-           "PORTAL_AUDIT_TRENDS_K": "3"}
+           "PORTAL_AUDIT_CHECKPOINT_EVERY": "10",
+           "PORTAL_AUDIT_TRENDS_K": "3", "PORTAL_AUDIT_RETENTION_DAYS": "5", **audit_keys_env(tmp_path)}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env

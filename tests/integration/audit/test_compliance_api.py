@@ -108,6 +108,12 @@ def test_disclosure_register(client, container):
     assert listed["items"][1]["source"] == "event"
     only_bob = client.get("/disclosures", subject_user_id="bob", limit=1).get_json()
     assert len(only_bob["items"]) == 1 and only_bob["next_cursor"] is None
+    # the person it is about sees their own entries, not who recorded them, and nobody else's
+    mine = client.get("/me/disclosures", as_=Identity(user_id="alice")).get_json()["items"]
+    assert [d["recipient"] for d in mine] == ["Police, case 123"] and "recorded_by" not in mine[0]
+    assert mine[0]["data_categories"] == ["contact_details", "access_logs"]
+    assert client.get("/me/disclosures", as_=Identity(user_id="carol")).get_json()["items"] == []
+    assert client.get("/me/disclosures", as_=Identity()).status_code == 401
     with container.runtime.engine.connect() as conn:
         recorded = [json.loads(b) for b in conn.execute(select(tables.outbox.c.body)).scalars()]
     assert any(e["type"] == "audit.disclosure.recorded" and e["subject"] == "alice" for e in recorded)
@@ -145,7 +151,7 @@ def test_retention_removes_old_ranges_keeps_held_people_and_the_chain_verifies(c
     # A kept row that disappears afterwards is detected against the signed record.
     with container.runtime.engine.begin() as conn:
         conn.execute(tables.audit_events.delete().where(tables.audit_events.c.actor_ix == _ix(container, "held-user")))
-    broken = integrity.verify(container.uow, container.settings.signing_key)
+    broken = integrity.verify(container.uow)
     assert not broken.ok and broken.first_broken == 1
     assert runner.invoke(audit_cli, ["verify"]).exit_code == 1
 

@@ -7,6 +7,8 @@ events of those people are refused rather than sealed under a throwaway key."""
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
@@ -17,11 +19,15 @@ from services.audit.bootstrap import bootstrap
 from services.audit.cli import audit as audit_cli
 from services.audit.domain import sealing
 from services.audit.domain.search import EventFilter
+from services.audit.domain.signing import derive_key
 from services.audit.handlers import store_events
+from shared.config import ConfigError
 from tests.integration.audit.conftest import make_event, store
 
 pytestmark = pytest.mark.integration
 ALICE, BOB = "user-alice", "user-bob"
+WRAP_ONE, WRAP_TWO, EXPLICIT = "wrap-key-one-5f1c9a7e3b2d8046c1e9", "wrap-key-two-8c2e4a6b0d9f1357e2a4", \
+    "now-explicit-3a7c9e1b5d2f4068a1c3"
 
 
 def registered(user: str, email: str):
@@ -63,12 +69,12 @@ def restart(audit_env, monkeypatch):
 
 
 def test_rotating_the_wrap_key_keeps_every_field_readable(restart):
-    old = restart(PORTAL_AUDIT_KEY_WRAP_KEY="wrap-key-one")
+    old = restart(PORTAL_AUDIT_KEY_WRAP_KEY=WRAP_ONE)
     store(old, [registered(ALICE, "alice@example.com"), registered(BOB, "bob@example.com")])
     before = key_ids(old)
     assert len(before) == 1
 
-    rotated = restart(PORTAL_AUDIT_KEY_WRAP_KEY="wrap-key-two", PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS="wrap-key-one")
+    rotated = restart(PORTAL_AUDIT_KEY_WRAP_KEY=WRAP_TWO, PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS=WRAP_ONE)
     assert emails(rotated) == {ALICE: "alice@example.com", BOB: "bob@example.com"}
     store(rotated, [make_event(actor=ALICE, payload={"method": "GET", "path": "/x", "status": 200,
                                                       "client_ip": "198.51.100.7"})])
@@ -84,26 +90,30 @@ def test_rotating_the_wrap_key_keeps_every_field_readable(restart):
     again = CliRunner().invoke(audit_cli, ["rewrap"])
     assert json.loads(again.output.strip().splitlines()[-1])["rewrapped"] == 0  # nothing left to move
 
-    only_new = restart(PORTAL_AUDIT_KEY_WRAP_KEY="wrap-key-two", PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS=None)
+    only_new = restart(PORTAL_AUDIT_KEY_WRAP_KEY=WRAP_TWO, PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS=None)
     assert emails(only_new) == {ALICE: "alice@example.com", BOB: "bob@example.com"}
     with only_new.uow(write=False) as uow:
         assert uow.keys.unavailable() == 0
 
 
 def test_moving_from_the_derived_key_to_an_explicit_one_needs_no_old_secret(restart):
-    derived = restart(PORTAL_AUDIT_KEY_WRAP_KEY=None)
+    """Stores started when the wrap key was derived from the index key: their person keys open, and
+    ``rewrap`` moves them under the wrap key that is now a secret of its own."""
+    derived = restart(PORTAL_AUDIT_KEY_WRAP_KEY=EXPLICIT)
+    derived.settings = replace(derived.settings, wrap_key=derive_key(derived.settings.index_key, "key-wrap"),
+                               previous_wrap_keys=())
     store(derived, [registered(ALICE, "alice@example.com")])
-    explicit = restart(PORTAL_AUDIT_KEY_WRAP_KEY="now-explicit")  # the derived key is a previous key by itself
+    explicit = restart(PORTAL_AUDIT_KEY_WRAP_KEY=EXPLICIT)  # the derived key is a previous key by itself
     assert emails(explicit) == {ALICE: "alice@example.com"}
     result = CliRunner().invoke(audit_cli, ["rewrap"])
     assert result.exit_code == 0 and json.loads(result.output.strip().splitlines()[-1])["rewrapped"] == 1
 
 
 def test_without_the_old_wrap_key_fields_are_unreadable_and_new_events_refused(restart):
-    old = restart(PORTAL_AUDIT_KEY_WRAP_KEY="wrap-key-one")
+    old = restart(PORTAL_AUDIT_KEY_WRAP_KEY=WRAP_ONE)
     store(old, [registered(ALICE, "alice@example.com")])
 
-    lost = restart(PORTAL_AUDIT_KEY_WRAP_KEY="wrap-key-two", PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS=None)
+    lost = restart(PORTAL_AUDIT_KEY_WRAP_KEY=WRAP_TWO, PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS=None)
     assert emails(lost) == {ALICE: sealing.UNREADABLE}  # not "[erased]": the person's key still exists
     with pytest.raises(KeyUnavailable, match="PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS"):
         store_events(lost.uow, [make_event(actor=ALICE, payload={"method": "GET", "path": "/y", "status": 200,
@@ -116,5 +126,23 @@ def test_without_the_old_wrap_key_fields_are_unreadable_and_new_events_refused(r
     assert answer["rewrapped"] == 0 and answer["unavailable"] == 1
 
     # Given the old key again, everything comes back: nothing was lost.
-    back = restart(PORTAL_AUDIT_KEY_WRAP_KEY="wrap-key-two", PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS="wrap-key-one")
+    back = restart(PORTAL_AUDIT_KEY_WRAP_KEY=WRAP_TWO, PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS=WRAP_ONE)
     assert emails(back) == {ALICE: "alice@example.com"}
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"PORTAL_AUDIT_KEY_WRAP_KEY": None}, "PORTAL_AUDIT_KEY_WRAP_KEY is required"),
+    ({"PORTAL_AUDIT_KEY_WRAP_KEY": "short-wrap-key"}, "PORTAL_AUDIT_KEY_WRAP_KEY is too short (14 characters"),
+    ({"PORTAL_AUDIT_KEY_WRAP_KEY": "ab" * 20}, "PORTAL_AUDIT_KEY_WRAP_KEY is too weak"),
+    ({"PORTAL_AUDIT_SIGNING_KEY": "index"}, "PORTAL_AUDIT_SIGNING_KEY is too short"),
+    ({"PORTAL_AUDIT_SIGNING_KEY": None}, "PORTAL_AUDIT_INDEX_KEY is required"),
+    ({"PORTAL_INTERNAL_SECRET": "0" * 64}, "PORTAL_INTERNAL_SECRET is too weak"),
+])
+def test_a_missing_short_or_weak_key_is_refused_at_start(restart, env, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        restart(**env)
+
+
+def test_the_wrap_key_must_be_its_own_secret(restart, audit_env):
+    with pytest.raises(ConfigError, match="must differ"):
+        restart(PORTAL_AUDIT_KEY_WRAP_KEY=audit_env["PORTAL_AUDIT_SIGNING_KEY"])

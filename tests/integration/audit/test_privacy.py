@@ -68,7 +68,7 @@ def answers(container) -> list[dict]:
 
 
 def verified(container) -> bool:
-    result = integrity.verify(container.uow, container.settings.signing_key)
+    result = integrity.verify(container.uow)
     cli = CliRunner().invoke(audit_cli, ["verify"])
     return result.ok and cli.exit_code == 0 and json.loads(cli.output)["ok"] is True
 

@@ -17,7 +17,7 @@ E = tables.audit_events
 
 
 def verify(container):
-    return integrity.verify(container.uow, container.settings.signing_key)
+    return integrity.verify(container.uow)
 
 
 def count(container) -> int:

@@ -15,7 +15,7 @@ from tests.support.databases import drop_database_url, new_database_url
 from tests.support.net import free_port
 from tests.support.processes import VENV_BIN, Proc, base_env, wait_until
 
-SECRET = "integration-gateway-secret"
+SECRET = "integration-gateway-secret-" + "5d8e2b7f" * 2
 STAND_IN = "tests.integration.gateway.upstream_app:create()"
 
 
@@ -69,6 +69,7 @@ def stack(tmp_path_factory, redis_url):
         "LINKING_DATABASE_URL": linking_db, "FAKE_SESSIONS_REDIS": redis_url,
         **{f"{n.upper()}_URL": f"http://127.0.0.1:{p}" for n, p in ports.items()},
         "AUDIT_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens there: audit is down
+        "WEB_URL": f"http://127.0.0.1:{ports['content']}",  # the content stand-in answers the page paths too
         "GATEWAY_RATE_LIMIT_IP": "off", "GATEWAY_RATE_LIMIT_USER": "off",
         "GATEWAY_WORKERS": "2", "GATEWAY_THREADS": "8",
     })
@@ -77,7 +78,8 @@ def stack(tmp_path_factory, redis_url):
                              tmp),
         "content": gunicorn("content-stand-in", STAND_IN, ports["content"], {**env, "UPSTREAM_NAME": "content"},
                             tmp, "--worker-class", "gthread", "--threads", "4"),
-        "linking": gunicorn("linking", "services.linking.wsgi:app", ports["linking"], env, tmp),
+        "linking": gunicorn("linking", "services.linking.wsgi:app", ports["linking"], env, tmp,
+                            "-c", "python:shared.web.gunicorn_conf", "--workers", "1"),
     }
     for proc in procs.values():
         proc.start()

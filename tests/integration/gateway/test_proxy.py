@@ -132,6 +132,14 @@ def test_error_shapes(stack):
     assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "payload_too_large"
 
 
+def test_a_service_429_with_retry_after_is_passed_on_not_retried(stack):
+    for method in ("GET", "POST"):
+        resp = requests.request(method, stack.url + "/api/content/busy", json={} if method == "POST" else None,
+                                timeout=10)
+        assert resp.status_code == 429 and resp.headers["Retry-After"] == "3", resp.text
+        assert resp.json()["error"]["code"] == "too_many_streams"
+
+
 def test_readiness_names_the_service_that_is_down(stack):
     resp = requests.get(stack.url + "/readyz", timeout=10)
     assert resp.status_code == 503

@@ -105,6 +105,12 @@ def create(name: str | None = None, secret: bytes | None = None, sessions_url: s
         time.sleep(float(request.args.get("seconds", "1")))
         return jsonify(slept=True)
 
+    @app.get("/busy")
+    @app.post("/busy")
+    def busy():
+        body = {"error": {"code": "too_many_streams", "message": "busy", "fields": {}}}
+        return jsonify(body), 429, {"Retry-After": "3"}
+
     @app.get("/policy")
     def policy():
         return jsonify(version="2026-01", published_at="2026-01-01T00:00:00+00:00", reduces_rights=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.identity.conftest import GATEWAY, cookie_value, outbox_events, set_cookie_header
+from tests.integration.identity.conftest import GATEWAY, PASSWORD, cookie_value, outbox_events, set_cookie_header
 
 pytestmark = pytest.mark.integration
 
@@ -288,3 +288,27 @@ def test_registration_refuses_one_of_the_most_common_passwords(client):
     resp = client.call("POST", "/users", json={"name": "Ada", "email": "common@example.com",
                                                "password": "qwerty123456"})
     assert resp.status_code == 422 and "password" in resp.get_json()["error"]["fields"], resp.get_json()
+
+
+def test_password_change_proves_the_current_one_and_ends_the_other_sessions(client, container):
+    email = client.register()["email"]
+    here = client.login(email)
+    elsewhere = client.login(email, ip="198.51.100.7")
+    wrong = client.call("POST", "/password", here, json={"current_password": "not it at all",
+                                                         "new_password": "a brand new passphrase"})
+    assert wrong.status_code == 401 and wrong.get_json()["error"]["code"] == "invalid_credentials"
+    short = client.call("POST", "/password", here, json={"current_password": PASSWORD, "new_password": "short"})
+    assert short.status_code == 422 and "new_password" in short.get_json()["error"]["fields"]
+    missing = client.call("POST", "/password", here, json={"new_password": "a brand new passphrase"})
+    assert missing.status_code == 422 and "current_password" in missing.get_json()["error"]["fields"]
+    assert client.call("POST", "/password", json={"current_password": PASSWORD,
+                                                  "new_password": "a brand new passphrase"}).status_code == 401
+
+    done = client.call("POST", "/password", here, json={"current_password": PASSWORD,
+                                                        "new_password": "a brand new passphrase"})
+    assert done.status_code == 200 and done.get_json() == {"sessions_ended": 1}
+    assert client.resolve(here.token or "").status_code == 200  # this session stays
+    assert client.resolve(elsewhere.token or "").status_code != 200  # the other one ended
+    assert client.call("POST", "/sessions", json={"email": email, "password": PASSWORD}).status_code == 401
+    client.login(email, password="a brand new passphrase")
+    assert outbox_events(container, "identity.password.changed")[-1]["payload"]["sessions_ended"] == 1

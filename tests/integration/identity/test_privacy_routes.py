@@ -78,6 +78,10 @@ def test_export_request_status_and_download(client, container, person, clock_fil
     other = client.login(client.register()["email"])
     error(client.call("GET", path, other, query=parse_qs(url.query)), 404, "export_not_found")
     error(client.call("GET", f"/privacy/exports/{body['id']}", other), 404, "export_not_found")
+    listed = client.call("GET", "/privacy/exports", caller).get_json()["items"]  # the owner's, newest first
+    assert [e["id"] for e in listed] == [body["id"]] and listed[0]["download_url"]
+    assert client.call("GET", "/privacy/exports", other).get_json() == {"items": []}
+    error(client.call("GET", "/privacy/exports"), 401)
     error(client.call("GET", path, query=parse_qs(url.query)), 401)
     advance(clock_file, container.settings.export_link_seconds + 5)
     error(client.call("GET", path, client.refresh(caller), query=parse_qs(url.query)), 410, "download_link_expired")

@@ -128,7 +128,7 @@ def test_the_worker_sends_over_smtp_and_retries_until_the_server_is_up(client, c
                           message="the mail sent once the server is up")
         assert sent.attempts >= 1
         [(rcpt, msg)] = inbox.received
-        assert rcpt == ["smtp-user@example.com"] and "verify-email?token=" in msg.get_body().get_content()
+        assert rcpt == ["smtp-user@example.com"] and "verify-email#token=" in msg.get_body().get_content()
         assert not list(Path(container.settings.mail_dir).glob("*.eml"))  # SMTP only, no files
         wait_until(lambda: worker_idle(worker), timeout=30, message="the worker finished its task")
     finally:

@@ -54,6 +54,9 @@ def test_policy_publish_command_and_acceptance(client, container, tmp_path):
     assert accepted.status_code == 201 and accepted.get_json()["version"] == "2"
     assert client.resolve(caller.token).get_json()["policy_acceptance_required"] is False
     assert client.call("GET", "/policy/versions/2").get_json()["text"] == "We now share more.\n"
+    history = client.call("GET", "/policy/versions").get_json()["items"]  # public, newest first, no texts
+    assert [v["version"] for v in history] == ["2", "1"] and "text" not in history[0]
+    assert history[0]["reduces_rights"] is True
     duplicate = run("policy", "publish", "--version", "2", "--file", str(text))
     assert duplicate.exit_code == 1 and "already exists" in duplicate.output
     assert client.call("POST", "/policy/acceptances", json={"version": "2"}).status_code == 401

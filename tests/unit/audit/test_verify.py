@@ -1,5 +1,6 @@
 """Tamper detection by the verifier: edited, deleted, inserted, reordered rows, truncated tail,
-recomputed chains and forged signatures — on plain rows, without a database."""
+recomputed chains, dropped checkpoints, moved heads, a rolled-back head caught by the external anchor,
+and forged signatures — on plain rows, without a database."""
 
 from __future__ import annotations
 
@@ -7,13 +8,27 @@ import copy
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.audit.domain import signing
 from services.audit.domain.chain import GENESIS, canonical_payload, chain_hash, iso
 from services.audit.domain.verify import Checkpoint, Head, KeptDigest, RetentionRecord, verify_chain
 
-KEY = b"test-signing-key"
+SIGNER = signing.Signer(Ed25519PrivateKey.generate())
+VERIFIER = signing.Verifier([SIGNER.public])
+LEGACY_KEY = b"test-signing-key"
 START = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def signed_head(seq: int, hash_: str, checkpoint_seq: int, signer: signing.Signer = SIGNER) -> Head:
+    head = Head(seq, hash_, checkpoint_seq, "2026-03-02T00:00:00+00:00")
+    return Head(**{**head.__dict__, "signature": signer.sign(head.message()), "key_id": signer.key_id})
+
+
+def forged_head(rows, checkpoints) -> Head:
+    """What someone without the key writes: the head moved to the last row, unsigned."""
+    last_cp = max((c.seq for c in checkpoints if c.seq <= rows[-1]["seq"]), default=0)
+    return Head(rows[-1]["seq"], rows[-1]["hash"], last_cp, "2026-03-02T00:00:00+00:00", "0" * 128)
 
 
 def build(n: int, every: int = 5):
@@ -28,22 +43,24 @@ def build(n: int, every: int = 5):
         rows.append(r)
         if seq % every == 0:
             created = iso(r["stored_at"])
-            checkpoints.append(Checkpoint(seq, r["hash"], created,
-                                          signing.sign(KEY, signing.checkpoint_message(seq, r["hash"], created))))
-    return rows, checkpoints, Head(n, prev)
+            previous = checkpoints[-1].seq if checkpoints else 0
+            message = signing.checkpoint_message(seq, r["hash"], created, previous)
+            checkpoints.append(Checkpoint(seq, r["hash"], created, SIGNER.sign(message), previous, SIGNER.key_id))
+    return rows, checkpoints, signed_head(n, prev, checkpoints[-1].seq if checkpoints else 0)
 
 
 def run(rows, checkpoints, head, **kw):
-    return verify_chain(rows, key=KEY, checkpoints=checkpoints, head=head, **kw)
+    kw.setdefault("anchor_required", False)
+    return verify_chain(rows, verifier=VERIFIER, checkpoints=checkpoints, head=head, **kw)
 
 
-def rehash_from(rows, index):
+def rehash_from(rows, index, checkpoints=()):
     """What a forger without the key does: recompute every hash from ``index`` on."""
     prev = rows[index - 1]["hash"] if index else GENESIS
     for r in rows[index:]:
         r["prev_hash"], r["hash"] = prev, chain_hash(prev, r)
         prev = r["hash"]
-    return Head(rows[-1]["seq"], prev)
+    return forged_head(rows, checkpoints)
 
 
 def test_an_untouched_chain_verifies():
@@ -77,7 +94,7 @@ def test_inserted_row_is_found():
     for r in rows[8:]:
         r["seq"] += 1
     rows.insert(8, forged)  # seq 9 is the forged row, the old 9 became 10
-    result = run(rows, cps, Head(21, rows[-1]["hash"]))
+    result = run(rows, cps, forged_head(rows, cps))
     assert (result.ok, result.first_broken) == (False, 10)
 
 
@@ -93,9 +110,9 @@ def test_truncated_tail_is_found_against_the_last_checkpoint():
     rows, cps, _head = build(20)
     truncated = rows[:13]
     # Even with the head moved back, the signed checkpoints at 15 and 20 point past the end.
-    result = run(truncated, cps, Head(13, truncated[-1]["hash"]))
+    result = run(truncated, cps, forged_head(truncated, cps))
     assert (result.ok, result.first_broken) == (False, 14)
-    assert "checkpoint" in result.problem
+    assert any("checkpoint at 20" in p for _, p in result.problems)
 
 
 def test_truncated_tail_is_found_against_the_head_between_checkpoints():
@@ -107,7 +124,7 @@ def test_truncated_tail_is_found_against_the_head_between_checkpoints():
 def test_recomputed_chain_is_caught_by_the_next_signed_checkpoint():
     rows, cps, _ = build(20)
     rows[6]["actor"] = "nobody"
-    head = rehash_from(rows, 6)
+    head = rehash_from(rows, 6, cps)
     result = run(rows, cps, head)
     assert (result.ok, result.first_broken) == (False, 10)
     assert "checkpoint" in result.problem
@@ -115,7 +132,7 @@ def test_recomputed_chain_is_caught_by_the_next_signed_checkpoint():
 
 def test_forged_checkpoint_signature_is_found():
     rows, cps, head = build(20)
-    bad = Checkpoint(cps[1].seq, cps[1].hash, cps[1].created_at, "0" * 64)
+    bad = Checkpoint(cps[1].seq, cps[1].hash, cps[1].created_at, "0" * 128, cps[1].prev_seq)
     result = run(rows, [cps[0], bad, *cps[2:]], head)
     assert (result.ok, result.first_broken) == (False, 10)
     assert "signature" in result.problem
@@ -132,7 +149,7 @@ def retention_over(rows, last_seq, keep):
         survivors.append(r)
     record = RetentionRecord(1, last_seq, last_seq - len(keep), len(keep), kept.hexdigest(),
                              rows[last_seq - 1]["hash"], "2026-03-01T00:00:00+00:00", "2026-04-01T00:00:00+00:00")
-    signed = RetentionRecord(**{**record.__dict__, "signature": signing.sign(KEY, record.message())})
+    signed = RetentionRecord(**{**record.__dict__, "signature": SIGNER.sign(record.message())})
     return survivors, signed
 
 
@@ -157,3 +174,87 @@ def test_retention_range_tampering_is_found(tamper):
     result = run(survivors, cps, head, retention=record)
     assert not result.ok
     assert result.first_broken <= 12
+
+
+def test_a_dropped_checkpoint_is_named_by_the_next_one():
+    rows, cps, head = build(23)
+    result = run(rows, [c for c in cps if c.seq != 10], head)
+    assert (result.ok, result.first_broken) == (False, 10)
+    assert "checkpoint at 10 missing" in result.problem
+
+
+def test_a_dropped_last_checkpoint_is_named_by_the_head():
+    rows, cps, head = build(23)
+    result = run(rows, cps[:-1], head)
+    assert (result.ok, result.first_broken) == (False, 20)
+    assert "chain head names it" in result.problem
+
+
+def test_a_moved_head_fails_its_signature():
+    rows, cps, _ = build(23)
+    result = run(rows[:21], cps, forged_head(rows[:21], cps))
+    assert (result.ok, result.first_broken) == (False, 22)
+    assert "chain head signature is invalid" in result.problem
+
+
+def test_a_rewritten_tail_after_the_last_checkpoint_is_found():
+    rows, cps, _ = build(23)
+    rows[21]["subject"] = "someone-else"
+    result = run(rows, cps, rehash_from(rows, 21, cps))
+    assert not result.ok and result.first_broken == 24
+
+
+def test_a_rolled_back_head_is_caught_by_the_anchor_only():
+    """Tail deleted with its checkpoints and an earlier genuinely signed head put back: everything in the
+    database agrees; the anchor, kept elsewhere, holds the later head."""
+    rows, cps, final = build(23)
+    earlier_rows, earlier_cps = rows[:16], cps[:3]
+    earlier = signed_head(16, earlier_rows[-1]["hash"], 15)
+    assert run(earlier_rows, earlier_cps, earlier).ok  # the database alone is consistent
+    result = run(earlier_rows, earlier_cps, earlier, anchored=final)
+    assert (result.ok, result.first_broken) == (False, 17)
+    assert "the anchor holds a signed head at 23" in result.problem
+
+
+def test_anchor_disagreeing_with_a_row_or_unsigned_or_missing_is_found():
+    rows, cps, head = build(23)
+    assert run(rows, cps, head, anchored=signed_head(21, rows[20]["hash"], 20)).ok
+    other = run(rows, cps, head, anchored=signed_head(21, "f" * 64, 20))
+    assert (other.ok, other.first_broken) == (False, 21) and "anchored head" in other.problem
+    forged = Head(**{**signed_head(21, rows[20]["hash"], 20).__dict__, "signature": "0" * 128})
+    assert "anchored head at 21 signature is invalid" in run(rows, cps, head, anchored=forged).problem
+    missing = run(rows, cps, head, anchor_required=True)
+    assert not missing.ok and "anchor holds no signed head" in missing.problem
+
+
+def test_a_signature_by_another_key_is_refused():
+    rows, cps, _ = build(10)
+    stranger = signing.Signer(Ed25519PrivateKey.generate())
+    result = run(rows, cps, signed_head(10, rows[-1]["hash"], 10, stranger))
+    assert not result.ok and "chain head signature is invalid" in result.problem
+
+
+def test_legacy_hmac_checkpoints_need_resigning_and_verify_with_the_old_key():
+    rows, _, head = build(20)
+    legacy = []
+    for r in rows:
+        if r["seq"] % 5 == 0:
+            created = iso(r["stored_at"])
+            sig = signing.legacy_sign(LEGACY_KEY, signing.legacy_checkpoint_message(r["seq"], r["hash"], created))
+            legacy.append(Checkpoint(r["seq"], r["hash"], created, sig))
+    unsigned_head = Head(20, rows[-1]["hash"], 20)
+    result = run(rows, legacy, unsigned_head)
+    assert not result.ok and "portal audit resign" in result.problem
+    assert run(rows, legacy, unsigned_head, legacy_key=LEGACY_KEY).ok
+    rows[3]["subject"] = "edited"
+    rehash_from(rows, 3)
+    assert not run(rows, legacy, unsigned_head, legacy_key=LEGACY_KEY).ok
+
+
+def test_a_retention_record_cutting_younger_than_the_retention_period_is_refused():
+    rows, cps, head = build(20)
+    survivors, record = retention_over(rows, 12, keep={3})  # cut-off 31 days before it was made
+    assert run(survivors, cps, head, retention=record, retention_days=31).ok
+    result = run(survivors, cps, head, retention=record, retention_days=32)
+    assert (result.ok, result.first_broken) == (False, 1)
+    assert "retention record cuts too young" in result.problem

@@ -13,15 +13,15 @@ from services.gateway.bootstrap import bootstrap
 from tests.integration.gateway.upstream_app import create
 from tests.support.net import free_port
 
-SECRET = "unit-gateway-secret"
+SECRET = "unit-gateway-secret-" + "a3f61c0e" * 2
 
 
 @pytest.fixture(scope="module")
 def upstream(redis_url):
-    """Stand-ins answering as identity, linking and content (each checks calls were signed for it); audit
-    is left down."""
+    """Stand-ins answering as identity, linking, content and the pages (web), each checking that calls were signed
+    for it; audit is left down."""
     urls, servers = {}, []
-    for name in ("identity", "linking", "content"):
+    for name in ("identity", "linking", "content", "web"):
         app = create(name=name, secret=SECRET.encode(), sessions_url=redis_url)
         server = make_server("127.0.0.1", free_port(), app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -50,7 +50,7 @@ def gateway(tmp_path, monkeypatch, redis_url, upstream):
         values = {
             "PORTAL_INTERNAL_SECRET": SECRET, "PORTAL_VAR_DIR": str(tmp_path), "REDIS_URL": redis_url,
             "IDENTITY_URL": upstream["identity"], "LINKING_URL": upstream["linking"],
-            "CONTENT_URL": upstream["content"],
+            "CONTENT_URL": upstream["content"], "WEB_URL": upstream["web"],
             "AUDIT_URL": f"http://127.0.0.1:{free_port()}",
             "GATEWAY_RATE_LIMIT_IP": "off", "GATEWAY_RATE_LIMIT_USER": "off",
         }

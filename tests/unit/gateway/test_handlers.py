@@ -14,6 +14,7 @@ from services.gateway.adapters.spool import AccessSpool
 from services.gateway.domain.routing import Route
 from services.gateway.handlers import (
     Access,
+    AccessLogUnavailable,
     Caller,
     RateLimited,
     enforce_session_rules,
@@ -152,9 +153,11 @@ def test_access_event_is_spooled_with_hashed_session_and_request_id(tmp_path):
     engine.dispose()
 
 
-def test_a_broken_spool_never_raises(tmp_path, caplog):
+def test_a_broken_spool_refuses_with_503(tmp_path, caplog):
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no tables
-    record_access(AccessSpool(engine, tables.outbox), Access(method="GET", path="/", query="", client_ip="",
-                                                             user_agent="", request_id="rid-x", status=200))
+    with pytest.raises(AccessLogUnavailable) as refused:
+        record_access(AccessSpool(engine, tables.outbox), Access(method="GET", path="/", query="", client_ip="",
+                                                                 user_agent="", request_id="rid-x", status=200))
+    assert refused.value.status == 503 and refused.value.headers["Retry-After"]
     assert "rid-x" in caplog.text
     engine.dispose()

@@ -2,19 +2,25 @@
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, update
 
+from shared import clock
 from shared.db import make_engine, write_session_factory
 from shared.events import Event
 from shared.outbox import OutboxRelay, add_events, outbox_table
 
 
 class FakePublisher:
-    def __init__(self, fail_after_publish: bool = False):
+    def __init__(self, fail_after_publish: bool = False, epoch: str | None = None):
         self.batches: list[list[dict]] = []
         self.fail_after_publish = fail_after_publish
+        self.epoch = epoch
+
+    def broker_epoch(self):
+        return self.epoch
 
     def publish_raw(self, events):
         self.batches.append([json.loads(body) for _type, body in events])
@@ -75,3 +81,40 @@ def test_rolled_back_change_leaves_no_event(outbox):
         add_events(session, table, [ev(1)])
         session.rollback()
     assert OutboxRelay(engine, table, FakePublisher()).pending() == 0
+
+
+def published_ids(publisher: FakePublisher) -> list[str]:
+    return [e["event_id"] for batch in publisher.batches for e in batch]
+
+
+def test_a_new_broker_run_gets_what_was_sent_shortly_before_it_again(outbox):
+    """A broker that lost its last moments (Redis, appendfsync everysec, kill -9) restarts with a new run id:
+    what the relay sent within the window before it last saw the old run is published again; older rows,
+    which the broker had long made durable, are not."""
+    engine, table = outbox
+    old = stage(engine, table, 2)
+    publisher = FakePublisher(epoch="run-1")
+    relay = OutboxRelay(engine, table, publisher, batch_size=10)
+    assert relay.run_once() == 2
+    with engine.begin() as conn:  # sent an hour ago
+        conn.execute(update(table).values(sent_at=clock.now() - timedelta(hours=1)))
+    recent = stage(engine, table, 3)
+    assert relay.run_once() == 3
+    assert relay.check_broker() == 0  # same run: nothing to do
+    publisher.epoch = "run-2"
+    assert relay.check_broker() == 3
+    assert relay.run_once() == 3
+    assert published_ids(publisher)[5:] == [e.event_id for e in recent]
+    assert [e.event_id for e in old] == published_ids(publisher)[:2]
+    assert relay.pending() == 0
+
+
+def test_a_starting_relay_publishes_the_last_moments_again_and_a_confirming_broker_never(outbox):
+    engine, table = outbox
+    stage(engine, table, 2)
+    assert OutboxRelay(engine, table, FakePublisher(epoch="run-1")).run_once() == 2
+    restarted = OutboxRelay(engine, table, FakePublisher(epoch="run-1"))
+    assert restarted.check_broker() == 2  # it cannot know whether the broker kept them
+    assert restarted.run_once() == 2
+    confirming = OutboxRelay(engine, table, FakePublisher(epoch=None))  # RabbitMQ with publisher confirms
+    assert confirming.check_broker() == 0 and confirming.run_once() == 0

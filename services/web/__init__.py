@@ -1,0 +1,1 @@
+"""web: the portal's pages (server-rendered HTML), served at ``/`` through the gateway."""

@@ -1,0 +1,52 @@
+"""The state gauges every service exposes, read from its database and the broker at scrape time
+(``shared/metrics.py`` explains why at scrape time)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import redis
+from sqlalchemy import Engine, Table, func, select
+
+from shared.bus.topology import queue_name
+from shared.metrics import StateReader, age_seconds, gauge
+
+
+def outbox_reader(service: str, engine: Engine, outbox: Table) -> StateReader:
+    """Rows not yet published and the age of the oldest (the gateway's outbox is its access spool)."""
+
+    def read() -> Iterable:
+        with engine.connect() as conn:
+            count, oldest = conn.execute(select(func.count(), func.min(outbox.c.created_at))
+                                         .where(outbox.c.sent_at.is_(None))).one()
+        yield gauge("portal_outbox_backlog", "Outbox rows not yet published", ["service"], [([service], count)])
+        yield gauge("portal_outbox_oldest_unsent_age_seconds", "Age of the oldest unpublished outbox row",
+                    ["service"], [([service], age_seconds(oldest))])
+
+    return read
+
+
+def dead_letter_reader(service: str, engine: Engine, dead_letters: Table) -> StateReader:
+    """Dead letters waiting for a replay and the age of the oldest."""
+
+    def read() -> Iterable:
+        with engine.connect() as conn:
+            count, oldest = conn.execute(select(func.count(), func.min(dead_letters.c.failed_at))
+                                         .where(dead_letters.c.replayed_at.is_(None))).one()
+        yield gauge("portal_dead_letters", "Dead letters not replayed", ["service"], [([service], count)])
+        yield gauge("portal_dead_letters_oldest_age_seconds", "Age of the oldest dead letter not replayed",
+                    ["service"], [([service], age_seconds(oldest))])
+
+    return read
+
+
+def queue_depth_reader(service: str, broker_url: str) -> StateReader:
+    """Messages waiting in the service's queue (Celery on Redis keeps a queue as a list of its name)."""
+    client = redis.Redis.from_url(broker_url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    queue = queue_name(service)
+
+    def read() -> Iterable:
+        depth = client.llen(queue)
+        yield gauge("portal_queue_depth", "Messages waiting in a queue", ["queue"], [([queue], depth)])
+
+    return read

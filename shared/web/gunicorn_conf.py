@@ -1,0 +1,37 @@
+"""gunicorn settings every service's web tier shares: ``gunicorn -c python:shared.web.gunicorn_conf ...``.
+
+- The threaded worker with JSON error pages (``shared/web/gunicorn_worker.py``), so even the errors gunicorn
+  answers before the application (a too-long URI, oversized headers) come in the contract's shape.
+- The longest request line gunicorn reads (8190 bytes, its maximum): the gateway forwards any path it
+  accepted, so a service must never refuse a line the gateway took.
+Command-line flags (``--workers``, ``--threads``, ``--bind``) override these; services/gateway/gunicorn_conf.py
+builds on this file.
+"""
+
+import os
+
+worker_class = "shared.web.gunicorn_worker.JsonErrorWorker"
+workers = int(os.environ.get("PORTAL_WEB_WORKERS", "2"))
+threads = int(os.environ.get("PORTAL_WEB_THREADS", "4"))
+timeout = 60
+limit_request_line = 8190
+control_socket_disable = True  # many gunicorns share a machine (tests, make run); none needs it
+
+
+def on_starting(server):
+    """Before any worker starts (and imports prometheus-client): every worker process of this master counts
+    into one multiprocess directory, which ``/metrics`` reads whole. ``portal run`` and the Kubernetes pods
+    give one (emptied or fresh); otherwise a new temporary one."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        import tempfile
+
+        directory = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="portal-metrics-")
+    os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges leave the exposition (its counters stay: they were counted)."""
+    from shared.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)

@@ -1,0 +1,47 @@
+"""gunicorn's threaded worker, with the errors gunicorn answers itself in the contract's JSON shape.
+
+A request line longer than ``limit_request_line`` (414), headers past their limits (431) or a request
+gunicorn cannot parse (400) never reach the application: gunicorn writes an HTML page of its own
+(``gunicorn.util.write_error``). This worker class writes ``{"error": {"code", "message", "fields"}}``
+instead, so a client reads every error the same way. Run with
+``--worker-class shared.web.gunicorn_worker.JsonErrorWorker`` (``shared/web/gunicorn_conf.py`` sets it).
+tests/integration/shared/test_gunicorn_errors.py sends the long URI to a real gunicorn.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gunicorn import util
+from gunicorn.workers.gthread import ThreadWorker
+
+from shared.web.errors import DEFAULT_CODES, error_body
+
+_CODES = {**DEFAULT_CODES, 414: "uri_too_long", 417: "expectation_failed", 431: "headers_too_large",
+          501: "not_implemented"}
+_MESSAGES = {
+    414: "The request line (method, path and query) is too long.",
+    431: "The request headers are too large.",
+    400: "The request could not be parsed as HTTP.",
+}
+
+
+def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """Same contract as ``gunicorn.util.write_error``; gunicorn's own detail (which may echo the client's
+    bytes) stays in its log line, not in the answer."""
+    message = _MESSAGES.get(status_int, reason)
+    body = json.dumps(error_body(status_int, _CODES.get(status_int, "error"), message), separators=(",", ":"))
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nContent-Length: {len(body)}\r\n\r\n")
+    util.write_nonblock(sock, (head + body).encode("latin-1"))
+
+
+class JsonErrorWorker(ThreadWorker):
+    """``gthread`` with JSON error pages (``handle_error`` calls ``util.write_error`` at its end)."""
+
+    def init_process(self) -> None:
+        # One worker process runs only this worker class, so swapping the module function is confined to
+        # the process whose errors it answers.
+        util.write_error = write_json_error  # type: ignore[assignment]
+        super().init_process()

@@ -1,0 +1,88 @@
+"""Prometheus metrics of a running platform: each service's ``/metrics`` on its own port, the gateway's on
+its internal listener, the relay's on its own; none through the public gateway; and the figures move when
+traffic flows (web tier, worker and relay are separate processes: the counts cross them)."""
+
+from __future__ import annotations
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.people import PASSWORD, T, register
+from tests.support.platform import Platform
+from tests.support.processes import wait_until
+
+BACKENDS = ("identity", "linking", "content", "audit")
+
+
+def scrape(url: str) -> dict[tuple[str, frozenset], float]:
+    resp = requests.get(url, timeout=T)
+    assert resp.status_code == 200, resp.text[:300]
+    assert resp.headers["Content-Type"].startswith("text/plain")
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(resp.text) for s in family.samples}
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=T).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def value(samples: dict, name: str, **labels: str) -> float:
+    """The sum over the samples of ``name`` whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)
+
+
+def endpoints(platform: Platform) -> dict[str, str]:
+    urls = {s: f"{platform.service_url(s)}/metrics" for s in BACKENDS}
+    urls["gateway"] = f"http://127.0.0.1:{platform.metrics_ports['gateway']}/metrics"
+    urls["relay"] = f"http://127.0.0.1:{platform.metrics_ports['relay']}/metrics"
+    return urls
+
+
+def test_metrics_are_never_served_through_the_public_gateway(platform: Platform):
+    for path in ("/metrics", "/api/identity/metrics", "/api/audit//metrics", "/api/gateway/metrics"):
+        resp = requests.get(platform.url + path, timeout=T)
+        assert resp.status_code == 404, path
+        assert "portal_http_requests_total" not in resp.text
+
+
+def test_every_endpoint_answers_and_the_figures_move_with_traffic(platform: Platform):
+    urls = endpoints(platform)
+    # The relay opens its listener once it has loaded every service (after "Portal ready" at times).
+    wait_until(lambda: all(_answers(url) for url in urls.values()), timeout=60, message="metrics listeners up")
+    before = {name: scrape(url) for name, url in urls.items()}
+    assert value(before["identity"], "portal_outbox_backlog", service="identity") >= 0
+    assert ("portal_queue_depth", frozenset({("queue", "events.audit")})) in before["audit"]
+    assert ("portal_outbox_backlog", frozenset({("service", "gateway")})) in before["gateway"]  # the spool
+
+    _uid, email = register(platform.url, "Metric")
+    ok = requests.post(f"{platform.url}/api/identity/sessions", json={"email": email, "password": PASSWORD},
+                       timeout=T)
+    bad = requests.post(f"{platform.url}/api/identity/sessions", json={"email": email, "password": "wrong" * 3},
+                        timeout=T)
+    assert (ok.status_code, bad.status_code) == (200, 401)
+
+    def moved() -> bool:
+        now = {name: scrape(url) for name, url in urls.items()}
+        checks = [
+            (now["identity"], before["identity"], "portal_http_requests_total",
+             {"service": "identity", "route": "/users", "status": "201"}),
+            (now["identity"], before["identity"], "portal_identity_logins_total", {"outcome": "ok"}),
+            (now["identity"], before["identity"], "portal_identity_logins_total", {"outcome": "failed"}),
+            (now["identity"], before["identity"], "portal_http_request_duration_seconds_count",
+             {"service": "identity", "route": "/sessions"}),
+            (now["gateway"], before["gateway"], "portal_http_requests_total",
+             {"service": "gateway", "route": "/api/identity", "status": "201"}),
+            (now["relay"], before["relay"], "portal_events_published_total",
+             {"service": "identity", "type": "identity.user.registered"}),
+            (now["audit"], before["audit"], "portal_events_consumed_total",
+             {"service": "audit", "type": "identity.user.registered"}),
+            (now["audit"], before["audit"], "portal_consumer_batch_size_count", {"service": "audit"}),
+            (now["audit"], before["audit"], "portal_audit_chain_head_seq", {}),
+        ]
+        return all(value(a, name, **labels) > value(b, name, **labels) for a, b, name, labels in checks)
+
+    wait_until(moved, timeout=90, interval=1.0, message="metrics moved with the traffic")
