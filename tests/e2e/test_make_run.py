@@ -50,7 +50,8 @@ def test_portal_run_starts_everything_and_serves_through_the_gateway(platform: P
         base = platform.service_url(service)
         assert requests.get(f"{base}/healthz", timeout=5).json()["service"] == service
         assert requests.get(f"{base}/readyz", timeout=5).status_code == 200
-        assert requests.get(f"{base}/openapi.json", timeout=5).status_code == 200
+        if service != "web":  # the pages have no API document
+            assert requests.get(f"{base}/openapi.json", timeout=5).status_code == 200
 
     secrets_file = platform.var_dir / "secrets.env"
     assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
