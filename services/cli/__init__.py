@@ -31,8 +31,9 @@ def main(ctx: click.Context, verbose: bool) -> None:
     from services.cli.run_plan import apply_local_env
 
     apply_local_env(ctx.invoked_subcommand)  # reach the platform `make run` started (its var dir)
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from shared.logs import configure
+
+    configure("portal", ctx.invoked_subcommand or "cli", level=logging.DEBUG if verbose else logging.INFO)
 
 
 @main.command()
@@ -61,7 +62,7 @@ def relay(services: tuple[str, ...]) -> None:
         thread = threading.Thread(target=relay_.run_forever, args=(stop, interval), name=f"relay-{service}")
         thread.start()
         threads.append(thread)
-        click.echo(f"relay: {service} outbox -> broker")
+        logging.getLogger("portal.relay").info("relay: %s outbox -> broker", service)
     _serve_metrics(state)
     for thread in threads:
         thread.join()
@@ -99,7 +100,7 @@ def schedule(services: tuple[str, ...]) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     for duty in chosen:
-        click.echo(f"schedule: {duty.name} every {duty.every} s ({duty.why})")
+        logging.getLogger("portal.schedule").info("schedule: %s every %s s (%s)", duty.name, duty.every, duty.why)
     serve(Schedule(chosen, var_dir() / "schedule.json", start_delay=start_delay, now=time.time()), stop)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from services.cli.keys import PUBLIC_KEY_FILE, SIGNING_KEY_FILE, env_for
 from services.cli.supervisor import ChildSpec
 from shared.config import REPO_ROOT, ConfigError, broker_url, env_float, env_int, env_str, redis_url
+from shared.logs import json_format
 
 SERVICES = ("identity", "linking", "content", "audit", "web", "gateway")
 BACKENDS = ("identity", "linking", "content", "audit")  # every service but the gateway has a worker
@@ -276,8 +277,10 @@ def gunicorn_argv(settings: RunSettings, service: str, bind: str, root: Path = R
 
 
 def celery_argv(settings: RunSettings, service: str) -> tuple[str, ...]:
+    """``--quiet`` under JSON logs: Celery's start-up banner is text printed beside the log."""
     return (
-        _bin("celery"), "-A", f"services.{service}.worker", "worker", "-Q", f"events.{service}",
+        _bin("celery"), "-A", f"services.{service}.worker", *(("--quiet",) if json_format() else ()),
+        "worker", "-Q", f"events.{service}",
         "-n", f"{service}@%h", "--pool", "prefork", "--concurrency", str(settings.worker_concurrency),
         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
     )

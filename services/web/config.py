@@ -8,6 +8,7 @@ from shared.config import env_float, env_int, env_str, internal_secret, service_
 
 SERVICE = "web"
 API_SERVICES = ("identity", "linking", "content", "audit")
+DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024 + 64 * 1024  # content's default limit + the form around the file
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class Settings:
     public_url: str
     brand: str
     max_form_bytes: int
+    # an upload form's whole body (content checks the file against its own limit)
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -28,4 +31,5 @@ class Settings:
             public_url=env_str("PORTAL_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/"),
             brand=env_str("WEB_BRAND", "Portal"),
             max_form_bytes=env_int("WEB_MAX_FORM_BYTES", 1024 * 1024),
+            max_upload_bytes=env_int("WEB_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
         )

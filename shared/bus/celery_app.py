@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import setup_logging, worker_ready
 
 from shared.bus.topology import queue_for
 from shared.config import env_int
@@ -54,9 +54,24 @@ def make_celery(name: str, broker_url: str, consume_queue: str | None = None) ->
         queue = queue_for(consume_queue)
         app.conf.task_queues = [queue]
         app.conf.task_default_queue = queue.name
+        # Now (a worker's start-up warnings come before Celery's logging set-up) and again at set-up.
+        _configure_logging(consume_queue)()
+        setup_logging.connect(_configure_logging(consume_queue), weak=False, dispatch_uid="portal-logging")
         if os.environ.get("PORTAL_METRICS_PORT"):
             worker_ready.connect(_serve_metrics, weak=False, dispatch_uid="portal-metrics")
     return app
+
+
+def _configure_logging(service: str):
+    """Celery leaves logging alone when ``setup_logging`` has a receiver: the worker logs like every other
+    process (shared/logs.py)."""
+
+    def configure(loglevel: object = None, **_kwargs: object) -> None:
+        from shared.logs import configure as configure_logs
+
+        configure_logs(service, "worker", level=loglevel if isinstance(loglevel, int) else 20)
+
+    return configure
 
 
 def _serve_metrics(**_kwargs: object) -> None:

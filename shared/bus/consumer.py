@@ -113,7 +113,8 @@ def _isolate(service: str, raws: Sequence[dict[str, Any]], events: Sequence[Even
             stored += 1
             _count_consumed(service, [event])
         except Exception as exc:  # noqa: BLE001 - kept in the dead-letter table for replay
-            log.error("event %s (%s) dead-lettered: %r", event.event_id, event.type, exc)
+            log.error("event %s (%s) dead-lettered: %r", event.event_id, event.type, exc,
+                      extra={"event_id": event.event_id, "correlation_id": event.correlation_id})
             dead_letters.add(raw, repr(exc), attempts)
             metrics.DEAD_LETTERED.labels(service).inc()
     return stored

@@ -11,6 +11,7 @@ builds on this file.
 import os
 
 worker_class = "shared.web.gunicorn_worker.JsonErrorWorker"
+logger_class = "shared.web.gunicorn_worker.PortalLogger"
 workers = int(os.environ.get("PORTAL_WEB_WORKERS", "2"))
 threads = int(os.environ.get("PORTAL_WEB_THREADS", "4"))
 timeout = 60
@@ -28,6 +29,11 @@ def on_starting(server):
 
         directory = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="portal-metrics-")
     os.makedirs(directory, exist_ok=True)
+    # Before the application is imported in the workers, so Flask adds no handler of its own.
+    from shared.logs import configure
+    from shared.web.gunicorn_worker import service_of
+
+    configure(service_of(server.cfg), "web")
 
 
 def child_exit(server, worker):
@@ -35,3 +41,11 @@ def child_exit(server, worker):
     from shared.metrics import mark_process_dead
 
     mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """After the fork: this worker's root handler, same format (shared/logs.py)."""
+    from shared.logs import configure
+    from shared.web.gunicorn_worker import service_of
+
+    configure(service_of(worker.cfg), "web")

@@ -11,9 +11,11 @@ tests/integration/shared/test_gunicorn_errors.py sends the long URI to a real gu
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from gunicorn import util
+from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
 from shared.web.errors import DEFAULT_CODES, error_body
@@ -45,3 +47,25 @@ class JsonErrorWorker(ThreadWorker):
         # the process whose errors it answers.
         util.write_error = write_json_error  # type: ignore[assignment]
         super().init_process()
+
+
+def service_of(cfg: Any) -> str:
+    """``services.identity.wsgi:app`` (the ``wsgi_app`` setting or the command line's app) -> ``identity``."""
+    for spec in (cfg.wsgi_app or "", *sys.argv[1:]):
+        parts = spec.split(".")
+        if len(parts) > 2 and parts[0] == "services" and ".wsgi:" in spec:
+            return parts[1]
+    return "web"
+
+
+class PortalLogger(Logger):
+    """gunicorn's own lines (from its very first) in the platform's log format (``shared/logs.py``)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        from shared.logs import ContextFilter, formatter
+
+        for handler in [*self.error_log.handlers, *self.access_log.handlers]:
+            handler.setFormatter(formatter(service_of(cfg), "web"))
+            if not any(isinstance(f, ContextFilter) for f in handler.filters):
+                handler.addFilter(ContextFilter())

@@ -106,6 +106,7 @@ def test_reviewer_works_the_console(platform: Platform, login_as):
     # Integrity.
     page.goto("/compliance/integrity")
     expect(page.get_by_role("status")).to_contain_text("Integrity OK")
+    expect(page.locator("main")).to_contain_text("BEGIN PUBLIC KEY")  # what verifies the signed heads
     check_page(page)
     screenshots(page, "compliance-integrity")
 

@@ -135,7 +135,7 @@ class ChainStore:
                 tokens[e.actor] = sealing.person_token(key, e.actor)
             if sealing.is_person(e.actor):
                 people.add(tokens[e.actor])
-            names = sealing.personal_fields(e.producer, e.payload)
+            names = sealing.personal_fields(e.type, e.version, e.payload)
             owner = sealing.owner_of_payload(e.actor, e.payload) if names else None
             owner_token = sealing.person_token(key, owner) if owner is not None else None
             if owner_token is not None:

@@ -1,7 +1,9 @@
 """Per-person sealing of identifying fields (crypto-shredding, DESIGN §4).
 
-A stored event keeps its person's identifying fields (the actor when it is a person, and payload fields
-such as email, name, phone, IP address and user agent) encrypted under that person's own key. The hash
+A stored event keeps its person's identifying fields (the actor when it is a person, and the payload
+fields its schema classifies as personal or free text: email, a person's name, phone, IP address, user
+agent, query subjects, notes, reasons, request paths and query strings — ``shared/events/classification.py``)
+encrypted under that person's own key. The hash
 chain covers the stored, sealed form, so destroying the key on erasure makes those fields unreadable
 while every hash still matches.
 
@@ -23,15 +25,18 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared.events.classification import sealed_fields
+from shared.events.registry import UnknownEventType
+
 PREFIX = "enc1:"
 ERASED = "[erased]"
 UNREADABLE = "[unreadable]"  # sealed under a key that exists but does not open it (should not happen)
 TOKEN_LEN = 32
 
-# Payload fields that identify a person, whatever the event: who they are, where they connect from.
-PERSONAL_FIELDS = frozenset({"email", "previous_email", "new_email", "phone", "client_ip", "user_agent"})
-# ``name`` is a person's name only in identity's events (elsewhere it names a company or an item).
-NAME_PRODUCERS = frozenset({"identity"})
+# An event type no schema declares (stored all the same: the log takes what it is given) is sealed by
+# field name, the safe guess: who a person is, where they connect from.
+UNDECLARED_PERSONAL_FIELDS = frozenset({"email", "previous_email", "new_email", "phone", "client_ip", "user_agent",
+                                        "name", "path", "query"})
 # Where an event names the person its personal payload fields describe (else the actor).
 OWNER_KEYS = ("user_id", "subject_user_id")
 
@@ -50,11 +55,17 @@ def person_token(index_key: bytes, user_id: str) -> str:
     return hmac.new(index_key, user_id.encode(), hashlib.sha256).hexdigest()[:TOKEN_LEN]
 
 
-def personal_fields(producer: str, payload: Mapping[str, Any]) -> list[str]:
-    names = [k for k in payload if k in PERSONAL_FIELDS and isinstance(payload[k], str) and payload[k]]
-    if producer in NAME_PRODUCERS and isinstance(payload.get("name"), str) and payload["name"]:
-        names.append("name")
-    return names
+def personal_fields(type_: str, version: int, payload: Mapping[str, Any]) -> list[str]:
+    """The payload's non-empty string fields that its schema classifies as sealed (personal, free text)."""
+    return [k for k in sealed_names(type_, version) if isinstance(payload.get(k), str) and payload[k]]
+
+
+@functools.lru_cache(maxsize=1024)
+def sealed_names(type_: str, version: int) -> tuple[str, ...]:
+    try:
+        return tuple(sorted(sealed_fields(type_, version)))
+    except UnknownEventType:
+        return tuple(sorted(UNDECLARED_PERSONAL_FIELDS))
 
 
 def owner_of_payload(actor: str, payload: Mapping[str, Any]) -> str | None:

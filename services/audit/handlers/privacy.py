@@ -52,7 +52,7 @@ def _own_event(row: dict[str, Any], user_id: str) -> dict[str, Any]:
     payload = json.loads(row["payload"])
     owner = sealing.owner_of_payload(user_id, payload)
     if owner != user_id:  # identifying fields about someone else (a plaintext row stored before sealing)
-        for name in sealing.personal_fields(row["producer"], payload):
+        for name in sealing.personal_fields(row["type"], int(row["version"]), payload):
             payload.pop(name, None)
     return {"seq": row["seq"], "type": row["type"], "occurred_at": iso(row["occurred_at"]),
             "subject": row["subject"], "correlation_id": row["correlation_id"], "details": payload}
@@ -91,11 +91,13 @@ def erase_person(uow: AuditUnitOfWork, event: Event, retention_days: int) -> dic
     uow.keys.destroy(token, request_id, now)
     unreadable, plaintext = uow.search.sealed_counts(token, user_id)
     refs = uow.compliance.forget_person_refs(user_id)
+    copies = uow.forget_copies(user_id)
     until = (now + timedelta(days=retention_days)).date().isoformat()
     erased = [
         f"identifying fields (acting user id, e-mail, name, phone, IP address, user agent) made unreadable "
         f"by destroying the person's key, in stored events: {unreadable}",
         f"links between staff accesses and the person (the staff-access index): {refs}",
+        f"audit's own copies of events naming the person (published outbox rows, dead letters): {copies}",
     ]
     kept = [{
         "data": "the stored events themselves, pseudonymous (ids, types, times; identifying fields unreadable)",

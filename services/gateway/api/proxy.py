@@ -36,7 +36,7 @@ from services.gateway.domain.routing import (
     resolve_route,
 )
 from services.gateway.handlers import Access, Caller, enforce_session_rules, identify
-from shared import metrics
+from shared import logs, metrics
 from shared.web.errors import DEFAULT_CODES, ApiError, error_body
 from shared.web.identity import ANON_COOKIE, Identity, host_cookie, sign_headers
 
@@ -69,6 +69,7 @@ class Proxy:
         if reference.is_own(path) or (page and (path in OWN_PATHS or PAGES not in self.c.upstreams.urls)):
             return self.fallback(environ, start_response)
         edge = read_edge(self.c, environ)
+        logs.correlation_id.set(edge.request_id)  # this thread's log lines name the request until the next
         access = new_access(edge, environ)
         static = page and pages.is_static(access.path)
         try:

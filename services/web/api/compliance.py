@@ -93,9 +93,9 @@ def integrity():
     """Verifies the chain now (the API walks every row) and says what it found."""
     require_role(ROLE)
     report = api("audit", "GET", "/integrity") or {}
-    known = {"ok", "checked", "last_seq", "first_broken", "problem"}
-    return render("compliance/integrity.html", report=report,
-                  more={k: v for k, v in report.items() if k not in known})
+    known = {"ok", "checked", "last_seq", "first_broken", "problem", "problems", "public_key", "anchor"}
+    return render("compliance/integrity.html", report=report, anchor=report.get("anchor") or {},
+                  key=report.get("public_key") or {}, more={k: v for k, v in report.items() if k not in known})
 
 
 @blp.get("/compliance/trends")

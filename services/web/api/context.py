@@ -71,6 +71,9 @@ def _begin(secret: bytes) -> None:
         g.new_form_nonce = nonce
     g.csrf_token = csrf.token(secret, session_id=g.identity.session_id, browser_nonce=nonce)
     if request.method not in csrf.SAFE_METHODS:
+        if getattr(current_app.view_functions.get(request.endpoint or ""), "takes_uploads", False):
+            # a file upload form (api/staff_editor.py): its own limit, set before the form is parsed
+            request.max_content_length = current_app.extensions["container"].settings.max_upload_bytes
         offered = request.form.get(csrf.FIELD) or request.headers.get(csrf.HEADER)
         host = request.headers.get("X-Forwarded-Host") or request.host
         if not csrf.same_origin(origin=request.headers.get("Origin"),

@@ -26,25 +26,26 @@ Consumed by audit with a meaning (payload fields read defensively, documented in
 
 from marshmallow import Schema, fields
 
+from shared.events.classification import FREE_TEXT, PLAIN, PSEUDONYM
 from shared.events.registry import event_schema
 
 
 @event_schema("audit.log.searched", 1)
 class LogSearchedV1(Schema):
-    filters = fields.Dict(keys=fields.String(), required=True)
-    order = fields.String(load_default="asc")
+    filters = fields.Dict(keys=fields.String(), required=True, metadata=FREE_TEXT)
+    order = fields.String(load_default="asc", metadata=PLAIN)
     results = fields.Integer(required=True)
 
 
 @event_schema("audit.log.exported", 1)
 class LogExportedV1(Schema):
-    filters = fields.Dict(keys=fields.String(), required=True)
-    format = fields.String(required=True)
+    filters = fields.Dict(keys=fields.String(), required=True, metadata=FREE_TEXT)
+    format = fields.String(required=True, metadata=PLAIN)
 
 
 @event_schema("audit.log.streamed", 1)
 class LogStreamedV1(Schema):
-    filters = fields.Dict(keys=fields.String(), required=True)
+    filters = fields.Dict(keys=fields.String(), required=True, metadata=FREE_TEXT)
     after = fields.Integer(required=True)  # the stream sends events with a larger seq
 
 
@@ -57,12 +58,12 @@ class IntegrityCheckedV1(Schema):
 
 @event_schema("audit.disclosure.recorded", 1)
 class DisclosureRecordedV1(Schema):
-    disclosure_id = fields.String(required=True)
-    subject_user_id = fields.String(required=True)
-    recipient = fields.String(required=True)
-    legal_basis = fields.String(required=True)
-    data_categories = fields.List(fields.String(), required=True)
-    source = fields.String(required=True)  # manual | event
+    disclosure_id = fields.String(required=True, metadata=PSEUDONYM)
+    subject_user_id = fields.String(required=True, metadata=PSEUDONYM)
+    recipient = fields.String(required=True, metadata=PLAIN)
+    legal_basis = fields.String(required=True, metadata=PLAIN)
+    data_categories = fields.List(fields.String(), required=True, metadata=PLAIN)
+    source = fields.String(required=True, metadata=PLAIN)  # manual | event
 
 
 @event_schema("audit.retention.applied", 1)
@@ -71,21 +72,21 @@ class RetentionAppliedV1(Schema):
     last_seq = fields.Integer(required=True)
     removed = fields.Integer(required=True)
     kept = fields.Integer(required=True)
-    cutoff = fields.String(required=True)
+    cutoff = fields.String(required=True, metadata=PLAIN)
 
 
 class KeptDataV1(Schema):
-    data = fields.String(required=True)
-    reason = fields.String(required=True)
-    until = fields.String(load_default=None, allow_none=True)  # ISO 8601 date; null: no fixed end
+    data = fields.String(required=True, metadata=PLAIN)
+    reason = fields.String(required=True, metadata=PLAIN)
+    until = fields.String(load_default=None, allow_none=True, metadata=PLAIN)  # ISO 8601 date; null: no fixed end
 
 
 @event_schema("audit.privacy.erasure_completed", 1)
 class ErasureCompletedV1(Schema):
     """audit's answer to ``identity.privacy.erasure_requested`` / ``erasure_replayed``."""
 
-    request_id = fields.String(required=True)
-    user_id = fields.String(required=True)
-    erased = fields.List(fields.String(), required=True)  # "<what>: <count>"
-    kept = fields.List(fields.Nested(KeptDataV1), required=True)
+    request_id = fields.String(required=True, metadata=PSEUDONYM)
+    user_id = fields.String(required=True, metadata=PSEUDONYM)
+    erased = fields.List(fields.String(), required=True, metadata=PLAIN)  # "<what>: <count>"
+    kept = fields.List(fields.Nested(KeptDataV1), required=True, metadata=PLAIN)
     replayed = fields.Boolean(load_default=False)  # answering erasure_replayed (a restored backup)

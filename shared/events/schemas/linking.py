@@ -9,78 +9,80 @@ outcome of ``linking.link.approved`` / ``linking.link.rejected`` (it looks the a
 
 from marshmallow import Schema, fields
 
+from shared.events.classification import FREE_TEXT, PLAIN, PSEUDONYM
 from shared.events.registry import event_schema
 
 
 @event_schema("linking.company.created", 1)
 class CompanyCreatedV1(Schema):
-    company_id = fields.String(required=True)
-    name = fields.String(required=True)
-    domain = fields.String(load_default=None, allow_none=True)
-    primary_contact_user_id = fields.String(required=True)
+    company_id = fields.String(required=True, metadata=PSEUDONYM)
+    name = fields.String(required=True, metadata=PLAIN)
+    domain = fields.String(load_default=None, allow_none=True, metadata=PLAIN)
+    primary_contact_user_id = fields.String(required=True, metadata=PSEUDONYM)
 
 
 @event_schema("linking.primary_contact.transferred", 1)
 class PrimaryContactTransferredV1(Schema):
-    company_id = fields.String(required=True)
-    company_name = fields.String(load_default=None, allow_none=True)
-    from_user_id = fields.String(required=True)
-    to_user_id = fields.String(required=True)
+    company_id = fields.String(required=True, metadata=PSEUDONYM)
+    company_name = fields.String(load_default=None, allow_none=True, metadata=PLAIN)
+    from_user_id = fields.String(required=True, metadata=PSEUDONYM)
+    to_user_id = fields.String(required=True, metadata=PSEUDONYM)
 
 
 @event_schema("linking.manager.added", 1)
 class ManagerAddedV1(Schema):
-    company_id = fields.String(required=True)
-    company_name = fields.String(load_default=None, allow_none=True)
-    user_id = fields.String(required=True)
-    via = fields.String(load_default=None, allow_none=True)  # company_created | promoted | primary_contact
+    company_id = fields.String(required=True, metadata=PSEUDONYM)
+    company_name = fields.String(load_default=None, allow_none=True, metadata=PLAIN)
+    user_id = fields.String(required=True, metadata=PSEUDONYM)
+    # company_created | promoted | primary_contact
+    via = fields.String(load_default=None, allow_none=True, metadata=PLAIN)
 
 
 @event_schema("linking.manager.removed", 1)
 class ManagerRemovedV1(Schema):
-    company_id = fields.String(required=True)
-    company_name = fields.String(load_default=None, allow_none=True)
-    user_id = fields.String(required=True)
-    reason = fields.String(load_default=None, allow_none=True)  # demoted | left | removed
+    company_id = fields.String(required=True, metadata=PSEUDONYM)
+    company_name = fields.String(load_default=None, allow_none=True, metadata=PLAIN)
+    user_id = fields.String(required=True, metadata=PSEUDONYM)
+    reason = fields.String(load_default=None, allow_none=True, metadata=PLAIN)  # demoted | left | removed
 
 
 @event_schema("linking.member.added", 1)
 class MemberAddedV1(Schema):
-    company_id = fields.String(required=True)
-    company_name = fields.String(load_default=None, allow_none=True)
-    user_id = fields.String(required=True)
-    role = fields.String(required=True)  # member | manager (its role when it joined)
-    via = fields.String(load_default=None, allow_none=True)  # company_created | link_approved
+    company_id = fields.String(required=True, metadata=PSEUDONYM)
+    company_name = fields.String(load_default=None, allow_none=True, metadata=PLAIN)
+    user_id = fields.String(required=True, metadata=PSEUDONYM)
+    role = fields.String(required=True, metadata=PLAIN)  # member | manager (its role when it joined)
+    via = fields.String(load_default=None, allow_none=True, metadata=PLAIN)  # company_created | link_approved
 
 
 @event_schema("linking.member.removed", 1)
 class MemberRemovedV1(Schema):
-    company_id = fields.String(required=True)
-    company_name = fields.String(load_default=None, allow_none=True)
-    user_id = fields.String(required=True)
-    role = fields.String(load_default=None, allow_none=True)
-    reason = fields.String(load_default=None, allow_none=True)  # left | removed
+    company_id = fields.String(required=True, metadata=PSEUDONYM)
+    company_name = fields.String(load_default=None, allow_none=True, metadata=PLAIN)
+    user_id = fields.String(required=True, metadata=PSEUDONYM)
+    role = fields.String(load_default=None, allow_none=True, metadata=PLAIN)
+    reason = fields.String(load_default=None, allow_none=True, metadata=PLAIN)  # left | removed
 
 
 @event_schema("linking.link.requested", 1)
 class LinkRequestedV1(Schema):
     # The message stays in linking's database: free text may hold anything, the log needs none of it.
-    request_id = fields.String(required=True)
-    company_id = fields.String(required=True)
-    company_name = fields.String(load_default=None, allow_none=True)
-    user_id = fields.String(required=True)
+    request_id = fields.String(required=True, metadata=PSEUDONYM)
+    company_id = fields.String(required=True, metadata=PSEUDONYM)
+    company_name = fields.String(load_default=None, allow_none=True, metadata=PLAIN)
+    user_id = fields.String(required=True, metadata=PSEUDONYM)
     share_contact = fields.Boolean(required=True)
 
 
 class _LinkDecidedV1(Schema):
     """What a mail telling the requester the outcome needs (their address is identity's to look up)."""
 
-    request_id = fields.String(required=True)
-    company_id = fields.String(required=True)
-    company_name = fields.String(required=True)
-    user_id = fields.String(required=True)
-    decided_by = fields.String(required=True)
-    reason = fields.String(load_default=None, allow_none=True)
+    request_id = fields.String(required=True, metadata=PSEUDONYM)
+    company_id = fields.String(required=True, metadata=PSEUDONYM)
+    company_name = fields.String(required=True, metadata=PLAIN)
+    user_id = fields.String(required=True, metadata=PSEUDONYM)
+    decided_by = fields.String(required=True, metadata=PSEUDONYM)
+    reason = fields.String(load_default=None, allow_none=True, metadata=FREE_TEXT)
 
 
 @event_schema("linking.link.approved", 1)
@@ -95,9 +97,9 @@ class LinkRejectedV1(_LinkDecidedV1):
 
 @event_schema("linking.link.withdrawn", 1)
 class LinkWithdrawnV1(Schema):
-    request_id = fields.String(required=True)
-    company_id = fields.String(required=True)
-    user_id = fields.String(required=True)
+    request_id = fields.String(required=True, metadata=PSEUDONYM)
+    company_id = fields.String(required=True, metadata=PSEUDONYM)
+    user_id = fields.String(required=True, metadata=PSEUDONYM)
 
 
 @event_schema("linking.contact.shared", 1)
@@ -108,16 +110,17 @@ class ContactSharedV1(Schema):
     event reads like every other linking event about a person and a company.
     """
 
-    subject_user_id = fields.String(required=True)
-    user_id = fields.String(required=True)
-    company_id = fields.String(required=True)
-    company_name = fields.String(load_default=None, allow_none=True)
-    recipient = fields.String(required=True)  # human-readable, for the disclosure register
-    recipient_manager_ids = fields.List(fields.String(), required=True)
-    data_categories = fields.List(fields.String(), required=True)  # name, email, phone
-    legal_basis = fields.String(required=True)  # consent (share_contact: true on the request)
-    link_request_id = fields.String(load_default=None, allow_none=True)
-    trigger = fields.String(load_default=None, allow_none=True)  # link_requested | manager_added
+    subject_user_id = fields.String(required=True, metadata=PSEUDONYM)
+    user_id = fields.String(required=True, metadata=PSEUDONYM)
+    company_id = fields.String(required=True, metadata=PSEUDONYM)
+    company_name = fields.String(load_default=None, allow_none=True, metadata=PLAIN)
+    recipient = fields.String(required=True, metadata=PLAIN)  # human-readable, for the disclosure register
+    recipient_manager_ids = fields.List(fields.String(), required=True, metadata=PSEUDONYM)
+    data_categories = fields.List(fields.String(), required=True, metadata=PLAIN)  # name, email, phone
+    # consent (share_contact: true on the request)
+    legal_basis = fields.String(required=True, metadata=PLAIN)
+    link_request_id = fields.String(load_default=None, allow_none=True, metadata=PSEUDONYM)
+    trigger = fields.String(load_default=None, allow_none=True, metadata=PLAIN)  # link_requested | manager_added
 
 
 @event_schema("linking.pii.accessed", 1)
@@ -125,18 +128,18 @@ class PiiAccessedV1(Schema):
     """Staff (an admin who is not one of the company's managers) read someone's contact details in
     linking; the event's subject is the person read about, so it shows in their own history."""
 
-    accessor_id = fields.String(required=True)
-    subject_user_id = fields.String(required=True)
-    company_id = fields.String(required=True)
-    reason = fields.String(required=True)  # link_requests_listed | members_listed
+    accessor_id = fields.String(required=True, metadata=PSEUDONYM)
+    subject_user_id = fields.String(required=True, metadata=PSEUDONYM)
+    company_id = fields.String(required=True, metadata=PSEUDONYM)
+    reason = fields.String(required=True, metadata=PLAIN)  # link_requests_listed | members_listed
     # "fields" cannot be an attribute name on a marshmallow Schema (it holds the declared fields)
-    fields_ = fields.List(fields.String(), data_key="fields", attribute="fields", load_default=list)
+    fields_ = fields.List(fields.String(), data_key="fields", attribute="fields", load_default=list, metadata=PLAIN)
 
 
 class _KeptV1(Schema):
-    data = fields.String(required=True)  # what is kept, in words
-    reason = fields.String(required=True)  # why
-    until = fields.String(load_default=None, allow_none=True)  # ISO 8601 date(time); null: no end date
+    data = fields.String(required=True, metadata=PLAIN)  # what is kept, in words
+    reason = fields.String(required=True, metadata=PLAIN)  # why
+    until = fields.String(load_default=None, allow_none=True, metadata=PLAIN)  # ISO 8601 date(time); null: no end date
 
 
 @event_schema("linking.privacy.erasure_completed", 1)
@@ -145,8 +148,8 @@ class ErasureCompletedV1(Schema):
     and what it keeps (categories and counts, never the data itself). content and audit answer with the
     same shape on ``content.privacy.erasure_completed`` / ``audit.privacy.erasure_completed``."""
 
-    request_id = fields.String(required=True)
-    user_id = fields.String(required=True)
-    erased = fields.List(fields.String(), required=True)
-    kept = fields.List(fields.Nested(_KeptV1), required=True)
+    request_id = fields.String(required=True, metadata=PSEUDONYM)
+    user_id = fields.String(required=True, metadata=PSEUDONYM)
+    erased = fields.List(fields.String(), required=True, metadata=PLAIN)
+    kept = fields.List(fields.Nested(_KeptV1), required=True, metadata=PLAIN)
     replayed = fields.Boolean(load_default=False)  # answering erasure_replayed (a restored backup)

@@ -204,3 +204,53 @@ def test_erasure_through_a_real_worker(container, audit_env, tmp_path):
         rows = uow.keys.open_rows(uow.search.acted_by(uow.token(ALICE), 100)[0])
     assert rows and all(r["actor"] == "[erased]" for r in rows)
     assert "alice@example.com" not in raw_rows(container)
+
+
+def test_free_text_is_sealed_per_person_and_erasure_removes_it(client, container):
+    """Query subjects, complaint notes, rejection reasons, staff access reasons, request paths and query
+    strings: classified free text in the event schemas, so sealed for the person and gone with their key."""
+    texts = ["my divorce papers", "complainant called, upset about Dr Who", "you lied about being Ann",
+             "checking Alice's ticket 99", "/api/content/items/alice-secret-page", "q=alice+liddell+address"]
+    store(container, [
+        make_event("content.query.posted", actor=ALICE, subject="q-1",
+                   payload={"query_id": "q-1", "user_id": ALICE, "kind": "complaint", "subject": texts[0]}),
+        make_event("content.complaint.status_changed", actor=BOB, subject="q-1", payload={
+            "query_id": "q-1", "complainant_user_id": ALICE, "user_id": ALICE, "from_status": "open",
+            "to_status": "in_progress", "note": texts[1]}),
+        make_event("linking.link.rejected", actor=BOB, subject="lr-9", payload={
+            "request_id": "lr-9", "company_id": "acme", "company_name": "Acme", "user_id": ALICE,
+            "decided_by": BOB, "reason": texts[2]}),
+        make_event("identity.pii.accessed", actor=BOB, subject=ALICE, payload={
+            "accessor_id": BOB, "subject_user_id": ALICE, "reason": texts[3], "fields": ["email"]}),
+        make_event(actor=ALICE, subject="/api/content/items", payload={
+            "method": "GET", "path": texts[4], "query": texts[5], "status": 200, "user_id": ALICE}),
+    ])
+    raw = raw_rows(container)
+    assert [t for t in texts if t in raw] == []
+    shown = json.dumps(client.get("/events", subject="q-1").get_json())
+    assert texts[0] in shown and texts[1] in shown  # reviewers read them opened
+    store(container, [erasure()])
+    after = json.dumps([client.get("/events", type=t).get_json() for t in (
+        "content.query.posted", "content.complaint.status_changed", "linking.link.rejected",
+        "identity.pii.accessed", "gateway.request.completed")])
+    assert [t for t in texts if t in after] == []
+    assert '"subject": "[erased]"' in after and '"reason": "[erased]"' in after and '"query": "[erased]"' in after
+    assert verified(container)
+
+
+def test_erasure_removes_audits_own_copies_naming_the_person(container):
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    with container.runtime.engine.begin() as conn:
+        conn.execute(tables.dead_letters.insert(), [
+            {"event_id": "d-1", "type": "identity.user.updated", "body": json.dumps({"payload": {"user_id": ALICE}}),
+             "error": "x", "attempts": 3, "failed_at": now},
+            {"event_id": "d-2", "type": "identity.privacy.erasure_requested",
+             "body": json.dumps({"payload": {"user_id": ALICE}}), "error": "x", "attempts": 3, "failed_at": now}])
+    store(container, [erasure()])
+    with container.runtime.engine.connect() as conn:
+        left = list(conn.execute(select(tables.dead_letters.c.event_id)).scalars())
+    assert left == ["d-2"]  # a privacy request's dead letter stays: it is how a failed erasure is replayed
+    [answer] = answers(container)
+    assert any("dead letters): 1" in line for line in answer["payload"]["erased"])

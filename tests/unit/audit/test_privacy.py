@@ -39,8 +39,13 @@ def test_what_is_personal():
     assert sealing.is_person("u1") and not sealing.is_person("system:linking")
     assert not sealing.is_person("anonymous") and not sealing.is_person("anonymous:abc")
     payload = {"user_id": "u2", "email": "e@x", "name": "N", "client_ip": "1.2.3.4", "path": "/x", "phone": None}
-    assert sorted(sealing.personal_fields("identity", payload)) == ["client_ip", "email", "name"]
-    assert sorted(sealing.personal_fields("linking", payload)) == ["client_ip", "email"]  # a company's name
+    assert sealing.personal_fields("identity.user.registered", 1, payload) == ["email", "name"]
+    assert sealing.personal_fields("linking.company.created", 1, payload) == []  # a company's name
+    assert sealing.personal_fields("gateway.request.completed", 1, {**payload, "query": "q=Ann", "method": "GET"}) \
+        == ["client_ip", "path", "query"]
+    assert sealing.personal_fields("content.query.posted", 1, {"subject": "my divorce", "kind": "question"}) \
+        == ["subject"]
+    assert sealing.personal_fields("nobody.declared.this", 1, payload) == ["client_ip", "email", "name", "path"]
     assert sealing.owner_of_payload("u1", payload) == "u2"
     assert sealing.owner_of_payload("u1", {"client_ip": "1"}) == "u1"
     assert sealing.owner_of_payload("anonymous", {"email": "e@x"}) is None
@@ -81,6 +86,9 @@ class FakeUow:
 
     def token(self, actor):
         return f"t-{actor}"
+
+    def forget_copies(self, user_id):
+        return 2
 
     def emit(self, type_, *, subject, payload, actor=None):
         self.emitted.append((type_, subject, payload, actor))

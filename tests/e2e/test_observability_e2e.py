@@ -1,17 +1,32 @@
-"""Prometheus metrics of a running platform: each service's ``/metrics`` on its own port, the gateway's on
-its internal listener, the relay's on its own; none through the public gateway; and the figures move when
-traffic flows (web tier, worker and relay are separate processes: the counts cross them)."""
+"""What an operator sees of a running platform.
+
+Prometheus metrics: each service's ``/metrics`` on its own port, the gateway's on its internal listener, the
+relay's on its own; none through the public gateway; and the figures move when traffic flows (web tier,
+worker and relay are separate processes: the counts cross them). Logs: with ``PORTAL_LOG_FORMAT=json``
+every process writes one JSON object per line."""
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.people import PASSWORD, T, register
-from tests.support.platform import Platform
+from tests.support.platform import Platform, running_platform
 from tests.support.processes import wait_until
 
 BACKENDS = ("identity", "linking", "content", "audit")
+LINE = re.compile(r"^\d\d:\d\d:\d\d (\S+)\s+\| (.*)$")  # portal run's prefix: time, child, bar
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    with running_platform(tmp_path_factory.mktemp("portal-run"), {"PORTAL_LOG_FORMAT": "json"}) as running:
+        yield running
 
 
 def scrape(url: str) -> dict[tuple[str, frozenset], float]:
@@ -86,3 +101,27 @@ def test_every_endpoint_answers_and_the_figures_move_with_traffic(platform: Plat
         return all(value(a, name, **labels) > value(b, name, **labels) for a, b, name, labels in checks)
 
     wait_until(moved, timeout=90, interval=1.0, message="metrics moved with the traffic")
+
+
+def test_every_process_logs_one_json_object_per_line(platform: Platform):
+    requests.get(f"{platform.url}/api/identity/{'x' * 9000}", timeout=T)  # gunicorn's own warning line
+    wait_until(lambda: "Invalid request from ip" in platform.proc.output(), timeout=30, message="gunicorn warned")
+    by_child: dict[str, list[dict]] = {}
+    not_json = []
+    for raw in platform.proc.output().splitlines():
+        match = LINE.match(raw)
+        if not match or match.group(1) in ("portal", "redis"):  # the supervisor's own words; Redis's log
+            continue
+        try:
+            line = json.loads(match.group(2))
+        except ValueError:
+            not_json.append(raw)
+            continue
+        assert {"time", "level", "service", "process", "pid", "logger", "message", "correlation_id"} <= set(line)
+        by_child.setdefault(match.group(1), []).append(line)
+    assert not not_json, "\n".join(not_json[:20])
+    assert {"identity-web", "audit-worker", "relay", "gateway"} <= set(by_child), sorted(by_child)
+    assert {line["service"] for line in by_child["identity-web"]} == {"identity"}
+    assert {line["process"] for line in by_child["audit-worker"]} == {"worker"}
+    warned = [line for line in by_child["gateway"] if "Invalid request" in line["message"]]
+    assert warned and warned[0]["level"] == "warning" and warned[0]["service"] == "gateway"
