@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     insert,
     select,
     update,
@@ -104,3 +105,19 @@ class DeadLetterStore:
                 session.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(
                     replayed_at=clock.now()))
             return events
+
+
+# Dead letters of privacy requests stay: they are how a failed erasure or export is replayed.
+KEEP_DEAD_LETTERS = "identity.privacy.%"
+
+
+def forget_copies(session: Session, outbox: Table, dead_letters: Table, user_id: str) -> int:
+    """On erasure, a service's own copies of events naming the person that nobody needs any more: outbox
+    rows already published (the log store has them) and dead letters other than privacy requests. Rows not
+    yet published stay: they are the server log the audit service must still receive. Returns how many."""
+    needle = json.dumps(user_id)  # the id as a JSON string value: "<id>", quotes included
+    sent = session.execute(delete(outbox).where(outbox.c.sent_at.is_not(None),
+                                                outbox.c.body.contains(needle, autoescape=True)))
+    dead = session.execute(delete(dead_letters).where(dead_letters.c.type.not_like(KEEP_DEAD_LETTERS),
+                                                      dead_letters.c.body.contains(needle, autoescape=True)))
+    return int(getattr(sent, "rowcount", 0) or 0) + int(getattr(dead, "rowcount", 0) or 0)

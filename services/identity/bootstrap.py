@@ -37,15 +37,18 @@ class Container:
 
     def uow(self, context: Identity | None = None) -> IdentityUnitOfWork:
         """A unit of work whose transactions take the write lock up front (SQLite)."""
-        return IdentityUnitOfWork(self.runtime.write_session, tables.outbox, SERVICE, context)
+        return IdentityUnitOfWork(self.runtime.write_session, tables.outbox, SERVICE, context,
+                                  throttle_secret=self.settings.common.internal_secret)
 
     def read_uow(self, context: Identity | None = None) -> IdentityUnitOfWork:
         """For reads only: never blocks or waits for writers."""
-        return IdentityUnitOfWork(self.runtime.read_session, tables.outbox, SERVICE, context)
+        return IdentityUnitOfWork(self.runtime.read_session, tables.outbox, SERVICE, context,
+                                  throttle_secret=self.settings.common.internal_secret)
 
     def bound_uow(self, session: Session, context: Identity | None = None) -> IdentityUnitOfWork:
         """A unit of work inside a transaction the caller owns (a consumer's inbox transaction)."""
-        return IdentityUnitOfWork(lambda: session, tables.outbox, SERVICE, context, nested=True)
+        return IdentityUnitOfWork(lambda: session, tables.outbox, SERVICE, context, nested=True,
+                                  throttle_secret=self.settings.common.internal_secret)
 
 
 def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> Container:

@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from services.audit.adapters import tables
 from services.audit.adapters.anchor import HeadAnchor
 from services.audit.adapters.chain_store import ChainStore
 from services.audit.adapters.person_keys import PersonKeys
 from services.audit.adapters.repositories import ComplianceRepository, SearchRepository
 from services.audit.domain.sealing import person_token
+from shared.inbox import forget_copies
 from shared.uow import UnitOfWork
 from shared.web.identity import Identity
 
@@ -54,6 +56,10 @@ class AuditUnitOfWork(UnitOfWork):
         head, self.chain.pending_head = self.chain.pending_head, None
         if head is not None:
             self.anchor.record(head)
+
+    def forget_copies(self, user_id: str) -> int:
+        """Sent outbox rows and dead letters naming the person (``shared.inbox.forget_copies``)."""
+        return forget_copies(self.session, tables.outbox, tables.dead_letters, user_id)
 
     def token(self, actor: str) -> str:
         """The blind index of an actor or user id (search key, person key name)."""

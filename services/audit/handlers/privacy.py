@@ -91,11 +91,13 @@ def erase_person(uow: AuditUnitOfWork, event: Event, retention_days: int) -> dic
     uow.keys.destroy(token, request_id, now)
     unreadable, plaintext = uow.search.sealed_counts(token, user_id)
     refs = uow.compliance.forget_person_refs(user_id)
+    copies = uow.forget_copies(user_id)
     until = (now + timedelta(days=retention_days)).date().isoformat()
     erased = [
         f"identifying fields (acting user id, e-mail, name, phone, IP address, user agent) made unreadable "
         f"by destroying the person's key, in stored events: {unreadable}",
         f"links between staff accesses and the person (the staff-access index): {refs}",
+        f"audit's own copies of events naming the person (published outbox rows, dead letters): {copies}",
     ]
     kept = [{
         "data": "the stored events themselves, pseudonymous (ids, types, times; identifying fields unreadable)",

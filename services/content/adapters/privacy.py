@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from sqlalchemy import delete, insert, or_, select, update
@@ -13,10 +12,10 @@ from services.content.domain.collaterals import Collateral
 from services.content.domain.items import Item
 from services.content.domain.memberships import Membership
 from services.content.domain.queries import CustomerQuery, QueryEntry
+from shared.inbox import forget_copies
 
 # Events about a person may still wait in the dead-letter store for an operator; the privacy requests
 # themselves carry only ids and must stay replayable, so they are never forgotten here.
-_KEEP_DEAD_LETTERS = "identity.privacy.%"
 
 
 def _rowcount(result) -> int:
@@ -109,13 +108,7 @@ class PrivacyRepository:
         """Copies of events that name the person and that nobody needs any more: outbox rows already
         published (audit has them), and dead letters other than privacy requests. Rows not yet
         published stay: they are the server log the audit service must still receive."""
-        needle = json.dumps(user_id)  # the id as a JSON string value: "<id>", quotes included
-        o, d = t.outbox, t.dead_letters
-        sent = self.session.execute(delete(o).where(
-            o.c.sent_at.is_not(None), o.c.body.contains(needle, autoescape=True)))
-        dead = self.session.execute(delete(d).where(
-            d.c.type.not_like(_KEEP_DEAD_LETTERS), d.c.body.contains(needle, autoescape=True)))
-        return _rowcount(sent) + _rowcount(dead)
+        return forget_copies(self.session, t.outbox, t.dead_letters, user_id)
 
     # --- helpers --------------------------------------------------------------------------------
     def _entries_of(self, query_ids: list[str]) -> dict[str, list[QueryEntry]]:

@@ -11,8 +11,10 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.identity.adapters import tables as t
+from services.identity.adapters.records import stored_throttle_key
 from services.identity.domain.privacy import UNUSABLE_PASSWORD, erased_email
 from shared import clock
+from shared.inbox import forget_copies
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -25,8 +27,9 @@ def _rows(session: Session, query: Any) -> list[dict[str, Any]]:
 
 
 class SqlPersonalData:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, throttle_secret: bytes) -> None:
         self.s = session
+        self.throttle_secret = throttle_secret
 
     def export(self, user_id: str) -> dict[str, Any]:
         """identity's section of the person's export: what it holds about them, secrets excepted
@@ -84,7 +87,8 @@ class SqlPersonalData:
         self.s.execute(delete(m).where(m.c.user_id == user_id, m.c.sent_at.is_(None)))
         self.s.execute(update(m).where(m.c.user_id == user_id).values(to_address="", body=None))
         if throttle_key:
-            self.s.execute(delete(t.login_throttle).where(t.login_throttle.c.key == throttle_key))
+            stored = stored_throttle_key(self.throttle_secret, throttle_key)
+            self.s.execute(delete(t.login_throttle).where(t.login_throttle.c.key == stored))
         # Events already published still sit in the outbox for a day; those about the person go now
         # (unsent ones must still be delivered; the relay forgets them a day after sending).
         o = t.outbox
@@ -93,3 +97,4 @@ class SqlPersonalData:
             about.append((o.c.type == "identity.login.failed")
                          & o.c.body.contains(f'"email":"{email}"', autoescape=True))
         self.s.execute(delete(o).where(o.c.sent_at.is_not(None), or_(*about)))
+        forget_copies(self.s, t.outbox, t.dead_letters, user_id)  # and dead letters naming them

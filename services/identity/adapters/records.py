@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 from typing import Any
 
@@ -54,13 +56,22 @@ class SqlTokens:
         return None if row is None else row[0]
 
 
-class SqlThrottle:
-    """Consecutive failed logins per account key; the row is locked while a guess is being reserved."""
+def stored_throttle_key(secret: bytes, key: str) -> str:
+    """The row key of a throttle key (a digest of an address): keyed with identity's secret, so a row read
+    from the database or a backup cannot be matched to an address by hashing guesses."""
+    return hmac.new(secret, b"login-throttle:" + key.encode(), hashlib.sha256).hexdigest()
 
-    def __init__(self, session: Session) -> None:
+
+class SqlThrottle:
+    """Consecutive failed logins per account key; the row is locked while a guess is being reserved. Rows
+    are stored under ``stored_throttle_key``."""
+
+    def __init__(self, session: Session, secret: bytes) -> None:
         self.s = session
+        self.secret = secret
 
     def lock(self, key: str, now: datetime) -> tuple[int, datetime | None]:
+        key = stored_throttle_key(self.secret, key)
         table = t.login_throttle
         dialect = self.s.get_bind().dialect.name
         values = {"key": key, "failures": 0, "next_allowed_at": None, "updated_at": now}
@@ -75,11 +86,13 @@ class SqlThrottle:
         return int(row[0]), row[1]
 
     def put(self, key: str, failures: int, next_allowed_at: datetime | None, now: datetime) -> None:
+        key = stored_throttle_key(self.secret, key)
         table = t.login_throttle
         self.s.execute(update(table).where(table.c.key == key)
                        .values(failures=failures, next_allowed_at=next_allowed_at, updated_at=now))
 
     def failures(self, key: str) -> int:
+        key = stored_throttle_key(self.secret, key)
         row = self.s.execute(select(t.login_throttle.c.failures).where(t.login_throttle.c.key == key)).first()
         return 0 if row is None else int(row[0])
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from services.linking.adapters import tables
 from services.linking.adapters.repositories import (
     CompanyRepository,
     LinkRequestRepository,
     MemberRepository,
     UserRepository,
 )
+from shared.inbox import forget_copies
 from shared.uow import UnitOfWork
 
 
@@ -22,3 +24,7 @@ class LinkingUnitOfWork(UnitOfWork):
         self.members = MemberRepository(self.session)
         self.requests = LinkRequestRepository(self.session)
         self.users = UserRepository(self.session)
+
+    def forget_copies(self, user_id: str) -> int:
+        """Sent outbox rows and dead letters naming the person (``shared.inbox.forget_copies``)."""
+        return forget_copies(self.session, tables.outbox, tables.dead_letters, user_id)

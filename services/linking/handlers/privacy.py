@@ -124,6 +124,9 @@ def erase_person(request_id: str, user_id: str, uow: LinkingUnitOfWork, replayed
             erased.append(f"your account id, messages and the managers' reasons on {requests} link request(s)")
         if decisions:
             erased.append(f"your account id on {decisions} decision(s) you made as a manager")
+        copies = uow.forget_copies(user_id)
+        if copies:
+            erased.append(f"copies of events naming you (published outbox rows, dead letters): {copies}")
         kept = _kept(requests)
         uow.emit("linking.privacy.erasure_completed", subject=user_id, payload={
             "request_id": request_id, "user_id": user_id, "erased": erased, "kept": kept, "replayed": replayed})

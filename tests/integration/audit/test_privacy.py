@@ -236,3 +236,21 @@ def test_free_text_is_sealed_per_person_and_erasure_removes_it(client, container
     assert [t for t in texts if t in after] == []
     assert '"subject": "[erased]"' in after and '"reason": "[erased]"' in after and '"query": "[erased]"' in after
     assert verified(container)
+
+
+def test_erasure_removes_audits_own_copies_naming_the_person(container):
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    with container.runtime.engine.begin() as conn:
+        conn.execute(tables.dead_letters.insert(), [
+            {"event_id": "d-1", "type": "identity.user.updated", "body": json.dumps({"payload": {"user_id": ALICE}}),
+             "error": "x", "attempts": 3, "failed_at": now},
+            {"event_id": "d-2", "type": "identity.privacy.erasure_requested",
+             "body": json.dumps({"payload": {"user_id": ALICE}}), "error": "x", "attempts": 3, "failed_at": now}])
+    store(container, [erasure()])
+    with container.runtime.engine.connect() as conn:
+        left = list(conn.execute(select(tables.dead_letters.c.event_id)).scalars())
+    assert left == ["d-2"]  # a privacy request's dead letter stays: it is how a failed erasure is replayed
+    [answer] = answers(container)
+    assert any("dead letters): 1" in line for line in answer["payload"]["erased"])

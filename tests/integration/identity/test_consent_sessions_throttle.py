@@ -156,3 +156,19 @@ def test_reauth_is_throttled_with_the_login_counter(strict_throttle, client):
     codes = [client.call("POST", "/reauth", caller, json={"password": "nope nope nope"}).status_code
              for _ in range(4)]
     assert codes == [401, 401, 401, 429]
+
+
+def test_throttle_rows_hold_no_plain_digest_of_an_address(strict_throttle, client, container):
+    """A plain SHA-256 of an address is reversed by hashing guesses; the stored row key is keyed."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from services.identity.adapters import tables
+
+    for _ in range(2):
+        assert attempt(client, "ghost@example.com", "guess guess guess").status_code == 401
+    with container.runtime.engine.connect() as conn:
+        keys = list(conn.execute(select(tables.login_throttle.c.key)).scalars())
+    plain = hashlib.sha256(b"login:ghost@example.com").hexdigest()
+    assert keys and plain not in keys

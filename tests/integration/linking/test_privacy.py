@@ -82,3 +82,23 @@ def test_a_pending_requester_is_withdrawn_and_managers_no_longer_see_them(api, w
     assert api.ok("GET", f"/companies/{world.a['id']}/link-requests", world.manager)["items"] == []
     [withdrawn] = [e for e in api.outbox(request_id=world.request["id"]) if e["type"] == "linking.link.withdrawn"]
     assert withdrawn["payload"]["user_id"] == world.user
+
+
+def test_erasure_removes_dead_letters_naming_the_person_but_keeps_privacy_requests(api, world):
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    dead = [{"event_id": str(uuid.uuid4()), "type": t, "body": f'{{"payload": {{"user_id": "{u}"}}}}', "error": "x",
+             "attempts": 3, "failed_at": now}
+            for t, u in (("identity.user.updated", world.member), ("identity.privacy.erasure_requested", world.member),
+                         ("identity.user.updated", world.manager))]
+    with api.container.runtime.engine.begin() as conn:
+        conn.execute(tables.dead_letters.insert(), dead)
+    request_id = str(uuid.uuid4())
+    api.deliver([erasure(world.member, request_id)])
+    with api.container.runtime.engine.connect() as conn:
+        left = [(r.type, r.body) for r in conn.execute(select(tables.dead_letters.c.type, tables.dead_letters.c.body))]
+    assert sorted(t for t, _ in left) == ["identity.privacy.erasure_requested", "identity.user.updated"]
+    assert not [b for t, b in left if t == "identity.user.updated" and world.member in b]
+    [answer] = api.outbox(request_id=request_id)
+    assert any("dead letters): 1" in line for line in answer["payload"]["erased"])

@@ -87,6 +87,9 @@ class FakeUow:
     def token(self, actor):
         return f"t-{actor}"
 
+    def forget_copies(self, user_id):
+        return 2
+
     def emit(self, type_, *, subject, payload, actor=None):
         self.emitted.append((type_, subject, payload, actor))
 

@@ -188,6 +188,9 @@ class FakeUnitOfWork:
         self.events.append(event)
         return event
 
+    def forget_copies(self, user_id: str) -> int:
+        return 0  # the fake keeps no outbox or dead letters of its own
+
     def commit(self) -> None:
         self.committed.extend(self.events)
         self.events = []
