@@ -83,19 +83,49 @@ def find_wrk() -> str | None:
     return shutil.which("wrk")
 
 
-def wrk_rate(wrk: str, url: str, headers: dict[str, str], duration: int) -> tuple[float, int]:
-    """(requests/s, non-2xx responses) from wrk."""
-    args = [wrk, "-t", "2", "-c", str(connections()), "-d", f"{duration}s", "--latency"]
-    for key, value in headers.items():
-        args += ["-H", f"{key}: {value}"]
-    out = subprocess.run([*args, url], check=True, capture_output=True, text=True, timeout=duration + 60).stdout
+Headers = Callable[[], dict[str, str]]
+_WRK_THREADS = 2
+# Signed calls are good once (a nonce each): the direct run sends a fresh signature with every request.
+_POOL_SCRIPT = """
+local pool = {%s}
+counter = 0
+function setup(thread) thread:set("slot", counter); counter = counter + 1 end
+function init(args) i = slot + 1 end
+function request()
+  local h = pool[i] or pool[1]
+  i = i + %d
+  return wrk.format(nil, nil, h)
+end
+"""
+
+
+def _lua_table(headers: dict[str, str]) -> str:
+    return "{" + ",".join(f'["{k}"]="{v}"' for k, v in headers.items()) + "}"
+
+
+def wrk_rate(wrk: str, url: str, headers: Headers, duration: int, fresh: bool = False) -> tuple[float, int]:
+    """(requests/s, non-2xx responses) from wrk; ``fresh``: another ``headers()`` for every request."""
+    args = [wrk, "-t", str(_WRK_THREADS), "-c", str(connections()), "-d", f"{duration}s", "--latency"]
+    if fresh:
+        script = Path(tempfile.mkstemp(suffix=".lua")[1])
+        pool = ",".join(_lua_table(headers()) for _ in range(8000 * duration))  # beyond any rate reached here
+        script.write_text(_POOL_SCRIPT % (pool, _WRK_THREADS))
+        args += ["-s", str(script)]
+    else:
+        for key, value in headers().items():
+            args += ["-H", f"{key}: {value}"]
+    try:
+        out = subprocess.run([*args, url], check=True, capture_output=True, text=True, timeout=duration + 60).stdout
+    finally:
+        if fresh:
+            script.unlink(missing_ok=True)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*?timeout (\d+)", out)
     return rate, (int(bad.group(1)) if bad else 0) + (int(errors.group(1)) if errors else 0)
 
 
-def _python_worker(host: str, port: int, path: str, headers: dict[str, str], threads: int, stop_at: float,
+def _python_worker(host: str, port: int, path: str, headers: Headers, threads: int, stop_at: float,
                    results) -> None:
     counts = [0, 0]  # ok, bad
     lock = threading.Lock()
@@ -105,7 +135,7 @@ def _python_worker(host: str, port: int, path: str, headers: dict[str, str], thr
         ok = bad = 0
         while time.monotonic() < stop_at:
             try:
-                conn.request("GET", path, headers=headers)
+                conn.request("GET", path, headers=headers())
                 resp = conn.getresponse()
                 resp.read()
                 if resp.status == 200:
@@ -128,7 +158,7 @@ def _python_worker(host: str, port: int, path: str, headers: dict[str, str], thr
     results.put(tuple(counts))
 
 
-def python_rate(url: str, headers: dict[str, str], duration: int) -> tuple[float, int]:
+def python_rate(url: str, headers: Headers, duration: int) -> tuple[float, int]:
     """Keep-alive connections on threads, in two processes (one per core) to get past the GIL."""
     rest = url.split("://", 1)[1]
     hostport, _, path = rest.partition("/")
@@ -187,16 +217,15 @@ def run(report: Report) -> None:
 
         wrk = None if os.environ.get("BENCH_GATEWAY_TOOL") == "python" else find_wrk()
         duration = seconds()
-        # The direct call carries what the gateway would add; the signature lasts SIGNED_TTL (60 s),
-        # so it is made just before each direct run.
+        # The direct call carries what the gateway would add: a signature good for one call, made for each.
         def signed() -> dict[str, str]:
             return sign_headers(SECRET.encode(), Identity(request_id="bench", client_ip="127.0.0.1"), "GET",
-                                "/policy")
+                                "/policy", service="identity")
 
-        def measure(url: str, headers: Callable[[], dict[str, str]], length: int) -> tuple[float, int]:
+        def measure(url: str, headers: Headers, length: int) -> tuple[float, int]:
             if wrk:
-                return wrk_rate(wrk, url, headers(), length)
-            return python_rate(url, headers(), length)
+                return wrk_rate(wrk, url, headers, length, fresh=headers is signed)
+            return python_rate(url, headers, length)
 
         direct_target, gateway_target = direct_url + "/policy", gateway_url + "/api/identity/policy"
         measure(direct_target, signed, 2)  # warm-up: connections, caches, lazy imports

@@ -34,10 +34,11 @@ import requests  # noqa: E402
 
 from services.identity.adapters import passwords  # noqa: E402
 from services.identity.adapters.passwords import Argon2Hasher  # noqa: E402
-from shared.web.identity import Identity, sign_headers  # noqa: E402
+from shared.web.identity import Identity  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 from tests.support.processes import VENV_BIN, Proc, base_env, wait_until  # noqa: E402
 from tests.support.redis_server import start_redis  # noqa: E402
+from tests.support.signing import signed_send  # noqa: E402
 
 Report = Callable[..., None]
 SECRET = "bench-login-secret-" + "7b2d94e1" * 2  # noqa: S105 - signs requests to a throwaway process
@@ -134,8 +135,8 @@ def run_threads(target: Callable[[Any], None], args: Iterable[Any]) -> float:
 
 
 def _call(http: requests.Session, base: str, method: str, path: str, body: dict) -> requests.Response:
-    headers = sign_headers(SECRET.encode(), Identity(client_ip="127.0.0.1"), method, path)
-    return http.request(method, base + path, json=body, headers=headers, timeout=60)
+    return signed_send(http, SECRET.encode(), "identity", Identity(client_ip="127.0.0.1"), method, base + path,
+                       json=body, timeout=60)
 
 
 def _up(url: str) -> bool:

@@ -83,9 +83,20 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def var_dir() -> Path:
-    """Where embedded state lives (SQLite files, spool, mail, uploads)."""
-    path = Path(env_str("PORTAL_VAR_DIR", str(REPO_ROOT / "var")))
-    path.mkdir(parents=True, exist_ok=True)
+    """Where embedded state lives (SQLite files, spool, mail, uploads, secrets): private to this user.
+
+    The directory is made 0700 and this process's umask 077, so every file and directory any part of
+    the platform creates under it (and elsewhere) is 0600 / 0700."""
+    return private_dir(Path(env_str("PORTAL_VAR_DIR", str(REPO_ROOT / "var"))))
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` made 0700 (created if missing), with this process's umask 077 from now on: files the process
+    creates are its user's alone (state, keys, mails and uploads hold personal data)."""
+    os.umask(0o077)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid == os.getuid():
+        path.chmod(0o700)
     return path
 
 

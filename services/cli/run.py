@@ -28,6 +28,7 @@ import click
 from services.cli.keys import ensure_audit_keys
 from services.cli.run_plan import (
     LOCAL,
+    REDIS_PASSWORD,
     Layout,
     RunSettings,
     child_env,
@@ -43,7 +44,7 @@ from services.cli.run_plan import (
     write_private_env,
 )
 from services.cli.supervisor import Backoff, LogMux, Supervisor
-from shared.config import ConfigError
+from shared.config import ConfigError, private_dir
 from shared.metrics import prepare_multiprocess_dir
 
 # -- steps ---------------------------------------------------------------------------------------
@@ -156,6 +157,7 @@ def run() -> None:
         layout = Layout.discover(only=chosen_services())
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    private_dir(settings.var_dir)  # and umask 077: everything below it (and every child's files) private
     with exclusive(settings.run_dir):
         _run(settings, layout)
 
@@ -167,7 +169,9 @@ def _run(settings: RunSettings, layout: Layout) -> None:
     secret_values.update(ensure_audit_keys(settings.var_dir, os.environ))
     last_run = read_env_file(local_env_path(settings.var_dir))
     redis_port = settings.redis_port or _reusable(last_run.get("PORTAL_REDIS_PORT")) or free_port()
-    redis_url = settings.redis_url or f"redis://{LOCAL}:{redis_port}/0"
+    # The embedded Redis asks for a password (var/secrets.env): nothing else on the machine reads or writes
+    # the queues, the session epoch or the nonces.
+    redis_url = settings.redis_url or f"redis://:{secret_values[REDIS_PASSWORD]}@{LOCAL}:{redis_port}/0"
     env = child_env(settings, os.environ, secret_values, redis_url)
     os.environ.update(env)  # migrations below run in this process with the children's settings
 
@@ -210,10 +214,10 @@ def _start_and_watch(settings: RunSettings, layout: Layout, supervisor: Supervis
         supervisor.say(f"using Redis at {_redact(redis_url)} (REDIS_URL)")
         wait_for_redis(redis_url, None)
     else:
-        supervisor.add(redis_spec(settings, redis_port, env))
+        supervisor.add(redis_spec(settings, redis_port, env, env[REDIS_PASSWORD]))
         supervisor.start_all(["redis"])
         wait_for_redis(redis_url, supervisor)
-        supervisor.say(f"Redis ready at {redis_url} (append-only file under {settings.var_dir / 'redis'})")
+        supervisor.say(f"Redis ready at {_redact(redis_url)} (append-only file under {settings.var_dir / 'redis'})")
 
     try:
         relay_services = migrate(layout.migrations)

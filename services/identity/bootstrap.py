@@ -64,5 +64,5 @@ def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> 
 def export_sources(settings: Settings) -> dict[str, ExportSource]:
     """Each privacy service's export endpoint (``<SERVICE>_URL``), called as ``system:identity``."""
     return {name: HttpExportSource(name, ServiceClient(service_url(name), settings.common.internal_secret, SERVICE,
-                                                       timeout=settings.privacy_timeout, retries=1))
+                                                       timeout=settings.privacy_timeout, retries=1, service=name))
             for name in settings.privacy_services}

@@ -37,6 +37,6 @@ def bootstrap(settings: Settings | None = None, run_migrations: bool = True,
     runtime = build_runtime(settings.common, tables.metadata, MIGRATIONS, run_migrations)
     if directory is None:
         client = ServiceClient(settings.identity_url, settings.common.internal_secret, SERVICE,
-                               timeout=settings.identity_timeout, retries=1)
+                               timeout=settings.identity_timeout, retries=1, service="identity")
         directory = IdentityDirectory(client)
     return Container(settings=settings, runtime=runtime, directory=directory)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -19,7 +20,8 @@ from shared.web.errors import (
     http_exception_response,
     register_error_handlers,
 )
-from shared.web.identity import H_REQUEST_ID, Identity, verify_headers
+from shared.web.identity import H_REQUEST_ID, Identity, guard_body, verify_headers
+from shared.web.nonces import NonceStore, nonce_store
 
 log = logging.getLogger("portal.web")
 
@@ -57,8 +59,11 @@ def create_base_app(
     readiness: dict[str, ReadinessCheck] | None = None,
     trusted_open_paths: Iterable[str] = (),
     verify_identity: bool = True,
+    nonces: NonceStore | None = None,
     metrics_state: Iterable[metrics.StateReader] = (),
 ) -> tuple[Flask, PortalApi]:
+    """``name`` is the service a signed call must have been made for; ``nonces`` records used signatures
+    (default: Redis at ``REDIS_URL``, else this process's memory)."""
     app = Flask(name)
     app.config.update(
         API_TITLE=f"portal {name}",
@@ -74,6 +79,7 @@ def create_base_app(
     register_error_handlers(app)
     open_paths = set(OPEN_PATHS) | set(trusted_open_paths)
     checks = dict(readiness or {})
+    used = nonces if nonces is not None else nonce_store(os.environ.get("REDIS_URL"))
 
     @app.before_request
     def _identity_and_media_type():
@@ -85,7 +91,9 @@ def create_base_app(
         elif verify_identity:
             if secret is None:
                 raise RuntimeError("verify_identity needs a secret")
-            g.identity = verify_headers(secret, request.headers, request.method, request.path)
+            g.identity = verify_headers(secret, request.headers, request.method, request.path, service=name,
+                                        query=request.query_string.decode("latin-1"), nonces=used)
+            guard_body(request.environ, request.headers)
         else:
             g.identity = Identity(request_id=g.request_id)
         _check_media_type(app)

@@ -9,6 +9,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from shared.config import ConfigError, service_url
 from shared.web.errors import Unavailable
 from shared.web.identity import Identity, sign_headers
 
@@ -16,8 +17,12 @@ from shared.web.identity import Identity, sign_headers
 class ServiceClient:
     """Calls another service as ``system:<caller>`` (or on behalf of a given identity)."""
 
-    def __init__(self, base_url: str, secret: bytes, caller: str, timeout: float = 5.0, retries: int = 2) -> None:
+    def __init__(self, base_url: str, secret: bytes, caller: str, timeout: float = 5.0, retries: int = 2,
+                 service: str | None = None) -> None:
+        """``service``: the service at ``base_url`` (the signature is made for it); by default the one whose
+        ``<SERVICE>_URL`` is ``base_url``."""
         self.base_url = base_url.rstrip("/")
+        self.service = service or service_at(self.base_url)
         self.secret = secret
         self.caller = caller
         self.timeout = timeout
@@ -31,13 +36,18 @@ class ServiceClient:
     def request(self, method: str, path: str, *, identity: Identity | None = None,
                 request_id: str | None = None, **kwargs: Any) -> requests.Response:
         ident = identity or Identity(user_id=f"system:{self.caller}", request_id=request_id)
-        url = self.base_url + path
-        signed_path = unquote(urlsplit(url).path)
         headers = dict(kwargs.pop("headers", {}) or {})
-        headers.update(sign_headers(self.secret, ident, method, signed_path))
-        kwargs.setdefault("timeout", self.timeout)
+        send_options = {k: kwargs.pop(k) for k in ("timeout", "stream", "allow_redirects", "verify", "cert",
+                                                   "proxies") if k in kwargs}
+        send_options.setdefault("timeout", self.timeout)
         try:
-            return self.session.request(method, url, headers=headers, **kwargs)
+            prepared = self.session.prepare_request(
+                requests.Request(method, self.base_url + path, headers=headers, **kwargs))
+            url = urlsplit(prepared.url or "")
+            body = prepared.body if isinstance(prepared.body, (bytes, str)) or prepared.body is None else None
+            prepared.headers.update(sign_headers(self.secret, ident, method, unquote(url.path), service=self.service,
+                                                 query=url.query, body=b"" if prepared.body is None else body))
+            return self.session.send(prepared, **send_options)
         except requests.RequestException as exc:
             raise Unavailable(f"{self.base_url} is unreachable: {type(exc).__name__}") from exc
 
@@ -46,3 +56,14 @@ class ServiceClient:
 
     def post(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("POST", path, **kwargs)
+
+
+KNOWN_SERVICES = ("identity", "linking", "content", "audit", "gateway")
+
+
+def service_at(base_url: str) -> str:
+    """The service whose configured URL (``<SERVICE>_URL``) is ``base_url``."""
+    for name in KNOWN_SERVICES:
+        if service_url(name) == base_url.rstrip("/"):
+            return name
+    raise ConfigError(f"no <SERVICE>_URL names {base_url}: say which service it is (ServiceClient(service=...))")

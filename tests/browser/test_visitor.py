@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import check_page, screenshots
@@ -101,3 +102,47 @@ def test_sign_up_verify_and_log_in(platform: Platform, page: Page):
     assert posted and all(e["payload"]["query"] == "" for e in posted)
     export = reviewer.http.get(f"{platform.url}/api/audit/events/export", params={"format": "jsonl"}, timeout=60)
     assert token not in export.text
+
+
+def test_without_javascript_cookies_and_a_pasted_reset_code_still_work(platform: Platform, browser):
+    """Progressive enhancement: the same pages with JavaScript off (the banner is a form; a mailed token
+    is pasted into the form instead of read from the fragment)."""
+    context = browser.new_context(java_script_enabled=False, base_url=platform.url)
+    page = context.new_page()
+    try:
+        page.goto("/")
+        page.get_by_role("button", name="Allow analytics").click()
+        expect(page.get_by_role("status")).to_contain_text("saved")
+        assert "portal_anon" in cookie_names(page)
+
+        who = person(platform, "Nora")
+        page.goto("/forgot-password")
+        page.get_by_label("Email address").fill(who.email)
+        page.get_by_role("button", name="Send me a link").click()
+        expect(page).to_have_url(re.compile(r"/login$"))
+        token = wait_for_token(platform, who.email, "reset-password")
+        page.goto(f"/reset-password#token={token}")  # no script: the fragment stays in the browser
+        expect(page.get_by_label("Reset code (from the link in the mail)")).to_have_value("")
+        screenshots(page, "reset-password")
+        page.get_by_label("Reset code (from the link in the mail)").fill("not-the-code")
+        page.get_by_label("New password").fill("a new passphrase for nora")
+        page.get_by_role("button", name="Change my password").click()
+        expect(page.get_by_role("alert")).to_contain_text("does not work")
+        expect(page.locator("#f-token-error")).to_contain_text("invalid")
+        page.get_by_label("Reset code (from the link in the mail)").fill(token)
+        page.get_by_label("New password").fill("a new passphrase for nora")
+        page.get_by_role("button", name="Change my password").click()
+        expect(page.get_by_role("status")).to_contain_text("Your password is changed")
+        page.get_by_label("Email address").fill(who.email)
+        page.get_by_label("Password").fill("a new passphrase for nora")
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(re.compile(r"/account$"))
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", ["/forgot-password", "/reset-password", "/verify-email", "/catalogue", "/policy"])
+def test_the_other_visitor_pages_pass_axe(page: Page, path: str):
+    page.goto(path)
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    check_page(page)

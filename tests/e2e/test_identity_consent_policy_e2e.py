@@ -19,7 +19,7 @@ from email import policy as email_policy
 import pytest
 import requests
 
-from tests.support.people import Person, T, assert_error, log_in, person, portal, register
+from tests.support.people import PASSWORD, Person, T, assert_error, log_in, person, portal, register
 from tests.support.platform import Platform
 from tests.support.processes import wait_until
 
@@ -336,6 +336,7 @@ def test_rights_reducing_policy_gates_every_route_until_accepted(platform: Platf
     assert read.status_code == 200 and read.json()["text"] == text, read.text
     assert ada.http.get(f"{base}/api/identity/consent", timeout=T).status_code == 200
     assert ada.http.put(f"{base}/api/identity/consent", json={"analytics": False}, timeout=T).status_code == 200
+    assert ada.http.post(f"{base}/api/identity/reauth", json={"password": PASSWORD}, timeout=T).status_code == 200
     export = ada.http.post(f"{base}/api/identity/privacy/exports", timeout=T)
     assert export.status_code == 202, export.text
     assert bob.http.delete(f"{base}/api/identity/sessions/current", timeout=T).status_code == 204
@@ -382,6 +383,7 @@ def test_rights_reducing_policy_gates_every_route_until_accepted(platform: Platf
         return got.json() if got.json()["status"] == "completed" else None
 
     wait_until(completed, message="Ada's export", **POLL)
+    assert ada.http.post(f"{base}/api/identity/reauth", json={"password": PASSWORD}, timeout=T).status_code == 200
     later = ada.http.post(f"{base}/api/identity/privacy/exports", timeout=T)  # after the acceptance
     assert later.status_code == 202, later.text
     export_id = later.json()["id"]

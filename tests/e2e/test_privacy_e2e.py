@@ -176,6 +176,7 @@ def world(platform: Platform) -> dict:
 
 def test_export_has_every_section_and_downloads_for_its_owner_only(platform: Platform, world: dict):
     base, pia, bob = platform.url, world["pia"], world["bob"]
+    reauth(base, pia)  # an export hands over everything: it needs a recent password, like erasure
     resp = pia.http.post(f"{base}/api/identity/privacy/exports", timeout=T)
     assert resp.status_code == 202, resp.text
     started = resp.json()

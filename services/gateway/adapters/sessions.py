@@ -99,7 +99,10 @@ class IdentitySessions:
 
     def resolve(self, token: str, request_id: str | None) -> SessionInfo | None:
         ident = Identity(user_id="system:gateway", request_id=request_id)
-        headers = sign_headers(self.secret, ident, "POST", RESOLVE_PATH)
+
+        def headers(body: bytes) -> dict[str, str]:
+            return sign_headers(self.secret, ident, "POST", RESOLVE_PATH, service="identity", body=body)
+
         status, body = self.upstreams.json("identity", "POST", RESOLVE_PATH, headers=headers,
                                            payload={"token": token}, timeout=self.timeout)
         if status == 404:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from time import monotonic
 from typing import Any
 from urllib.parse import urlsplit
@@ -134,13 +134,15 @@ class Upstreams:
         except HTTPError as exc:
             raise _unavailable(service, exc) from exc
 
-    def json(self, service: str, method: str, path: str, *, headers: dict[str, str] | None = None,
+    def json(self, service: str, method: str, path: str, *,
+             headers: dict[str, str] | Callable[[bytes], dict[str, str]] | None = None,
              payload: Any = None, timeout: float | None = None) -> tuple[int, Any]:
-        """A small JSON call (session resolve, readiness, OpenAPI); the body is read whole."""
-        hdrs = {"Accept": "application/json", **(headers or {})}
-        body = None
-        if payload is not None:
-            body = json.dumps(payload, separators=(",", ":")).encode()
+        """A small JSON call (session resolve, readiness, OpenAPI); the body is read whole. ``headers``
+        may be a function of the body's bytes (a signature covering them)."""
+        body = None if payload is None else json_body(payload)
+        made = headers(body or b"") if callable(headers) else headers
+        hdrs = {"Accept": "application/json", **(made or {})}
+        if body is not None:
             hdrs["Content-Type"] = "application/json"
         resp = self.open(service, method, path, hdrs, body,
                          timeout=urllib3.Timeout(connect=min(timeout or 2.0, 2.0), read=timeout)
@@ -155,6 +157,10 @@ class Upstreams:
             return resp.status, json.loads(raw) if raw else None
         except ValueError:
             return resp.status, None
+
+
+def json_body(payload: Any) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
 
 
 class UpstreamBody:

@@ -51,7 +51,8 @@ def _validly_signed(container: Container, environ: dict) -> bool:
         return False
     try:
         verify_headers(container.settings.common.internal_secret, EnvironHeaders(environ),
-                       environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""))
+                       environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""), service="gateway",
+                       query=environ.get("QUERY_STRING", ""))
     except ApiError:
         return False
     return True

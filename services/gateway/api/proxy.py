@@ -38,7 +38,7 @@ from services.gateway.domain.routing import (
 from services.gateway.handlers import Access, Caller, enforce_session_rules, identify
 from shared import logs, metrics
 from shared.web.errors import DEFAULT_CODES, ApiError, error_body
-from shared.web.identity import ANON_COOKIE, Identity, sign_headers
+from shared.web.identity import ANON_COOKIE, Identity, host_cookie, sign_headers
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +120,11 @@ class Proxy:
 
     def _caller(self, environ: dict, edge: Edge, method: str, route: Route) -> Caller:
         cookies = parse_cookie(environ)
+        https = edge.scheme == "https"
         return Caller(
             method=method, route=route, client_ip=edge.client_ip, request_id=edge.request_id,
-            session_token=cookies.get("__Host-portal_session" if edge.scheme == "https" else "portal_session"),
-            anonymous_cookie=cookies.get(ANON_COOKIE), csrf_token=environ.get("HTTP_X_CSRF_TOKEN"),
+            session_token=cookies.get(host_cookie("portal_session", https)),
+            anonymous_cookie=cookies.get(host_cookie(ANON_COOKIE, https)), csrf_token=environ.get("HTTP_X_CSRF_TOKEN"),
         )
 
     def _proxy(self, environ: dict, edge: Edge, access: Access):
@@ -163,14 +164,18 @@ class Proxy:
             # The pages compare a form's Origin with the host the browser asked for (the Host header
             # they receive is their own address).
             headers["X-Forwarded-Host"] = forwarded_host
+        body, chunked = _request_body(environ, method, headers, self.c.settings.max_body_bytes)
+        query = environ.get("QUERY_STRING") or ""
         # Empty identity headers are left out (verify_headers reads a missing one as empty): an anonymous
-        # request then carries four headers fewer, and each costs http.client a validation.
-        headers.update((k, v) for k, v in sign_headers(self.secret, identity, method, route.path).items() if v)
+        # request then carries four headers fewer, and each costs http.client a validation. The signature
+        # covers the query and the body's digest (a body streamed unread: only its length).
+        signed_body = body if body is None or isinstance(body, bytes) else None
+        headers.update((k, v) for k, v in sign_headers(self.secret, identity, method, route.path,
+                                                       service=route.service, query=query,
+                                                       body=b"" if body is None else signed_body).items() if v)
         # The client's address travels signed (X-Portal-Client-IP); the scheme tells identity which
         # session cookie to set.
         headers["X-Forwarded-Proto"] = edge.scheme
-        body, chunked = _request_body(environ, method, headers, self.c.settings.max_body_bytes)
-        query = environ.get("QUERY_STRING")
         path_qs = route.url_path() + ("?" + query if query else "")
         upstream = self.c.upstreams.open(route.service, method, path_qs, headers, body, chunked=chunked)
         response_headers = forwardable_response_headers(

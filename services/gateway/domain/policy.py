@@ -36,7 +36,8 @@ def csrf_valid(token: str | None, csrf_hash: str) -> bool:
 
 def policy_gate_exempt(method: str, service: str, path: str) -> bool:
     """What a user who must accept a new policy version may still do: read and accept the policy,
-    use their privacy rights, set cookie consent, and log out."""
+    use their privacy rights (with the re-authentication an export or erasure needs), set cookie
+    consent, and log out."""
     if service == PAGES:
         return path.startswith(PAGES_GATE_EXEMPT)
     if service != "identity":
@@ -46,6 +47,6 @@ def policy_gate_exempt(method: str, service: str, path: str) -> bool:
         return True
     if path.startswith("/privacy/"):
         return True
-    if path == "/consent":
+    if path == "/consent" or (method == "POST" and path == "/reauth"):
         return True
     return method == "DELETE" and path == "/sessions/current"

@@ -10,6 +10,7 @@ from services.identity.api import schemas
 from services.identity.api.admin_schemas import GrantByEmailIn, PolicyVersionsOut, PublishPolicyIn, StaffListOut
 from services.identity.api.deps import container, read_uow, uow
 from services.identity.handlers import admin, get_profile, publish_policy
+from services.identity.handlers.reauth import require_recent_auth
 from shared.web.identity import require_role
 
 blp = Blueprint("admin", __name__, description="Staff roles and policy versions (administrators)")
@@ -37,6 +38,7 @@ def staff():
 @blp.response(200, schemas.RolesOut)
 def grant_by_email(body):
     ident = require_role("admin")
+    require_recent_auth(read_uow(), container().settings, user_id=ident.user_id or "", session_id=ident.session_id)
     user_id, _ = admin.grant_role_by_email(uow(), container().counters, email=body["email"], role=body["role"],
                                            granted_by=ident.user_id or "")
     return {"user_id": user_id, "roles": get_profile(read_uow(), user_id)["roles"]}

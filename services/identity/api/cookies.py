@@ -1,5 +1,5 @@
-"""The session cookie (docs/internal-contracts.md): ``__Host-portal_session`` over HTTPS (Secure),
-``portal_session`` over HTTP; always HttpOnly, SameSite=Lax, Path=/."""
+"""The portal's cookies (docs/internal-contracts.md): ``__Host-portal_session``, ``__Host-portal_consent`` and
+``__Host-portal_anon`` over HTTPS (Secure), without the prefix over HTTP; always HttpOnly, SameSite=Lax, Path=/."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import hmac
 
 from flask import after_this_request, current_app, request
 
-from shared.web.identity import ANON_COOKIE
+from shared.web.identity import ANON_COOKIE, host_cookie
 
 SESSION_COOKIE = "portal_session"
-SECURE_SESSION_COOKIE = "__Host-portal_session"
 
 
 def is_https() -> bool:
@@ -40,7 +39,7 @@ def delete_cookie_later(name: str) -> None:
 
 
 def session_cookie_name() -> str:
-    return SECURE_SESSION_COOKIE if is_https() else SESSION_COOKIE
+    return host_cookie(SESSION_COOKIE, is_https())
 
 
 def set_session_cookie(token: str, max_age: int) -> None:
@@ -64,7 +63,7 @@ def _consent_tag(browser_id: str) -> str:
 
 
 def consent_browser_id() -> str | None:
-    value = request.cookies.get(CONSENT_COOKIE) or ""
+    value = request.cookies.get(host_cookie(CONSENT_COOKIE, is_https())) or ""
     browser_id, _, tag = value.rpartition(".")
     if not browser_id or len(browser_id) > 64 or not hmac.compare_digest(_consent_tag(browser_id), tag):
         return None
@@ -72,13 +71,14 @@ def consent_browser_id() -> str | None:
 
 
 def set_consent_cookie(browser_id: str) -> None:
-    set_cookie_later(CONSENT_COOKIE, f"{browser_id}.{_consent_tag(browser_id)}", CONSENT_MAX_AGE)
+    value = f"{browser_id}.{_consent_tag(browser_id)}"
+    set_cookie_later(host_cookie(CONSENT_COOKIE, is_https()), value, CONSENT_MAX_AGE)
 
 
 def set_anonymous_cookie(value: str) -> None:
     # Not HttpOnly-relevant to the server, but nothing in the page needs to read it either.
-    set_cookie_later(ANON_COOKIE, value, CONSENT_MAX_AGE)
+    set_cookie_later(host_cookie(ANON_COOKIE, is_https()), value, CONSENT_MAX_AGE)
 
 
 def delete_anonymous_cookie() -> None:
-    delete_cookie_later(ANON_COOKIE)
+    delete_cookie_later(host_cookie(ANON_COOKIE, is_https()))

@@ -35,7 +35,7 @@ def _authorize() -> None:
 @blp.response(202, schemas.ExportOut)
 def request_export(_body):
     c, ident = container(), require_user()
-    export = exports.request_export(uow(), c.settings, ident.user_id or "")
+    export = exports.request_export(uow(), c.settings, ident.user_id or "", ident.session_id)
     return exports.export_status(read_uow(), c.settings, export_id=export.id, user_id=export.user_id)
 
 

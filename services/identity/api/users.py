@@ -8,6 +8,7 @@ from services.identity import handlers
 from services.identity.api import schemas
 from services.identity.api.deps import container, read_uow, uow
 from services.identity.handlers import staff
+from services.identity.handlers.reauth import require_recent_auth
 from shared.web.identity import require_role
 
 blp = Blueprint("users", __name__, description="Accounts")
@@ -44,6 +45,7 @@ def list_roles(user_id):
 @blp.response(200, schemas.RolesOut)
 def grant(body, user_id):
     ident = require_role("admin")
+    require_recent_auth(read_uow(), container().settings, user_id=ident.user_id or "", session_id=ident.session_id)
     handlers.grant_role(uow(), container().counters, role=body["role"], granted_by=ident.user_id or "",
                         user_id=user_id)
     return {"user_id": user_id, "roles": handlers.get_profile(read_uow(), user_id)["roles"]}
@@ -53,6 +55,7 @@ def grant(body, user_id):
 @blp.response(200, schemas.RolesOut)
 def revoke(user_id, role):
     ident = require_role("admin")
+    require_recent_auth(read_uow(), container().settings, user_id=ident.user_id or "", session_id=ident.session_id)
     handlers.revoke_role(uow(), container().counters, role=role, revoked_by=ident.user_id or "", user_id=user_id)
     return {"user_id": user_id, "roles": handlers.get_profile(read_uow(), user_id)["roles"]}
 

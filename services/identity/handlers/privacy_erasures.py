@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +31,7 @@ from services.identity.domain.privacy import (
     withheld_reason,
 )
 from services.identity.handlers.ports import Counters, ErasureLedgerCopy
+from services.identity.handlers.reauth import check_recent_auth
 from services.identity.handlers.sessions import end_user_sessions, throttle_key
 from shared import clock
 from shared.web.identity import Identity
@@ -47,10 +48,7 @@ def request_erasure(uow: Any, counters: Counters, settings: Settings, ledger_fil
             user = uow.users.get(user_id)
             if user is None or user.erased_at is not None:
                 raise errors.NotFound("No such account.")
-            session = uow.sessions.get(session_id) if session_id else None
-            if (session is None or session.user_id != user_id or session.ended_at is not None
-                    or now - session.auth_time > timedelta(seconds=settings.reauth_seconds)):
-                raise errors.ReauthRequired("Confirm your password first (POST /api/identity/reauth).")
+            check_recent_auth(uow, settings, user_id=user_id, session_id=session_id, now=now)
             request = ErasureRequest(id=str(uuid.uuid4()), user_id=user_id, status=PENDING, requested_at=now)
             holds = [h for h in uow.privacy.holds_of(user_id) if h.active(now)]
             if holds:

@@ -27,18 +27,20 @@ from services.identity.domain.privacy import (
     download_link_valid,
     download_signature,
 )
+from services.identity.handlers.reauth import check_recent_auth
 from shared import clock
 
 log = logging.getLogger("portal.identity.privacy")
 
 
-def request_export(uow: Any, settings: Settings, user_id: str) -> PrivacyExport:
-    """Ask for everything held about me. While one request is still being assembled, asking again
-    returns it instead of starting another."""
+def request_export(uow: Any, settings: Settings, user_id: str, session_id: str | None) -> PrivacyExport:
+    """Ask for everything held about me (needs a recent re-authentication: it hands over all of it). While
+    one request is still being assembled, asking again returns it instead of starting another."""
     with uow:
         user = uow.users.get(user_id)
         if user is None or user.erased_at is not None:
             raise errors.NotFound("No such account.")
+        check_recent_auth(uow, settings, user_id=user_id, session_id=session_id)
         running = uow.privacy.pending_export_of(user_id)
         if running is not None:
             return running

@@ -7,12 +7,13 @@ from typing import Any
 
 from services.identity.config import Settings
 from services.identity.domain import mails
-from services.identity.domain.errors import EmailTaken, Invalid, NotAuthenticated, NotFound, ReauthRequired
+from services.identity.domain.errors import EmailTaken, Invalid, NotAuthenticated, NotFound
 from services.identity.domain.rules import check_password, normalize_email
 from services.identity.handlers.accounts import get_profile
 from services.identity.handlers.email import issue_token
 from services.identity.handlers.mail import queue_mails
 from services.identity.handlers.ports import Counters, PasswordHasher
+from services.identity.handlers.reauth import check_recent_auth
 from services.identity.handlers.sessions import check_password_guess, end_user_sessions, throttle_key
 from shared import clock
 
@@ -86,10 +87,7 @@ def update_profile(uow: Any, settings: Settings, *, user_id: str, session_id: st
         if new_email == user.email:
             new_email = None
         if new_email is not None:
-            session = uow.sessions.get(session_id) if session_id else None
-            if (session is None or session.user_id != user_id
-                    or now - session.auth_time > timedelta(seconds=settings.reauth_seconds)):
-                raise ReauthRequired("Confirm your password first (POST /api/identity/reauth).")
+            check_recent_auth(uow, settings, user_id=user_id, session_id=session_id, now=now)
             other = uow.users.by_email(new_email)
             if other is not None:
                 raise EmailTaken("An account with this email already exists.",

@@ -3,6 +3,8 @@ state change), the security headers, the cookies the services set, the static as
 
 from __future__ import annotations
 
+import functools
+import os
 import secrets
 
 from flask import Flask, Response, abort, current_app, g, request, send_from_directory
@@ -10,7 +12,8 @@ from flask import Flask, Response, abort, current_app, g, request, send_from_dir
 from services.web.adapters.services import Browser
 from services.web.bootstrap import STATIC, Container
 from services.web.domain import csrf
-from shared.web.identity import H_REQUEST_ID, Identity, verify_headers
+from shared.web.identity import H_REQUEST_ID, Identity, guard_body, verify_headers
+from shared.web.nonces import NonceStore, nonce_store
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 FORM_COOKIE = "portal_form"  # the anonymous form token's random half (see domain/csrf.py)
@@ -42,6 +45,12 @@ def install(app: Flask, container: Container) -> None:
     app.add_url_rule("/readyz", "readyz", lambda: {"status": "ready", "service": "web", "checks": []})
 
 
+@functools.cache
+def _nonces() -> NonceStore:
+    """Signed calls are good once: their nonces are claimed in Redis (``REDIS_URL``), like every service's."""
+    return nonce_store(os.environ.get("REDIS_URL"))
+
+
 def _begin(secret: bytes) -> None:
     g.request_id = (request.headers.get(H_REQUEST_ID) or "")[:200]
     g.set_cookies = []
@@ -49,7 +58,9 @@ def _begin(secret: bytes) -> None:
         g.identity = Identity(request_id=g.request_id)
         return
     # Raises NotAuthenticated (an error page) for anything that did not come through the gateway.
-    g.identity = verify_headers(secret, request.headers, request.method, request.path)
+    g.identity = verify_headers(secret, request.headers, request.method, request.path, service="web",
+                                query=request.query_string.decode("latin-1"), nonces=_nonces())
+    guard_body(request.environ, request.headers)
     if request.endpoint == "static":
         return
     g.browser = Browser(cookie_header=request.headers.get("Cookie", ""),

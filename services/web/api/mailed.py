@@ -57,7 +57,6 @@ def reset_password():
 
 def _token_errors(exc: ApiFailure) -> dict:
     if exc.status in (404, 410) or exc.code == "token_invalid":
-        return {"token": [exc.message or "This link is not valid any more."], "_form": [
-            (exc.message or "This link is not valid any more.") + " Ask for a new one if you need it."]}
+        return {"token": [exc.message or "This link is invalid, used or expired. Ask for a new one."],
+                "_form": ["The code from the mail does not work."]}
     return form_failure(exc)
-

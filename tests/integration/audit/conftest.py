@@ -12,8 +12,9 @@ import pytest
 from services.audit.app import create_app
 from services.audit.bootstrap import Container, bootstrap
 from shared.events import Event
-from shared.web.identity import Identity, sign_headers
+from shared.web.identity import Identity
 from tests.support.audit_keys import audit_keys_env
+from tests.support.signing import signed_open
 
 REVIEWER = Identity(user_id="reviewer-1", roles=frozenset({"compliance"}), request_id="req-review")
 SUPPORT = Identity(user_id="support-1", roles=frozenset({"support"}))
@@ -60,9 +61,8 @@ class AuditClient:
 
     def call(self, method: str, path: str, as_: Identity | None = None, *, query: dict | None = None,
              json: Any = None, headers: dict | None = None):
-        signed = sign_headers(self.secret, as_ or Identity(), method, path)
-        signed.update(headers or {})
-        return self.http.open(path, method=method, query_string=query, json=json, headers=signed)
+        return signed_open(self.http, self.secret, "audit", as_ or Identity(), method, path, headers,
+                           query_string=query, json=json)
 
     def get(self, path: str, as_: Identity | None = REVIEWER, **query: Any):
         return self.call("GET", path, as_, query=query)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import urlencode
 
 import pytest
 
@@ -59,18 +60,19 @@ def _text(chunk) -> str:
 
 
 def open_frames(client, headers: dict | None = None, **query) -> Frames:
-    resp = client.http.open("/events/stream", query_string=query, buffered=False,
-                            headers={**_signed(client), **(headers or {})})
+    qs = urlencode(query)
+    resp = client.http.open("/events/stream", query_string=qs, buffered=False,
+                            headers={**_signed(client, query=qs), **(headers or {})})
     assert resp.status_code == 200, resp.get_data(as_text=True)
     assert resp.headers["Content-Type"].startswith("text/event-stream")
     assert resp.headers["Cache-Control"] == "no-store" and resp.headers["X-Accel-Buffering"] == "no"
     return Frames(resp)
 
 
-def _signed(client, as_: Identity = REVIEWER) -> dict:
+def _signed(client, as_: Identity = REVIEWER, query: str = "") -> dict:
     from shared.web.identity import sign_headers
 
-    return sign_headers(client.secret, as_, "GET", "/events/stream")
+    return sign_headers(client.secret, as_, "GET", "/events/stream", service="audit", query=query)
 
 
 def test_new_events_arrive_in_order_and_resume_after_last_event_id(client, container):
@@ -159,7 +161,8 @@ def test_one_stream_per_process_here_then_429_until_it_closes(client, container)
     ({}, {"Last-Event-ID": "abc"}, "Last-Event-ID"),
 ])
 def test_bad_input_is_422_json(client, query, headers, field):
-    resp = client.http.open("/events/stream", query_string=query, headers={**_signed(client), **headers})
+    qs = urlencode(query)
+    resp = client.http.open("/events/stream", query_string=qs, headers={**_signed(client, query=qs), **headers})
     assert resp.status_code == 422 and resp.headers["Content-Type"] == "application/json"
     assert field in resp.get_json()["error"]["fields"]
 

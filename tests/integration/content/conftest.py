@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -24,7 +23,8 @@ from shared import clock
 from shared.bus.consumer import inbox_batch_handler
 from shared.config import CommonSettings
 from shared.events import new_event
-from shared.web.identity import Identity, sign_headers
+from shared.web.identity import Identity
+from tests.support.signing import signed_open
 
 COMPANY_A = "company-a"
 COMPANY_B = "company-b"
@@ -73,9 +73,7 @@ class Content:
         ident = PERSONAS[who] if isinstance(who, str) else who
         ident = Identity(user_id=ident.user_id, roles=ident.roles,
                          request_id=request_id or f"req-{uuid.uuid4().hex[:12]}")
-        signed = sign_headers(self.secret, ident, method, unquote(urlsplit(path).path))
-        signed.update(headers or {})
-        return self.client.open(path, method=method, headers=signed, **kwargs)
+        return signed_open(self.client, self.secret, "content", ident, method, path, headers, **kwargs)
 
     def deliver(self, *raw_events: dict[str, Any]) -> None:
         """Hand events to content's consumer exactly as its Celery task does (minus the broker)."""

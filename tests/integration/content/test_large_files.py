@@ -8,15 +8,15 @@ import random
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlsplit
 
 import psutil
 import pytest
 import requests
 
-from shared.web.identity import Identity, sign_headers
+from shared.web.identity import Identity
 from tests.support.net import free_port, wait_for_port
 from tests.support.processes import VENV_BIN, Proc, base_env, wait_until
+from tests.support.signing import signed_send
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -113,9 +113,7 @@ class Service:
         self.http = requests.Session()
 
     def request(self, method: str, path: str, who: Identity, **kwargs):
-        headers = sign_headers(self.secret, who, method, urlsplit(path).path)
-        headers.update(kwargs.pop("headers", {}))
-        return self.http.request(method, self.base + path, headers=headers, timeout=120, **kwargs)
+        return signed_send(self.http, self.secret, "content", who, method, self.base + path, timeout=120, **kwargs)
 
     def upload(self, item_id: str, body: MultipartStream):
         return self.request("POST", f"/items/{item_id}/collaterals", EDITOR, data=body,

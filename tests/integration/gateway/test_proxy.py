@@ -155,7 +155,7 @@ def test_every_response_has_its_own_request_id(stack):
            .headers["X-Request-ID"] for _ in range(20)]
     assert len(set(ids)) == 20 and "client-made" not in ids
     signed = sign_headers(SECRET.encode(), Identity(user_id="system:test", request_id="trace-7"), "GET",
-                          "/api/content/echo")
+                          "/api/content/echo", service="gateway")
     resp = http.get(stack.url + "/api/content/echo", headers=signed, timeout=10)
     assert resp.headers["X-Request-ID"] == "trace-7"
     assert resp.json()["identity"]["request_id"] == "trace-7"  # the service sees the same id

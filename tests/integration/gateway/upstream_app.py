@@ -45,8 +45,10 @@ def create(name: str | None = None, secret: bytes | None = None, sessions_url: s
     @app.get("/echo/<path:rest>")
     def echo(rest: str = ""):
         ident = current_identity()
+        body = request.get_data()
         return jsonify(
             path=request.path, query=request.query_string.decode(), method=request.method,
+            body_sha256=hashlib.sha256(body).hexdigest(),
             headers={k: v for k, v in request.headers.items()},
             identity={"user_id": ident.user_id, "roles": sorted(ident.roles), "session_id": ident.session_id,
                       "anonymous_id": ident.anonymous_id, "request_id": ident.request_id,

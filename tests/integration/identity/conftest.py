@@ -14,7 +14,8 @@ import redis
 from services.identity.app import create_app
 from services.identity.bootstrap import Container, bootstrap
 from services.identity.config import Settings
-from shared.web.identity import Identity, sign_headers
+from shared.web.identity import Identity
+from tests.support.signing import signed_open
 
 GATEWAY = Identity(user_id="system:gateway")
 PASSWORD = "correct horse battery"
@@ -38,9 +39,8 @@ class IdentityClient:
     def call(self, method: str, path: str, as_: Identity | Caller | None = None, *, json: Any = None,
              query: dict | None = None, headers: dict | None = None, data: Any = None):
         ident = as_.identity if isinstance(as_, Caller) else (as_ or Identity(client_ip="203.0.113.9"))
-        signed = sign_headers(self.secret, ident, method, path)
-        signed.update(headers or {})
-        return self.http.open(path, method=method, json=json, data=data, query_string=query, headers=signed)
+        return signed_open(self.http, self.secret, "identity", ident, method, path, headers, json=json, data=data,
+                           query_string=query)
 
     # --- conveniences ---------------------------------------------------------------------------
     def register(self, email: str | None = None, password: str = PASSWORD, **extra):

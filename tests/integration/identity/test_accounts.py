@@ -270,6 +270,26 @@ def test_internal_user_contact_for_other_services(client):
     assert client.call("GET", f"/internal/users/{user['id']}", caller).status_code == 403
 
 
+def test_over_https_the_consent_and_analytics_cookies_are_host_prefixed_too(client):
+    https = {"X-Forwarded-Proto": "https"}
+    resp = client.call("PUT", "/consent", json={"analytics": True}, headers=https)
+    assert resp.status_code == 200, resp.get_json()
+    for name in ("__Host-portal_consent", "__Host-portal_anon"):
+        header = set_cookie_header(resp, name)
+        assert header is not None and "Secure" in header and "Path=/" in header and "Domain" not in header, name
+    assert set_cookie_header(resp, "portal_consent") is None and set_cookie_header(resp, "portal_anon") is None
+    consent = set_cookie_header(resp, "__Host-portal_consent").split(";")[0].split("=", 1)[1]
+    # the browser sends it back under the same name, and its choice is found
+    again = client.call("GET", "/consent", headers={**https, "Cookie": f"__Host-portal_consent={consent}"})
+    assert again.get_json()["decided"] is True and again.get_json()["analytics"] is True
+
+
+def test_registration_refuses_one_of_the_most_common_passwords(client):
+    resp = client.call("POST", "/users", json={"name": "Ada", "email": "common@example.com",
+                                               "password": "qwerty123456"})
+    assert resp.status_code == 422 and "password" in resp.get_json()["error"]["fields"], resp.get_json()
+
+
 def test_password_change_proves_the_current_one_and_ends_the_other_sessions(client, container):
     email = client.register()["email"]
     here = client.login(email)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from services.identity.handlers.staff import grant_role
 from shared.web.identity import Identity
-from tests.integration.identity.conftest import outbox_events
+from tests.integration.identity.conftest import PASSWORD, advance, outbox_events
 
 pytestmark = pytest.mark.integration
 
@@ -40,23 +41,47 @@ def test_only_admins_pass_and_are_checked_before_the_body(client, container, who
     assert outbox_events(container, "identity.role.granted") == []
 
 
-def test_an_admin_grants_by_email_and_sees_the_staff_list(client, container):
+@pytest.fixture
+def admin(client, container):
+    """A real administrator, just logged in (role changes need a recent re-authentication)."""
+    user = client.register("root@example.com", name="Ro Ot")
+    grant_role(container.uow(), container.counters, role="admin", granted_by="cli", user_id=user["id"])
+    return client.login("root@example.com")
+
+
+def test_an_admin_grants_by_email_and_sees_the_staff_list(client, container, admin):
     ed = client.register("ed@example.com", name="Ed Itor")
-    resp = client.call("POST", "/staff/roles", ADMIN, json={"email": " ED@example.com", "role": "editor"})
+    resp = client.call("POST", "/staff/roles", admin, json={"email": " ED@example.com", "role": "editor"})
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json() == {"user_id": ed["id"], "roles": ["editor"]}
-    [granted] = outbox_events(container, "identity.role.granted")
-    assert granted["payload"] == {"user_id": ed["id"], "role": "editor", "granted_by": "u-admin"}
-    listed = client.call("GET", "/staff", ADMIN)
+    [_root, granted] = outbox_events(container, "identity.role.granted")
+    assert granted["payload"] == {"user_id": ed["id"], "role": "editor", "granted_by": admin.identity.user_id}
+    listed = client.call("GET", "/staff", admin)
     assert listed.status_code == 200
-    assert listed.get_json() == {"items": [{"user_id": ed["id"], "name": "Ed Itor", "email": "ed@example.com",
-                                            "roles": ["editor"]}]}
+    assert [i for i in listed.get_json()["items"] if i["user_id"] != admin.identity.user_id] == [
+        {"user_id": ed["id"], "name": "Ed Itor", "email": "ed@example.com", "roles": ["editor"]}]
     [read] = outbox_events(container, "identity.pii.accessed")
-    assert read["subject"] == ed["id"] and read["actor"] == "u-admin"
+    assert read["subject"] == ed["id"] and read["actor"] == admin.identity.user_id
     assert read["payload"]["reason"] == "staff_roles"
     # revoking stays the existing route; the list follows
-    assert client.call("DELETE", f"/users/{ed['id']}/roles/editor", ADMIN).status_code == 200
-    assert client.call("GET", "/staff", ADMIN).get_json() == {"items": []}
+    assert client.call("DELETE", f"/users/{ed['id']}/roles/editor", admin).status_code == 200
+    assert [i["user_id"] for i in client.call("GET", "/staff", admin).get_json()["items"]] == [admin.identity.user_id]
+
+
+def test_role_changes_need_a_recent_reauthentication(client, container, admin, clock_file):
+    ed = client.register("ed@example.com")
+    advance(clock_file, container.settings.reauth_seconds + 1)
+    for method, path, body in (("POST", "/staff/roles", {"email": "ed@example.com", "role": "editor"}),
+                               ("POST", f"/users/{ed['id']}/roles", {"role": "editor"}),
+                               ("DELETE", f"/users/{ed['id']}/roles/editor", None)):
+        resp = client.call(method, path, admin, json=body)
+        assert (resp.status_code, error(resp)["code"]) == (428, "reauth_required"), path
+    stale = Identity(user_id=admin.identity.user_id, roles=frozenset({"admin"}), client_ip="203.0.113.9")
+    resp = client.call("POST", f"/users/{ed['id']}/roles", stale, json={"role": "editor"})  # no session at all
+    assert resp.status_code == 428
+    assert len(outbox_events(container, "identity.role.granted")) == 1  # the administrator's own, by the command
+    assert client.call("POST", "/reauth", admin, json={"password": PASSWORD}).status_code == 200
+    assert client.call("POST", f"/users/{ed['id']}/roles", admin, json={"role": "editor"}).status_code == 200
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -67,12 +92,12 @@ def test_an_admin_grants_by_email_and_sees_the_staff_list(client, container):
     ({"email": "ed@example.com"}, "role"),
     ({"email": "ed@example.com", "role": "editor", "extra": 1}, "extra"),
 ])
-def test_granting_with_bad_input_is_422_on_the_field(client, container, body, field):
+def test_granting_with_bad_input_is_422_on_the_field(client, container, admin, body, field):
     client.register("ed@example.com")
-    resp = client.call("POST", "/staff/roles", ADMIN, json=body)
+    resp = client.call("POST", "/staff/roles", admin, json=body)
     assert resp.status_code == 422, resp.get_json()
     assert field in error(resp)["fields"]
-    assert outbox_events(container, "identity.role.granted") == []
+    assert len(outbox_events(container, "identity.role.granted")) == 1  # the administrator's own
 
 
 def test_an_admin_publishes_a_version_and_everyone_sees_the_history(client, container):

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
 
 import pytest
 from flask import abort, jsonify
@@ -28,9 +27,10 @@ from shared.bus.consumer import inbox_batch_handler
 from shared.config import CommonSettings
 from shared.events import Event, new_event
 from shared.web.app import create_base_app
-from shared.web.identity import Identity, require_system, sign_headers
+from shared.web.identity import Identity, require_system
 from tests.support.databases import drop_database_url, new_database_url
 from tests.support.net import free_port
+from tests.support.signing import signed_open
 
 ADMIN_ROLES = frozenset({"admin"})
 
@@ -41,7 +41,7 @@ class StubIdentity:
     def __init__(self, secret: bytes) -> None:
         self.users: dict[str, dict[str, Any]] = {}
         self.calls: list[str] = []
-        app, _ = create_base_app("identity-stub", secret=secret, max_content_length=1024)
+        app, _ = create_base_app("identity", secret=secret, max_content_length=1024)
 
         @app.get("/internal/users/<user_id>")
         def user(user_id: str):
@@ -78,10 +78,8 @@ class Api:
              **kwargs: Any):
         roles = ADMIN_ROLES if who in self.admins else frozenset()
         ident = Identity(user_id=who, roles=roles, request_id=request_id or f"req-{uuid.uuid4().hex[:12]}")
-        # signed like the gateway does: the decoded path, without the query
-        headers = sign_headers(self.secret, ident, method, unquote(path.split("?", 1)[0]))
-        headers.update(kwargs.pop("headers", {}))
-        return self.client.open(path, method=method, headers=headers, **kwargs)
+        return signed_open(self.client, self.secret, "linking", ident, method, path, kwargs.pop("headers", None),
+                           **kwargs)
 
     def ok(self, method: str, path: str, who: str | None, status: int = 200, **kwargs: Any) -> Any:
         resp = self.call(method, path, who, **kwargs)

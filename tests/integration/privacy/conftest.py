@@ -76,7 +76,7 @@ class StandIn:
     from system services only), on the port identity was told the service lives at."""
 
     def __init__(self, service: str, port: int, secret: bytes) -> None:
-        app, _ = create_base_app(f"{service}-stand-in", secret=secret, max_content_length=1024)
+        app, _ = create_base_app(service, secret=secret, max_content_length=1024)
 
         @app.get("/internal/privacy/users/<user_id>/export")
         def export(user_id: str):

@@ -18,14 +18,20 @@ SECRET = "unit-gateway-secret-" + "a3f61c0e" * 2
 
 @pytest.fixture(scope="module")
 def upstream(redis_url):
-    """One stand-in answering as identity, linking, content and the pages (web); audit is left down."""
-    app = create(name="upstream", secret=SECRET.encode(), sessions_url=redis_url)
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    """Stand-ins answering as identity, linking, content and the pages (web), each checking that calls were signed
+    for it; audit is left down."""
+    urls, servers = {}, []
+    for name in ("identity", "linking", "content", "web"):
+        app = create(name=name, secret=SECRET.encode(), sessions_url=redis_url)
+        server = make_server("127.0.0.1", free_port(), app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        urls[name] = f"http://127.0.0.1:{server.server_port}"
+    yield urls
+    for server, thread in servers:
+        server.shutdown()
+        thread.join(timeout=5)
 
 
 @pytest.fixture
@@ -43,7 +49,8 @@ def gateway(tmp_path, monkeypatch, redis_url, upstream):
     def build(**env: str):
         values = {
             "PORTAL_INTERNAL_SECRET": SECRET, "PORTAL_VAR_DIR": str(tmp_path), "REDIS_URL": redis_url,
-            "IDENTITY_URL": upstream, "LINKING_URL": upstream, "CONTENT_URL": upstream, "WEB_URL": upstream,
+            "IDENTITY_URL": upstream["identity"], "LINKING_URL": upstream["linking"],
+            "CONTENT_URL": upstream["content"], "WEB_URL": upstream["web"],
             "AUDIT_URL": f"http://127.0.0.1:{free_port()}",
             "GATEWAY_RATE_LIMIT_IP": "off", "GATEWAY_RATE_LIMIT_USER": "off",
         }

@@ -51,7 +51,7 @@ def test_non_ascii_paths_reach_the_service_as_sent(gateway):
 def test_request_id_is_kept_from_a_signed_caller_only(gateway):
     client, _ = gateway()
     signed = sign_headers(SECRET.encode(), Identity(user_id="system:test", request_id="trace-42"), "GET",
-                          "/api/content/echo")
+                          "/api/content/echo", service="gateway")
     resp = client.get("/api/content/echo", headers=signed)
     assert resp.headers["X-Request-ID"] == "trace-42"
     assert resp.get_json()["identity"]["request_id"] == "trace-42"

@@ -72,7 +72,7 @@ def test_csrf_token_matches_its_hash_only():
     ("DELETE", "identity", "/sessions/current", True), ("GET", "identity", "/sessions/current", False),
     ("GET", "identity", "/me", False), ("GET", "identity", "/policyx", False),
     ("GET", "identity", "/privacy", False), ("GET", "content", "/policy", False),
-    ("GET", "audit", "/me/events", False),
+    ("GET", "audit", "/me/events", False), ("POST", "identity", "/reauth", True), ("GET", "identity", "/reauth", False),
 ])
 def test_policy_gate_leaves_only_policy_privacy_consent_and_logout(method, service, path, exempt):
     assert policy.policy_gate_exempt(method, service, path) is exempt

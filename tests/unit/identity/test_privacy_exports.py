@@ -9,12 +9,24 @@ import pytest
 from services.identity.domain import errors
 from services.identity.handlers import privacy_exports as exports
 from tests.unit.identity.privacy_fakes import FakeSource
-from tests.unit.identity.test_accounts_and_sessions import register
+from tests.unit.identity.test_accounts_and_sessions import login, register
 
 
 @pytest.fixture
-def user(uow, hasher):
-    return register(uow, hasher)
+def person(uow, hasher, counters, settings):
+    user = register(uow, hasher)
+    return user, login(uow, hasher, counters, settings).session.id
+
+
+@pytest.fixture
+def user(person):
+    return person[0]
+
+
+@pytest.fixture
+def request_export(uow, settings, person):
+    """Ask as the person, from the session they just logged in with."""
+    return lambda: exports.request_export(uow, settings, person[0].id, person[1])
 
 
 @pytest.fixture
@@ -28,20 +40,20 @@ def link_args(view) -> dict:
     return {"expires": int(query["expires"][0]), "signature": query["signature"][0]}
 
 
-def test_request_stores_pending_sections_and_announces_it_once(uow, store, settings, user):
-    export = exports.request_export(uow, settings, user.id)
+def test_request_stores_pending_sections_and_announces_it_once(uow, store, settings, user, request_export):
+    export = request_export()
     assert export.status == "pending" and (export.due_at - export.requested_at).days == 30
     view = exports.export_status(uow, settings, export_id=export.id, user_id=user.id)
     assert view["sections"].keys() == {"identity", "linking", "content", "audit"}
     assert {s["status"] for s in view["sections"].values()} == {"pending"} and "download_url" not in view
-    assert exports.request_export(uow, settings, user.id).id == export.id  # still running: the same one
+    assert request_export().id == export.id  # still running: the same one
     requested = [e for e in store.events if e.type == "identity.privacy.export_requested"]
     assert [e.payload["request_id"] for e in requested] == [export.id]
     assert "email" not in str(requested[0].payload)
 
 
-def test_sections_that_answer_are_kept_and_the_others_stay_pending(uow, store, settings, user, sources):
-    export = exports.request_export(uow, settings, user.id)
+def test_sections_that_answer_are_kept_and_the_others_stay_pending(uow, store, settings, user, request_export, sources):
+    export = request_export()
     missing = exports.collect_export(uow, sources, export.id)
     assert missing == ["audit", "content"]
     view = exports.export_status(uow, settings, export_id=export.id, user_id=user.id)
@@ -60,8 +72,9 @@ def test_sections_that_answer_are_kept_and_the_others_stay_pending(uow, store, s
     assert [e.type for e in store.events].count("identity.privacy.export_completed") == 1
 
 
-def test_download_is_for_the_owner_with_an_unexpired_link(uow, store, hasher, settings, user, sources, fake_clock):
-    export = exports.request_export(uow, settings, user.id)
+def test_download_is_for_the_owner_with_an_unexpired_link(uow, store, hasher, settings, user, request_export, sources,
+                                                          fake_clock):
+    export = request_export()
     for source in sources.values():
         source.down = False
     exports.collect_export(uow, sources, export.id)
@@ -92,12 +105,22 @@ def test_download_is_for_the_owner_with_an_unexpired_link(uow, store, hasher, se
     assert all(s.data is None for s in store.privacy.section_rows.values())
 
 
-def test_a_pending_export_cannot_be_downloaded(uow, settings, user):
+def test_a_pending_export_cannot_be_downloaded(uow, settings, user, request_export):
     from services.identity.domain.privacy import download_signature
 
-    export = exports.request_export(uow, settings, user.id)
+    export = request_export()
     expires = 2**31
     signature = download_signature(settings.common.internal_secret, export.id, user.id, expires)
     with pytest.raises(errors.ExportNotReady):
         exports.download_export(uow, settings, export_id=export.id, user_id=user.id, expires=expires,
                                 signature=signature)
+
+
+def test_an_export_needs_a_recent_reauthentication(uow, store, settings, person, fake_clock):
+    fake_clock.advance(settings.reauth_seconds + 1)
+    with pytest.raises(errors.ReauthRequired) as err:
+        exports.request_export(uow, settings, person[0].id, person[1])
+    assert err.value.status == 428
+    with pytest.raises(errors.ReauthRequired):
+        exports.request_export(uow, settings, person[0].id, None)
+    assert not [e for e in store.events if e.type == "identity.privacy.export_requested"]

@@ -11,7 +11,8 @@ from services.web.bootstrap import Container
 from services.web.config import Settings
 from services.web.domain import csrf
 from services.web.domain.navigation import safe_next
-from shared.web.identity import Identity, sign_headers
+from shared.web.identity import Identity
+from tests.support.signing import signed_open
 
 SECRET = b"unit-web-secret"
 USER = Identity(user_id="u-1", session_id="s-1", request_id="r-1")
@@ -50,17 +51,16 @@ def client(apis):
 
 
 def get(client, path: str, who: Identity = USER, **kw):
-    return client.get(path, headers=sign_headers(SECRET, who, "GET", path.split("?")[0]), **kw)
+    return signed_open(client, SECRET, "web", who, "GET", path, kw.pop("headers", None), **kw)
 
 
 def post(client, path: str, data: dict, who: Identity = USER, headers: dict | None = None, token: bool = True):
     form = dict(data)
     if token:
         form["csrf_token"] = csrf.token(SECRET, session_id=who.session_id, browser_nonce="nonce-1")
-    signed = {**sign_headers(SECRET, who, "POST", path.split("?")[0]), "X-Forwarded-Host": "portal.test",
-              **(headers or {})}
     client.set_cookie("portal_form", "nonce-1", domain="localhost")
-    return client.post(path, data=form, headers=signed)
+    return signed_open(client, SECRET, "web", who, "POST", path, {"X-Forwarded-Host": "portal.test", **(headers or {})},
+                       data=form)
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -134,9 +134,8 @@ def test_forms_need_this_sites_token(client, apis):
     assert apis.calls == []  # nothing reached a service
     stolen = post(client, "/account", {"name": "X"}, who=Identity(user_id="u-2", session_id="s-2"))
     assert stolen.status_code == 303  # its own session's token is fine
-    other = client.post("/account", data={"name": "X", "csrf_token": csrf.token(SECRET, session_id="s-1",
-                                                                                   browser_nonce=None)},
-                        headers=sign_headers(SECRET, Identity(user_id="u-2", session_id="s-2"), "POST", "/account"))
+    other = signed_open(client, SECRET, "web", Identity(user_id="u-2", session_id="s-2"), "POST", "/account",
+                        data={"name": "X", "csrf_token": csrf.token(SECRET, session_id="s-1", browser_nonce=None)})
     assert other.status_code == 403  # another session's token is not
 
 
