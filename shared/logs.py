@@ -38,17 +38,23 @@ def _request_id() -> str | None:
     return None
 
 
+def _current_trace_id() -> str | None:
+    from shared.tracing import trace_id as current
+
+    return current()
+
+
 class ContextFilter(logging.Filter):
     """Puts the correlation id, event id and trace id of the current context on every record
     (a value passed with ``extra=`` wins)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "correlation_id", None) is None:
-            record.correlation_id = correlation_id.get() or _request_id()
+            record.correlation_id = _request_id() or correlation_id.get()
         if getattr(record, "event_id", None) is None:
             record.event_id = event_id.get()
         if getattr(record, "trace_id", None) is None:
-            record.trace_id = trace_id.get()
+            record.trace_id = trace_id.get() or _current_trace_id()
         parts = [f"{k}={v}" for k in ("correlation_id", "event_id") if (v := getattr(record, k, None))]
         record.context = f" [{' '.join(parts)}]" if parts else ""
         return True

@@ -7,11 +7,13 @@ from flask import Flask
 from services.gateway.api import context, health, reference
 from services.gateway.api.proxy import Proxy
 from services.gateway.bootstrap import Container, bootstrap
+from shared import tracing
 from shared.web.errors import register_error_handlers
 
 
 def create_app(container: Container | None = None) -> Flask:
     container = container or bootstrap()
+    tracing.configure("gateway")
     app = Flask("gateway")
     app.config.update(JSON_SORT_KEYS=False)
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -39,6 +39,9 @@ class Settings:
     export_link_seconds: int  # how long a download_url works
     export_keep_seconds: int  # how long a completed export stays downloadable before it is purged
     erasure_ledger_file: Path  # the ledger's copy outside the database (survives a database restore)
+    reset_limit: int = 3  # reset mails per address per window; more requests are answered alike, mail nothing
+    reset_window: int = 3600
+    reset_min_seconds: float = 0.25  # every reset request is answered after at least this long, account or not
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -67,6 +70,9 @@ class Settings:
             export_keep_seconds=env_int("IDENTITY_EXPORT_KEEP_SECONDS", 7 * 24 * 3600),
             erasure_ledger_file=Path(env_str("IDENTITY_ERASURE_LEDGER_FILE",
                                              str(var_dir() / "privacy" / "erasure-ledger.jsonl"))),
+            reset_limit=env_int("IDENTITY_RESET_LIMIT", 3),
+            reset_window=env_int("IDENTITY_RESET_WINDOW", 3600),
+            reset_min_seconds=env_float("IDENTITY_RESET_MIN_SECONDS", 0.25),
         )
 
 

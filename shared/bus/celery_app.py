@@ -56,6 +56,9 @@ def make_celery(name: str, broker_url: str, consume_queue: str | None = None) ->
         app.conf.task_default_queue = queue.name
         # Now (a worker's start-up warnings come before Celery's logging set-up) and again at set-up.
         _configure_logging(consume_queue)()
+        from shared import tracing
+
+        tracing.configure(consume_queue)
         setup_logging.connect(_configure_logging(consume_queue), weak=False, dispatch_uid="portal-logging")
         if os.environ.get("PORTAL_METRICS_PORT"):
             worker_ready.connect(_serve_metrics, weak=False, dispatch_uid="portal-metrics")

@@ -4,6 +4,11 @@ At least once in, exactly once in effect: handlers run inside one transaction wi
 processed ``event_id``s. A failing batch is sent back to the service's own queue with backoff; on the
 last attempt events are tried one by one and only the failing ones go to the dead-letter table.
 Nothing is swallowed: every failure is logged and kept.
+
+A database that cannot be reached (restarted, down, locked) is not the events' fault: such a batch is
+sent back again and again, the wait capped at ``OUTAGE_RETRY_CAP`` seconds, without using up its attempts
+and never to the dead letters — which live in that same database (tests/faults/test_postgres_restart.py:
+a 16 s PostgreSQL restart dead-lettered, and so lost, 134 access events before this).
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from typing import Any
 from celery import Celery
 from marshmallow import ValidationError
 from sqlalchemy import Table
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.bus.publisher import CeleryPublisher
 from shared.bus.topology import DELIVER_TASK
 from shared.events import Event, load_events, signing
@@ -31,8 +37,16 @@ BatchHandler = Callable[[list[Event]], None]
 EventHandler = Callable[[Session, Event], None]
 
 
+OUTAGE_RETRY_CAP = 10.0
+
+
 def backoff_seconds(attempt: int, cap: float = 60.0) -> float:
     return min(cap, (2 ** attempt) * (0.5 + random.random() / 2))
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The consumer's database could not be used at all (connection refused or lost, locked, starting up)."""
+    return isinstance(exc, OperationalError | InterfaceError | DisconnectionError)
 
 
 def register_consumer(
@@ -47,13 +61,20 @@ def register_consumer(
 
     @app.task(name=DELIVER_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
     def deliver(self: Any, events: list[dict[str, Any]], attempt: int = 0) -> int:
-        started = time.perf_counter()
+        started, started_ns = time.perf_counter(), time.time_ns()
         good_raw, good = _load_or_dead_letter(service, events, dead_letters, attempt)
         metrics.BATCH_SIZE.labels(service).observe(len(events) if isinstance(events, list) else 1)
         try:
             if good:
                 handle_batch(good)
         except Exception as exc:  # noqa: BLE001 - every failure is retried, then dead-lettered
+            if is_outage(exc):
+                delay = backoff_seconds(min(attempt, 4), cap=OUTAGE_RETRY_CAP)
+                log.warning("%s: batch of %d waits for its database (%s), retry in %.1fs",
+                            service, len(good), type(exc).__name__, delay)
+                # The same attempt number: an outage never uses up a batch's attempts.
+                publisher.send_to_queue(service, good_raw, attempt, countdown=delay)
+                return 0
             if attempt + 1 < max_attempts:
                 delay = backoff_seconds(attempt)
                 log.warning("%s: batch of %d failed (attempt %d), retry in %.1fs: %r",
@@ -68,6 +89,7 @@ def register_consumer(
         log.info("%s: stored batch of %d events in %.1f ms", service, len(good),
                  (time.perf_counter() - started) * 1000)
         _count_consumed(service, good)
+        _trace_consumed(service, good, started_ns)
         return len(good)
 
     return deliver
@@ -118,6 +140,19 @@ def _isolate(service: str, raws: Sequence[dict[str, Any]], events: Sequence[Even
             dead_letters.add(raw, repr(exc), attempts)
             metrics.DEAD_LETTERED.labels(service).inc()
     return stored
+
+
+def _trace_consumed(service: str, events: Sequence[Event], started_ns: int) -> None:
+    """One span per event that carries a trace context, the child of the span that emitted it; it covers
+    the batch the event was handled in."""
+    for event in events:
+        if event.traceparent:
+            span = tracing.tracer().start_span(f"{service} consume {event.type}",
+                                               context=tracing.parent_from({"traceparent": event.traceparent}),
+                                               kind=tracing.CONSUMER, start_time=started_ns,
+                                               attributes={"portal.event_id": event.event_id,
+                                                           "portal.event_type": event.type})
+            span.end()
 
 
 def _count_consumed(service: str, events: Sequence[Event]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from shared import clock
+from shared import clock, tracing
 from shared.events.fastcheck import CompiledPayload, check_envelope
 from shared.events.registry import UnknownEventType, latest_version, schema_for
 
@@ -25,6 +25,8 @@ class Event:
     subject: str
     correlation_id: str | None
     payload: dict[str, Any] = field(default_factory=dict)
+    # W3C Trace Context of the span that emitted it (optional; older events have none): shared/tracing.py
+    traceparent: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,6 +45,8 @@ class EnvelopeSchema(Schema):
     subject = fields.String(required=True, validate=validate.Length(max=500))
     correlation_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     payload = fields.Dict(keys=fields.String(), load_default=dict)
+    # Never a reason to refuse an event: a malformed value is dropped when loading (``tracing.valid``).
+    traceparent = fields.Raw(load_default=None, allow_none=True)
 
 
 _envelope = EnvelopeSchema()
@@ -74,6 +78,7 @@ def new_event(
         subject=subject,
         correlation_id=correlation_id,
         payload=dict(schema.dump(payload)),
+        traceparent=tracing.current_traceparent(),
     )
 
 
@@ -118,6 +123,7 @@ def load_events(raw: list[dict[str, Any]], *, strict_payload: bool = True) -> li
                 subject=item["subject"],
                 correlation_id=item.get("correlation_id"),
                 payload=payload,
+                traceparent=tracing.valid(original.get("traceparent")),
             )
         )
     return out

@@ -10,9 +10,11 @@ from collections.abc import Callable, Iterable
 
 from flask import Flask, Response, g, jsonify, request
 from flask_smorest import Api
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from werkzeug.exceptions import HTTPException
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.web.errors import (
     ApiError,
     ErrorSchema,
@@ -75,6 +77,7 @@ def create_base_app(
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    tracing.configure(name)
     api = PortalApi(app)
     register_error_handlers(app)
     open_paths = set(OPEN_PATHS) | set(trusted_open_paths)
@@ -84,6 +87,10 @@ def create_base_app(
     @app.before_request
     def _identity_and_media_type():
         g.metrics_started = time.perf_counter()
+        span = tracing.tracer().start_span(f"{request.method} {request.url_rule.rule if request.url_rule else '?'}",
+                                           context=tracing.parent_from(request.headers), kind=tracing.SERVER)
+        g.trace_token = otel_context.attach(trace.set_span_in_context(span))
+        g.trace_span = span
         rid = request.headers.get(H_REQUEST_ID) or str(uuid.uuid4())
         g.request_id = rid[:200]
         if request.path in open_paths:
@@ -104,6 +111,10 @@ def create_base_app(
         if started is not None:
             route = request.url_rule.rule if request.url_rule is not None else "unmatched"
             metrics.observe_request(name, request.method, route, resp.status_code, time.perf_counter() - started)
+        span = g.get("trace_span")
+        if span is not None:
+            span.set_attribute("http.response.status_code", resp.status_code)
+            span.set_attribute("portal.request_id", g.get("request_id", ""))
         resp.headers[H_REQUEST_ID] = getattr(g, "request_id", "")
         resp.headers.setdefault("Cache-Control", "no-store")
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -112,6 +123,14 @@ def create_base_app(
     @app.get("/healthz")
     def healthz():
         return jsonify(status="ok", service=name)
+
+    @app.teardown_request
+    def _end_span(_exc: BaseException | None = None) -> None:
+        span, token = g.pop("trace_span", None), g.pop("trace_token", None)
+        if span is not None:
+            span.end()
+        if token is not None:
+            otel_context.detach(token)
 
     state = list(metrics_state)
 

@@ -11,13 +11,13 @@ import pytest
 from tests.support.platform import Platform, running_platform
 
 FIGURES: list[str] = []
+# Two gateway workers, as ``make run`` has: one of them is killed while the other serves.
+FAULT_ENV = {"GATEWAY_RATE_LIMIT_IP": "off", "GATEWAY_RATE_LIMIT_USER": "off", "GATEWAY_WORKERS": "2"}
 
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    # Two gateway workers, as ``make run`` has: one of them is killed while the other serves.
-    env = {"GATEWAY_RATE_LIMIT_IP": "off", "GATEWAY_RATE_LIMIT_USER": "off", "GATEWAY_WORKERS": "2"}
-    with running_platform(tmp_path_factory.mktemp("portal-faults"), extra_env=env) as running:
+    with running_platform(tmp_path_factory.mktemp("portal-faults"), extra_env=FAULT_ENV) as running:
         yield running
 
 

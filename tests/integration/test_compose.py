@@ -98,8 +98,12 @@ def test_every_service_has_its_web_and_worker_and_the_platform_its_stores(compos
         assert {f"{service}-web", f"{service}-worker"} <= names
     assert {"gateway", "relay", "migrate", "postgres", "redis"} <= names
     assert "gateway-worker" not in names  # the gateway consumes no events
-    redis_cmd = compose["services"]["redis"]["command"]
-    assert redis_cmd[redis_cmd.index("--appendonly") + 1] == "yes"
+    redis_cmd = " ".join(compose["services"]["redis"]["command"])
+    assert "--appendonly yes" in redis_cmd
+    assert '--requirepass "$$REDIS_PASSWORD"' in redis_cmd or '--requirepass "$REDIS_PASSWORD"' in redis_cmd
+    for name, service in compose["services"].items():  # every client names the password
+        url = (service.get("environment") or {}).get("REDIS_URL")
+        assert url is None or url.startswith("redis://:${REDIS_PASSWORD:?"), f"{name}: {url}"
     init_sql = "\n".join(
         (REPO / src.split(":")[0]).read_text()
         for src in compose["services"]["postgres"]["volumes"] if src.startswith("./deploy/")

@@ -140,6 +140,7 @@ class Fault:
     name: str
     target: str
     down: float = 0.0
+    inject: Callable[[], None] | None = None  # instead of a signal: e.g. restart a database (back when it returns)
 
 
 # What a restarted process writes once it works again (supervisor log: ``name | line``); a process without
@@ -200,10 +201,12 @@ def run_fault(platform: Platform, fault: Fault, *, before: float = 4.0, after: f
     try:
         with load:
             time.sleep(before)
-            pid = target_pid(platform, fault.target)
+            pid = target_pid(platform, fault.target) if fault.inject is None else 0
             readies = ready_count(platform, fault.target)
             struck = time.monotonic()
-            if fault.down:
+            if fault.inject is not None:
+                fault.inject()
+            elif fault.down:
                 os.kill(pid, signal.SIGSTOP)
                 time.sleep(fault.down)
                 os.kill(pid, signal.SIGCONT)

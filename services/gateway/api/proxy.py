@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from urllib3.exceptions import HTTPError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_cookie
@@ -36,7 +38,7 @@ from services.gateway.domain.routing import (
     resolve_route,
 )
 from services.gateway.handlers import Access, Caller, enforce_session_rules, identify
-from shared import logs, metrics
+from shared import logs, metrics, tracing
 from shared.web.errors import DEFAULT_CODES, ApiError, error_body
 from shared.web.identity import ANON_COOKIE, Identity, host_cookie, sign_headers
 
@@ -69,9 +71,13 @@ class Proxy:
         if reference.is_own(path) or (page and (path in OWN_PATHS or PAGES not in self.c.upstreams.urls)):
             return self.fallback(environ, start_response)
         edge = read_edge(self.c, environ)
-        logs.correlation_id.set(edge.request_id)  # this thread's log lines name the request until the next
+        correlation = logs.correlation_id.set(edge.request_id)  # this request's log lines name it
         access = new_access(edge, environ)
         static = page and pages.is_static(access.path)
+        span = tracing.tracer().start_span(f"{access.method} {'page' if page else access.path.split('/', 3)[2]}",
+                                           context=tracing.parent_from({"traceparent": environ.get(
+                                               "HTTP_TRACEPARENT", "")}), kind=tracing.SERVER)
+        token = otel_context.attach(trace.set_span_in_context(span))
         try:
             if page:
                 status, headers, body, counter = self._page(environ, edge, access, static)
@@ -105,6 +111,11 @@ class Proxy:
         start_response(_status_line(status), headers)
         metrics.observe_request("gateway", access.method, _route_label(page, access), status,
                                 time.perf_counter() - edge.started)
+        span.set_attribute("http.response.status_code", status)
+        span.set_attribute("portal.request_id", edge.request_id)
+        span.end()
+        otel_context.detach(token)
+        logs.correlation_id.reset(correlation)
         return body
 
     @staticmethod
@@ -176,6 +187,11 @@ class Proxy:
         # The client's address travels signed (X-Portal-Client-IP); the scheme tells identity which
         # session cookie to set.
         headers["X-Forwarded-Proto"] = edge.scheme
+        for name in [k for k in headers if k.lower() == tracing.TRACEPARENT]:  # the client's: ours replaces it
+            del headers[name]
+        traceparent = tracing.current_traceparent()
+        if traceparent:
+            headers[tracing.TRACEPARENT] = traceparent
         path_qs = route.url_path() + ("?" + query if query else "")
         upstream = self.c.upstreams.open(route.service, method, path_qs, headers, body, chunked=chunked)
         response_headers = forwardable_response_headers(

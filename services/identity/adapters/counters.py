@@ -37,16 +37,27 @@ class RedisCounters:
             return 60
 
     def add_ip_failure(self, ip: str, window: int) -> None:
-        key = self._ip_key(ip)
         try:
-            # SET NX EX then INCR: a fixed window from the first failure (EXPIRE NX needs Redis 7;
-            # the redis-server that `make run` ships is 6.2).
-            pipe = self._client.pipeline()
-            pipe.set(key, 0, ex=window, nx=True)
-            pipe.incr(key)
-            pipe.execute()
+            self._count(self._ip_key(ip), window)
         except redis.RedisError as exc:
             log.warning("per-IP throttle unavailable: %r", exc)
+
+    def count_reset_request(self, address_key: str, window: int) -> int:
+        """Count one password reset request for an address (its digest); how many in the window so far.
+        Fails closed: without Redis no reset mail goes out (the answer stays the same)."""
+        try:
+            return self._count(f"portal:identity:resets:{address_key}", window)
+        except redis.RedisError as exc:
+            log.warning("per-address reset limit unavailable: %r", exc)
+            return 1 << 30
+
+    def _count(self, key: str, window: int) -> int:
+        # SET NX EX then INCR: a fixed window from the first count (EXPIRE NX needs Redis 7;
+        # the redis-server that `make run` ships is 6.2).
+        pipe = self._client.pipeline()
+        pipe.set(key, 0, ex=window, nx=True)
+        pipe.incr(key)
+        return int(pipe.execute()[1])
 
     @staticmethod
     def _ip_key(ip: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask_smorest import Blueprint
 
 from services.identity.api import schemas
@@ -34,8 +36,11 @@ def resend():
 @blp.arguments(schemas.ResetRequestIn)
 @blp.response(202, schemas.AcceptedOut)
 def request_reset(body):
-    email.request_password_reset(uow(), container().settings, body["email"])
-    return RESET_ANSWER  # the same whether or not the address has an account
+    c, started = container(), time.monotonic()
+    email.request_password_reset(uow(), c.counters, c.settings, body["email"])
+    # The same answer, and no sooner for an unknown address: a mailed token costs writes a stranger could time.
+    time.sleep(max(0.0, c.settings.reset_min_seconds - (time.monotonic() - started)))
+    return RESET_ANSWER
 
 
 @blp.post("/password-resets/confirm")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,8 @@ from services.identity.handlers.mail import queue_mails
 from services.identity.handlers.ports import Counters, PasswordHasher
 from services.identity.handlers.sessions import end_user_sessions, throttle_key
 from shared import clock
+
+log = logging.getLogger("portal.identity")
 
 
 def issue_token(uow: Any, settings: Settings, user: User, purpose: str, address: str) -> str:
@@ -89,10 +92,15 @@ def resend_verification(uow: Any, settings: Settings, user_id: str) -> None:
         uow.commit()
 
 
-def request_password_reset(uow: Any, settings: Settings, email: str) -> None:
-    """Mail a reset link if the address has an account; the caller answers the same either way."""
+def request_password_reset(uow: Any, counters: Counters, settings: Settings, email: str) -> None:
+    """Mail a reset link if the address has an account, at most ``reset_limit`` times per address per window
+    (counted for every address, known or not); the caller answers the same either way."""
+    address = normalize_email(email)
+    if counters.count_reset_request(throttle_key(address), settings.reset_window) > settings.reset_limit:
+        log.info("password reset for %s not mailed: over the per-address limit", throttle_key(address)[:12])
+        return
     with uow:
-        user = uow.users.by_email(normalize_email(email))
+        user = uow.users.by_email(address)
         if user is not None and user.erased_at is None:
             issue_token(uow, settings, user, "reset_password", user.email)
             uow.commit()

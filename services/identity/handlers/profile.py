@@ -7,7 +7,7 @@ from typing import Any
 
 from services.identity.config import Settings
 from services.identity.domain import mails
-from services.identity.domain.errors import EmailTaken, Invalid, NotAuthenticated, NotFound
+from services.identity.domain.errors import EmailTaken, NotAuthenticated, NotFound
 from services.identity.domain.rules import check_password, normalize_email
 from services.identity.handlers.accounts import get_profile
 from services.identity.handlers.email import issue_token
@@ -49,10 +49,7 @@ def change_password(uow: Any, hasher: PasswordHasher, counters: Counters, settin
     doing it stays and counts as freshly authenticated; every other session ends. Returns how many."""
     if not session_id:
         raise NotAuthenticated("Log in to do this.")
-    try:
-        check_password(new_password)  # the same rules as at registration and reset
-    except Invalid as exc:
-        raise Invalid(exc.message, fields={"new_password": exc.fields["password"]}) from exc
+    check_password(new_password, "new_password")  # the same rules as at registration and reset
     with uow:
         user = uow.users.get(user_id)
         session = uow.sessions.get(session_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import email
 import re
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -164,3 +166,19 @@ def test_policy_publication_mails_every_user_with_its_version(client, container,
         versions = conn.execute(select(tables.mails.c.policy_version)
                                 .where(tables.mails.c.template == "policy_notice")).scalars().all()
     assert versions == ["2", "2", "2"]
+
+
+def test_password_resets_are_limited_per_address_and_take_the_same_time(client, container):
+    address = f"limit-{uuid.uuid4().hex[:8]}@example.com"
+    client.register(address)
+    floor = container.settings.reset_min_seconds
+    for ask in ("unknown", "known"):
+        started = time.monotonic()
+        who = address if ask == "known" else f"nobody-{uuid.uuid4().hex[:8]}@example.com"
+        assert client.call("POST", "/password-resets", json={"email": who}).status_code == 202
+        assert time.monotonic() - started >= floor, ask  # no quicker answer for an address without an account
+    for _ in range(container.settings.reset_limit + 2):  # a stranger hammering the address
+        resp = client.call("POST", "/password-resets", json={"email": address.upper()})
+        assert resp.status_code == 202 and resp.get_json()["status"] == "accepted"  # answered alike, over the limit too
+    mailed = [m for m in deliver(container) if m["To"] == address and "Reset" in m["Subject"]]
+    assert len(mailed) == container.settings.reset_limit  # the owner's mailbox is not flooded

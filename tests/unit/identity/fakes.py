@@ -472,6 +472,7 @@ class FakeCounters:
     def __init__(self) -> None:
         self.epoch = 0
         self.ip: dict[str, int] = {}
+        self.resets: dict[str, int] = {}
 
     def bump_epoch(self) -> None:
         self.epoch += 1
@@ -484,6 +485,10 @@ class FakeCounters:
 
     def add_ip_failure(self, ip: str, window: int) -> None:
         self.ip[ip] = self.ip.get(ip, 0) + 1
+
+    def count_reset_request(self, address_key: str, window: int) -> int:
+        self.resets[address_key] = self.resets.get(address_key, 0) + 1
+        return self.resets[address_key]
 
 
 class FakeMailer:

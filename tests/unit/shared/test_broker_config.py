@@ -25,16 +25,16 @@ def env(monkeypatch):
 
 def test_the_broker_defaults_to_the_redis_of_redis_url(env):
     env.setenv("REDIS_URL", "redis://127.0.0.1:6390/2")
-    settings = CommonSettings.from_env("probe")
+    settings = CommonSettings.from_env("linking")
     assert settings.broker_url == settings.counters_url == "redis://127.0.0.1:6390/2"
 
 
 def test_rabbitmq_is_the_broker_while_redis_keeps_the_counters(env):
     env.setenv("REDIS_URL", "redis://127.0.0.1:6390/2")
     env.setenv("PORTAL_BROKER_URL", AMQP)
-    settings = CommonSettings.from_env("probe")
+    settings = CommonSettings.from_env("linking")
     assert settings.broker_url == AMQP and settings.counters_url == "redis://127.0.0.1:6390/2"
-    app = make_celery("probe", settings.broker_url)
+    app = make_celery("linking-test", settings.broker_url)
     assert app.conf.broker_transport_options == {"confirm_publish": True}  # publisher confirms
 
 
@@ -46,7 +46,7 @@ def test_rabbitmq_is_the_broker_while_redis_keeps_the_counters(env):
 def test_a_wrong_url_is_refused_in_one_line_without_its_password(env, name, value, says):
     env.setenv(name, value)
     with pytest.raises(ConfigError) as refused:
-        CommonSettings.from_env("probe")
+        CommonSettings.from_env("linking")
     assert says in str(refused.value) and "\n" not in str(refused.value) and "secret" not in str(refused.value)
     with pytest.raises(ConfigError):
         RunSettings.from_env()

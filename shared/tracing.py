@@ -1,0 +1,65 @@
+"""W3C Trace Context across the platform, with OpenTelemetry.
+
+The gateway continues a client's ``traceparent`` or starts a trace, and sends its own span's
+``traceparent`` to the service; a service's span is the parent of the events its use case emits (the
+envelope's optional ``traceparent``, so the context crosses the outbox and the broker); a consumer's span
+for each event is that event's child. Spans are exported over OTLP/HTTP when
+``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (the SDK's standard variables tune it); otherwise they are made
+(so the ids propagate) and dropped. tests/e2e/test_tracing_e2e.py follows one request across processes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from opentelemetry import context, propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+TRACEPARENT = "traceparent"
+_VALID = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+SERVER, CONSUMER = trace.SpanKind.SERVER, trace.SpanKind.CONSUMER
+
+
+def configure(service: str) -> None:
+    """Once per process: an SDK tracer provider named ``portal-<service>``, exporting when an endpoint is
+    set. A provider already installed (a test's in-memory one) is kept."""
+    if isinstance(trace.get_tracer_provider(), TracerProvider):
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": f"portal-{service}"}))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer("portal")
+
+
+def valid(traceparent: Any) -> str | None:
+    return traceparent if isinstance(traceparent, str) and _VALID.match(traceparent) else None
+
+
+def parent_from(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> context.Context:
+    """The context a request or an event carries (an invalid ``traceparent`` starts a new trace)."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    carrier = {k.lower(): v for k, v in pairs if k.lower() == TRACEPARENT and valid(v)}
+    return propagate.extract(carrier)
+
+
+def current_traceparent() -> str | None:
+    """The ``traceparent`` of the current span, to put on an outgoing request or event."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get(TRACEPARENT)
+
+
+def trace_id() -> str | None:
+    span_context = trace.get_current_span().get_span_context()
+    return format(span_context.trace_id, "032x") if span_context.is_valid else None
