@@ -22,7 +22,7 @@ import pytest
 
 from tests.support.people import log_in, register
 from tests.support.platform import Platform, running_platform
-from tests.support.processes import REPO, VENV_BIN, base_env
+from tests.support.processes import VENV_BIN, base_env
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 EXAMPLES = int(os.environ.get("PORTAL_SCHEMATHESIS_EXAMPLES", "15"))
@@ -44,7 +44,8 @@ def schemathesis(platform: Platform, report: Path, *extra: str) -> str:
             "--checks", CHECKS, "--phases", "examples,fuzzing,stateful", "--max-examples", str(EXAMPLES),
             "--seed", "20261202", "--workers", "2", "--request-timeout", "30", "--no-color",
             "--report", "junit", "--report-junit-path", str(report), *extra]
-    done = subprocess.run(argv, cwd=REPO, env=base_env({"NO_COLOR": "1"}), capture_output=True, text=True,
+    # Its own working directory: Schemathesis keeps a run cache (.schemathesis/) where it runs.
+    done = subprocess.run(argv, cwd=report.parent, env=base_env({"NO_COLOR": "1"}), capture_output=True, text=True,
                           timeout=900, check=False)
     out = done.stdout + done.stderr
     assert done.returncode == 0, f"{' '.join(argv)}\n{out[-8000:]}"
