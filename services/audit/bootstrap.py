@@ -13,7 +13,7 @@ from services.audit.adapters.anchor import FileAnchor, HeadAnchor
 from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.config import Settings
 from shared.db import is_sqlite
-from shared.runtime import Runtime, build_runtime
+from shared.runtime import Runtime, build_runtime, migrate_on_start
 from shared.web.identity import Identity
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -38,7 +38,7 @@ def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> 
     runtime = build_runtime(settings.common, tables.metadata, MIGRATIONS, run_migrations=False)
     if is_sqlite(runtime.engine):
         event.listen(runtime.engine, "connect", _tune_sqlite)
-    if run_migrations:
+    if run_migrations and migrate_on_start():
         runtime.migrate()
     return Container(settings=settings, runtime=runtime, anchor=FileAnchor(settings.anchor_path))
 
