@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import event
 
 from services.audit.adapters import tables
-from services.audit.adapters.anchor import FileAnchor, HeadAnchor
+from services.audit.adapters.anchor import HeadAnchor, anchor_for
 from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.config import Settings
 from shared.db import is_sqlite
@@ -40,7 +40,8 @@ def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> 
         event.listen(runtime.engine, "connect", _tune_sqlite)
     if run_migrations:
         runtime.migrate()
-    return Container(settings=settings, runtime=runtime, anchor=FileAnchor(settings.anchor_path))
+    anchor = anchor_for(settings.anchor_url, settings.anchor_path, settings.common.database_url)
+    return Container(settings=settings, runtime=runtime, anchor=anchor)
 
 
 def _tune_sqlite(dbapi_conn: Any, _record: Any) -> None:
