@@ -3,7 +3,7 @@ commands (``grant-role``, ``audit verify``, ``policy publish``, ...) collected f
 
 Operations code, not a service: no web process, no queue, no database of its own. It lives under
 ``services/`` because every image carries it (the root Dockerfile keeps it beside the chosen service) and
-it imports each service's ``cli.py`` and ``config.py`` lazily, so an image with one service runs its commands.
+it imports each service's ``cli.py`` and ``bootstrap.py`` lazily, so an image with one service runs its commands.
 """
 
 from __future__ import annotations
