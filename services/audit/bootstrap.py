@@ -13,8 +13,8 @@ from services.audit.adapters.anchor import HeadAnchor, anchor_for
 from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.config import Settings
 from shared.db import is_sqlite
+from shared.identity import Identity
 from shared.runtime import Runtime, build_runtime
-from shared.web.identity import Identity
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -11,8 +11,8 @@ from services.content.adapters import tables
 from services.content.adapters.storage import BlobStorage, LocalDiskStorage
 from services.content.adapters.uow import ContentUnitOfWork
 from services.content.config import SERVICE, Settings
+from shared.identity import Identity
 from shared.runtime import Runtime, build_runtime
-from shared.web.identity import Identity
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

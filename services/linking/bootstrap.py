@@ -11,9 +11,9 @@ from services.linking.adapters import tables
 from services.linking.adapters.identity_client import IdentityDirectory, UserDirectory
 from services.linking.adapters.uow import LinkingUnitOfWork
 from services.linking.config import SERVICE, Settings
+from shared.identity import Identity
 from shared.runtime import Runtime, build_runtime
 from shared.web.client import ServiceClient
-from shared.web.identity import Identity
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

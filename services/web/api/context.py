@@ -13,8 +13,9 @@ from flask import Flask, Response, abort, current_app, g, request, send_from_dir
 from services.web.adapters.services import Browser
 from services.web.bootstrap import STATIC, Container
 from services.web.domain import csrf
+from shared.identity import Identity
 from shared.web.app import metrics_response, observe_response
-from shared.web.identity import H_REQUEST_ID, Identity, guard_body, verify_headers
+from shared.web.identity import H_REQUEST_ID, guard_body, verify_headers
 from shared.web.nonces import NonceStore, nonce_store
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # the gateway never routes /metrics
