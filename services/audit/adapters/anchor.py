@@ -27,6 +27,8 @@ class HeadAnchor(Protocol):
 
     def latest(self) -> Head | None: ...
 
+    def latest_by_chain(self) -> dict[int, Head]: ...
+
     def describe(self) -> dict[str, Any]: ...
 
 
@@ -44,20 +46,32 @@ class FileAnchor:
             os.close(fd)
 
     def latest(self) -> Head | None:
+        return max(self._tail(), key=lambda h: h.seq, default=None)
+
+    def latest_by_chain(self) -> dict[int, Head]:
+        """A store of several chains: the highest anchored head of each chain (heads name their chain)."""
+        out: dict[int, Head] = {}
+        for head in self._tail():
+            chain = head.chain or 0
+            if chain not in out or head.seq > out[chain].seq:
+                out[chain] = head
+        return out
+
+    def _tail(self) -> list[Head]:
         try:
             with self.path.open("rb") as fh:
                 size = fh.seek(0, os.SEEK_END)
                 fh.seek(max(0, size - TAIL_BYTES))
                 tail = fh.read().decode("utf-8", "replace").splitlines()
         except FileNotFoundError:
-            return None
+            return []
         heads = []
         for line in tail[1:] if len(tail) > 1 and os.path.getsize(self.path) > TAIL_BYTES else tail:
             try:
                 heads.append(Head.from_dict(json.loads(line)))
             except (ValueError, KeyError, TypeError):
                 continue  # a torn or foreign line: the signature of the chosen head is what counts
-        return max(heads, key=lambda h: h.seq, default=None)
+        return heads
 
     def describe(self) -> dict[str, Any]:
         latest = self.latest()
