@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import event
 
 from services.audit.adapters import tables
-from services.audit.adapters.anchor import FileAnchor, HeadAnchor
+from services.audit.adapters.anchor import HeadAnchor, anchor_for
 from services.audit.adapters.chain_store import ChainCountMismatch
 from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.config import Settings
 from shared.config import ConfigError
 from shared.db import is_sqlite
+from shared.identity import Identity
 from shared.runtime import Runtime, build_runtime
-from shared.web.identity import Identity
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -42,7 +42,8 @@ def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> 
         event.listen(runtime.engine, "connect", _tune_sqlite)
     if run_migrations:
         runtime.migrate()
-    container = Container(settings=settings, runtime=runtime, anchor=FileAnchor(settings.anchor_path))
+    anchor = anchor_for(settings.anchor_url, settings.anchor_path, settings.common.database_url)
+    container = Container(settings=settings, runtime=runtime, anchor=anchor)
     if run_migrations:
         _ensure_chains(container)
     return container

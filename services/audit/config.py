@@ -28,6 +28,7 @@ class Settings:
     signer: signing.Signer | None
     verifier: signing.Verifier
     anchor_path: Path  # the external anchor of signed heads (PORTAL_AUDIT_ANCHOR_PATH)
+    anchor_url: str | None  # another anchor store (PORTAL_AUDIT_ANCHOR_URL: file:///… or a SQL database URL)
     checkpoint_every: int  # sign a checkpoint every N stored events (of each chain)
     trends_k: int  # smallest group of distinct people a trend may show
     max_page: int
@@ -76,6 +77,7 @@ class Settings:
             signer=signer,
             verifier=_verifier(signer),
             anchor_path=Path(os.environ.get("PORTAL_AUDIT_ANCHOR_PATH") or var_dir() / "audit-anchor" / "heads.jsonl"),
+            anchor_url=os.environ.get("PORTAL_AUDIT_ANCHOR_URL") or None,
             legacy_hmac_key=legacy_key,
             checkpoint_every=max(1, env_int("PORTAL_AUDIT_CHECKPOINT_EVERY", 1000)),
             trends_k=max(1, env_int("PORTAL_AUDIT_TRENDS_K", 10)),

@@ -54,6 +54,9 @@ def relay(services: tuple[str, ...]) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threads = []
     state = []
+    from shared import tracing
+
+    tracing.configure("relay")  # each published event's span (shared/outbox.py), when exported
     for service in services or SERVICES:
         container = load_container(service)
         state += container.runtime.metrics_state(consumes=False)

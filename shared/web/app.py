@@ -7,6 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from flask import Flask, Response, g, jsonify, request
 from flask_smorest import Api
@@ -15,6 +16,7 @@ from opentelemetry import trace
 from werkzeug.exceptions import HTTPException
 
 from shared import metrics, tracing
+from shared.identity import Identity
 from shared.web.errors import (
     ApiError,
     ErrorSchema,
@@ -22,7 +24,7 @@ from shared.web.errors import (
     http_exception_response,
     register_error_handlers,
 )
-from shared.web.identity import H_REQUEST_ID, Identity, guard_body, verify_headers
+from shared.web.identity import H_REQUEST_ID, guard_body, verify_headers
 from shared.web.nonces import NonceStore, nonce_store
 
 log = logging.getLogger("portal.web")
@@ -98,8 +100,11 @@ def create_base_app(
         elif verify_identity:
             if secret is None:
                 raise RuntimeError("verify_identity needs a secret")
-            g.identity = verify_headers(secret, request.headers, request.method, request.path, service=name,
-                                        query=request.query_string.decode("latin-1"), nonces=used)
+            signed = verify_headers(secret, request.headers, request.method, request.path, service=name,
+                                    query=request.query_string.decode("latin-1"), nonces=used)
+            # A caller that sent no X-Request-ID gets the one this response carries, so the events the
+            # request emits are correlated with it (never correlation_id=None).
+            g.identity = signed if signed.request_id else replace(signed, request_id=g.request_id)
             guard_body(request.environ, request.headers)
         else:
             g.identity = Identity(request_id=g.request_id)

@@ -214,11 +214,10 @@ class ChainStore:
             token = tokens[actor]
             actor = sealer.seal(ring[token], token, actor)
         payload = e.payload
-        if owner is not None:
-            payload = dict(payload)
+        if owner is not None and names:
             aead = ring[owner]
-            for name in names:
-                payload[name] = sealer.seal(aead, owner, payload[name])
+            payload = sealing.seal_payload(sealing.plan_for(e.type, e.version), payload,
+                                           lambda text: sealer.seal(aead, owner, text))
         return actor, payload
 
     def _sign_checkpoints(self, rows: list[dict[str, Any]], created_at: str, previous: int, chain: int = 0) -> int:

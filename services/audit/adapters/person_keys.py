@@ -28,9 +28,11 @@ from services.audit.domain.chain import canonical_payload
 K = tables.person_keys
 log = logging.getLogger(__name__)
 _MARK = '"' + sealing.PREFIX  # how a sealed value starts inside stored payload JSON
-# A sealed value as a member's value inside stored payload JSON (group 1: the person's token), and any
+# A sealed value as a member's value or a list element inside stored payload JSON, at any depth (group 1:
+# the person's token; canonical JSON escapes every quote inside a string, so ``:"``, ``,"`` and ``["``
+# start a string value there, never the inside of one), and any
 # sealed value's token (an actor column or a payload), for finding a page's people in one scan.
-_SEALED_VALUE = re.compile(r'(?<=:)"' + re.escape(sealing.PREFIX)
+_SEALED_VALUE = re.compile(r'(?<=[:,\[])"' + re.escape(sealing.PREFIX)
                            + r"([0-9a-f]{" + str(sealing.TOKEN_LEN) + r'}):[A-Za-z0-9+/]*={0,2}"')
 _SEALED_TOKEN = re.compile(re.escape(sealing.PREFIX) + r"([0-9a-f]{" + str(sealing.TOKEN_LEN) + r"}):")
 # Unwrapped ciphers by person, with the wrapped text they came from: every batch still reads the wrapped
@@ -164,9 +166,8 @@ class PersonKeys:
             if sealing.is_sealed(row["actor"]):
                 people.add(sealing.sealed_person(row["actor"]))
             if _MARK in row["payload"]:
-                payload = json.loads(row["payload"])
-                parsed[i] = payload
-                people |= {sealing.sealed_person(v) for v in payload.values() if sealing.is_sealed(v)}
+                parsed[i] = json.loads(row["payload"])
+                people |= set(_SEALED_TOKEN.findall(row["payload"]))
         if not people:
             return list(rows)
         ring = self.load(people)
@@ -176,10 +177,7 @@ class PersonKeys:
             if sealing.is_sealed(actor):
                 row = {**row, "actor": sealing.unseal(ring.get(sealing.sealed_person(actor)), actor)}
             if i in parsed:
-                payload = {k: (sealing.unseal(ring.get(sealing.sealed_person(v)), v) if sealing.is_sealed(v) else v)
-                           for k, v in parsed[i].items()
-                           if only is None or not sealing.is_sealed(v) or sealing.sealed_person(v) == only}
-                row = {**row, "payload": canonical_payload(payload)}
+                row = {**row, "payload": canonical_payload(_open_own(parsed[i], ring, only))}
             out.append(row)
         return out
 
@@ -212,3 +210,20 @@ class PersonKeys:
                 row = {**row, "actor": sealing.unseal(ring.get(sealing.sealed_person(actor)), actor)}
             out.append(row)
         return out
+
+
+_DROP = object()
+
+
+def _open_own(value: Any, ring: dict[str, AESGCM | None], only: str) -> Any:
+    """``value`` with the strings sealed for ``only`` opened and those sealed for anyone else left out (the
+    member of an object, the element of a list), at any depth."""
+    if sealing.is_sealed(value):
+        token = sealing.sealed_person(value)
+        return sealing.unseal(ring.get(token), value) if token == only else _DROP
+    if isinstance(value, dict):
+        opened = {k: _open_own(v, ring, only) for k, v in value.items()}
+        return {k: v for k, v in opened.items() if v is not _DROP}
+    if isinstance(value, list):
+        return [v for v in (_open_own(v, ring, only) for v in value) if v is not _DROP]
+    return value

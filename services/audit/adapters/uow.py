@@ -14,9 +14,9 @@ from services.audit.adapters.chain_store import ChainStore
 from services.audit.adapters.person_keys import PersonKeys
 from services.audit.adapters.repositories import ComplianceRepository, SearchRepository
 from services.audit.domain.sealing import person_token
+from shared.identity import Identity
 from shared.inbox import forget_copies
 from shared.uow import UnitOfWork
-from shared.web.identity import Identity
 
 if TYPE_CHECKING:
     from services.audit.config import Settings

@@ -18,6 +18,7 @@ from services.audit.domain.chain import chain_of
 from services.audit.handlers import privacy
 from shared import clock
 from shared.events import Event
+from shared.events.privacy import ERASURE_EVENTS, MalformedErasureRequest, erasure_request
 
 UowFactory = Callable[..., AuditUnitOfWork]
 
@@ -47,7 +48,7 @@ def store_events(uow_factory: UowFactory, events: Sequence[Event]) -> int:
         groups.setdefault(chain_of(event.event_id, chains), []).append(event)
 
     def erasing(chain: int) -> bool:
-        return any(e.type in privacy.ERASURE_EVENTS for e in groups[chain])
+        return any(e.type in ERASURE_EVENTS for e in groups[chain])
 
     stored, waiting = 0, []
     for chain in sorted(groups, key=erasing):
@@ -72,10 +73,20 @@ def _store(uow: AuditUnitOfWork, events: Sequence[Event], chain: int, skip_locke
         stored = [(row["seq"], by_id[row["event_id"]]) for row in rows]
         _project(uow, stored)
         for _seq, event in stored:
-            if event.type in privacy.ERASURE_EVENTS:
-                privacy.erase_person(uow, event, uow.settings.retention_days)
+            if event.type in ERASURE_EVENTS:
+                answer_erasure(uow, event)
     uow.commit()
     return len(rows)
+
+
+def answer_erasure(uow: AuditUnitOfWork, event: Event) -> None:
+    """audit stores every event it is given; a malformed request is stored like any other but cannot be
+    answered (identity, which validates what it emits, never sends one)."""
+    try:
+        request = erasure_request(event)
+    except MalformedErasureRequest:
+        return
+    privacy.erase_person(uow, request, uow.settings)
 
 
 def _project(uow: AuditUnitOfWork, stored: list[tuple[int, Event]]) -> None:

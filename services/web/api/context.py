@@ -12,7 +12,8 @@ from flask import Flask, Response, abort, current_app, g, request, send_from_dir
 from services.web.adapters.services import Browser
 from services.web.bootstrap import STATIC, Container
 from services.web.domain import csrf
-from shared.web.identity import H_REQUEST_ID, Identity, guard_body, verify_headers
+from shared.identity import Identity
+from shared.web.identity import H_REQUEST_ID, guard_body, verify_headers
 from shared.web.nonces import NonceStore, nonce_store
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
