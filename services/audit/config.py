@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +84,7 @@ class Settings:
             trends_k=max(1, env_int("PORTAL_AUDIT_TRENDS_K", 10)),
             max_page=1000,
             wrap_key=hashlib.sha256(wrap.encode()).digest(),
-            retention_days=max(1, env_int("PORTAL_AUDIT_RETENTION_DAYS", 730)),
+            retention_days=retention_days(),
             export_limit=max(1, env_int("PORTAL_AUDIT_EXPORT_LIMIT", 10_000)),
             previous_wrap_keys=tuple(previous),
             stream_poll=max(0.05, env_float("PORTAL_AUDIT_STREAM_POLL_SECONDS", 0.5)),
@@ -114,6 +115,12 @@ def _chains(value: int) -> int:
     if not 1 <= value <= MAX_CHAINS:
         raise ConfigError(f"PORTAL_AUDIT_CHAINS must be between 1 and {MAX_CHAINS}, not {value}")
     return value
+
+
+def retention_days(env: Mapping[str, str] | None = None) -> int:
+    """How long events are kept (``PORTAL_AUDIT_RETENTION_DAYS``, default two years); ``portal schedule``
+    reads it here too, for the retention duty it runs."""
+    return max(1, env_int("PORTAL_AUDIT_RETENTION_DAYS", 730, env))
 
 
 def _signer_from_file(path: str | None) -> signing.Signer | None:

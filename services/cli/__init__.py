@@ -1,5 +1,9 @@
 """The ``portal`` command: run the platform, migrate, relay, operate events, and each service's own
 commands (``grant-role``, ``audit verify``, ``policy publish``, ...) collected from ``services/<name>/cli.py``.
+
+Operations code, not a service: no web process, no queue, no database of its own. It lives under
+``services/`` because every image carries it (the root Dockerfile keeps it beside the chosen service) and
+it imports each service's ``cli.py`` and ``bootstrap.py`` lazily, so an image with one service runs its commands.
 """
 
 from __future__ import annotations
@@ -92,12 +96,12 @@ def schedule(services: tuple[str, ...]) -> None:
     import time
 
     from services.cli.schedule import Schedule, duties, serve
-    from shared.config import var_dir
+    from shared.config import ConfigError, var_dir
 
     try:
         chosen = duties(os.environ, services or None)
         start_delay = float(os.environ.get("PORTAL_SCHEDULE_START_DELAY", "60"))
-    except ValueError as exc:
+    except (ValueError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from exc
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

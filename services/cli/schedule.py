@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shared.config import ConfigError, env_int
+
 log = logging.getLogger("portal.schedule")
 DAY = 86_400
 
@@ -44,7 +46,7 @@ class Duty:
 
 def duties(env: Mapping[str, str], services: Sequence[str] | None = None) -> list[Duty]:
     """The duties, with their configured intervals; switched-off duties and other services' left out."""
-    retention_days = _int(env, "PORTAL_AUDIT_RETENTION_DAYS", 730)
+    retention_days = _audit_retention_days(env) if services is None or "audit" in services else 0
     known = [
         Duty("privacy-retry-exports", "identity", ("privacy", "retry-exports"), 15 * 60,
              "export sections still missing after a service was down (exports are due within a month)"),
@@ -69,17 +71,18 @@ def duties(env: Mapping[str, str], services: Sequence[str] | None = None) -> lis
     return chosen
 
 
+def _audit_retention_days(env: Mapping[str, str]) -> int:
+    """The retention the audit service itself applies (its config), so the two never disagree. Imported
+    here: an image without audit's code runs the other services' duties."""
+    from services.audit.config import retention_days
+
+    return retention_days(env)
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number of {'days' if name.endswith('DAYS') else 'seconds'}, "
-                         f"not {raw!r}") from None
+    value = env_int(name, default, env)
     if value < 0:
-        raise ValueError(f"{name} must not be negative")
+        raise ConfigError(f"{name} must not be negative")
     return value
 
 

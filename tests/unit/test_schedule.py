@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from services.cli.schedule import DAY, Duty, Schedule, duties, run_portal, serve
+from shared.config import ConfigError
 
 START = 1_800_000_000.0
 
@@ -38,7 +39,7 @@ def test_intervals_retention_and_services_come_from_the_environment():
                                  {"PORTAL_SCHEDULE_AUDIT_VERIFY_SECONDS": "-5"},
                                  {"PORTAL_AUDIT_RETENTION_DAYS": "two years"}])
 def test_bad_settings_are_refused_by_name(env):
-    with pytest.raises(ValueError, match=next(iter(env))):
+    with pytest.raises(ConfigError, match=next(iter(env))):
         duties(env)
 
 
