@@ -30,7 +30,7 @@ class Settings:
     verifier: signing.Verifier
     anchor_path: Path  # the external anchor of signed heads (PORTAL_AUDIT_ANCHOR_PATH)
     anchor_url: str | None  # another anchor store (PORTAL_AUDIT_ANCHOR_URL: file:///… or a SQL database URL)
-    checkpoint_every: int  # sign a checkpoint every N stored events
+    checkpoint_every: int  # sign a checkpoint every N stored events (of each chain)
     trends_k: int  # smallest group of distinct people a trend may show
     max_page: int
     # Wraps the per-person keys (docs/audit.md, "Erasure"): PORTAL_AUDIT_KEY_WRAP_KEY, required, a secret
@@ -51,6 +51,10 @@ class Settings:
     stream_heartbeat: float = 5.0
     stream_lifetime: float = 300.0
     streams_per_process: int = 2
+    # How many hash chains a new store is split into (PORTAL_AUDIT_CHAINS): K writers append in parallel,
+    # each batch's events by chain of their event id. Fixed once the store holds events (docs/audit.md,
+    # "Several chains"); readers and the verifier take the store's own number.
+    chains: int = 1
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -87,6 +91,7 @@ class Settings:
             stream_heartbeat=max(0.5, env_float("PORTAL_AUDIT_STREAM_HEARTBEAT_SECONDS", 5.0)),
             stream_lifetime=max(1.0, env_float("PORTAL_AUDIT_STREAM_MAX_SECONDS", 300.0)),
             streams_per_process=max(1, env_int("PORTAL_AUDIT_STREAMS_PER_PROCESS", 2)),
+            chains=_chains(env_int("PORTAL_AUDIT_CHAINS", 1)),
         )
 
     @property
@@ -101,6 +106,15 @@ class Settings:
     def actor_index_key(self) -> bytes:
         """Keys the blind index of actors (``audit_events.actor_ix``, person key tokens)."""
         return derive_key(self.index_key, "actor-index")
+
+
+MAX_CHAINS = 64
+
+
+def _chains(value: int) -> int:
+    if not 1 <= value <= MAX_CHAINS:
+        raise ConfigError(f"PORTAL_AUDIT_CHAINS must be between 1 and {MAX_CHAINS}, not {value}")
+    return value
 
 
 def retention_days(env: Mapping[str, str] | None = None) -> int:

@@ -76,8 +76,8 @@ def relay(services: tuple[str, ...]) -> None:
 
 
 def _serve_metrics(state: list) -> None:
-    """``PORTAL_METRICS_PORT``: this process's metrics (and its services' outbox gauges) on a listener of
-    its own; the relay and a worker on a host of its own have no web tier to show them (shared/metrics.py)."""
+    """``PORTAL_METRICS_PORT``: this process's metrics (and its state gauges) on a listener of its own; the
+    relay and the scheduler have no web tier to show them (shared/metrics.py)."""
     import os
 
     port = int(os.environ.get("PORTAL_METRICS_PORT") or 0)
@@ -108,7 +108,9 @@ def schedule(services: tuple[str, ...]) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     for duty in chosen:
         logging.getLogger("portal.schedule").info("schedule: %s every %s s (%s)", duty.name, duty.every, duty.why)
-    serve(Schedule(chosen, var_dir() / "schedule.json", start_delay=start_delay, now=time.time()), stop)
+    plan = Schedule(chosen, var_dir() / "schedule.json", start_delay=start_delay, now=time.time())
+    _serve_metrics([plan.metrics_state])
+    serve(plan, stop)
 
 
 @main.group()

@@ -220,3 +220,19 @@ def test_one_dockerfile_builds_every_image_and_copies_what_exists(compose):
         *sources, _dest = line.split()
         for src in sources:
             assert (REPO / src).exists(), f"{dockerfile}: COPY {src} does not exist"
+
+
+def test_every_process_without_a_web_tier_serves_its_metrics_and_every_web_tier_counts(compose):
+    """Workers, the relay and the scheduler: ``PORTAL_METRICS_PORT`` (exposed on the compose network, not
+    published) and a multiprocess directory on a tmpfs; every web tier runs the shared gunicorn settings
+    (multiprocess metrics, JSON error pages) or the gateway's, which build on them."""
+    for name, service in compose["services"].items():
+        argv = service.get("command") or []
+        if name.endswith("-worker") or argv[:2] in (["portal", "relay"], ["portal", "schedule"]):
+            env = service["environment"]
+            assert env["PORTAL_METRICS_PORT"] == "9100" and "9100" in service["expose"], name
+            assert env["PROMETHEUS_MULTIPROC_DIR"] in service["tmpfs"], name
+            assert "ports" not in service, name
+        elif argv[:1] == ["gunicorn"]:
+            _apps, configs = gunicorn_apps({name: argv})
+            assert configs & {"shared.web.gunicorn_conf", "services.gateway.gunicorn_conf"}, name
