@@ -8,7 +8,7 @@
 -- Passwords come from the environment (PORTAL_PG_PASSWORD_<ROLE>, made by `portal keys`). The optional psql
 -- variable `prefix` (-v prefix=t1_) is put before every database and role name (tests share one server).
 --
--- The writer's limits on the chain tables are applied by audit's migrations (0006), which read the role names
+-- The writer's limits on the chain tables are applied by audit's migrations (0007), which read the role names
 -- recorded below as database settings (portal.audit_writer, portal.audit_retention): tables do not exist yet.
 
 \set ON_ERROR_STOP on
@@ -60,8 +60,8 @@ ALTER DATABASE :"audit" SET portal.audit_writer = :'writer';
 ALTER DATABASE :"audit" SET portal.audit_retention = :'retention';
 
 \connect :"audit"
--- Tables the owner's migrations create: the writer reads and writes them (0006 then takes UPDATE and DELETE on
--- the chain tables away), the retention role reads them (0006 adds what retention writes).
+-- Tables the owner's migrations create: the writer reads and writes them (0007 then takes UPDATE and DELETE on
+-- the chain tables away), the retention role reads them (0007 adds what retention writes).
 ALTER DEFAULT PRIVILEGES FOR ROLE :"audit" IN SCHEMA public
     GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"writer";
 ALTER DEFAULT PRIVILEGES FOR ROLE :"audit" IN SCHEMA public GRANT SELECT ON TABLES TO :"retention";

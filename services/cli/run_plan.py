@@ -72,6 +72,7 @@ class RunSettings:
     access_log: bool
     gateway_metrics_port: int = 0  # the gateway's internal listener for /metrics (0: none)
     relay_metrics_port: int = 0  # the relay's own /metrics listener (0: none)
+    scheduler_metrics_port: int = 0  # the scheduler's own /metrics listener (0: none)
 
     @classmethod
     def from_env(cls) -> RunSettings:
@@ -98,6 +99,7 @@ class RunSettings:
             access_log=env_str("PORTAL_ACCESS_LOG", "0") in ("1", "true", "yes"),
             gateway_metrics_port=env_int("GATEWAY_METRICS_PORT", env_int("PORT", 8080) + 1000),
             relay_metrics_port=env_int("RELAY_METRICS_PORT", env_int("PORT", 8080) + 1001),
+            scheduler_metrics_port=env_int("SCHEDULER_METRICS_PORT", env_int("PORT", 8080) + 1002),
         )
 
     @property
@@ -356,14 +358,12 @@ def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
     specs += [ChildSpec(f"{s}-worker", celery_argv(settings, s), metrics_env(settings, env, s))
               for s in layout.workers]
     if relay_services:
-        relay_env = metrics_env(settings, env, "relay")
-        if settings.relay_metrics_port:
-            relay_env["PORTAL_METRICS_PORT"] = str(settings.relay_metrics_port)
-            relay_env["PORTAL_METRICS_ADDR"] = LOCAL
+        relay_env = listener_env(metrics_env(settings, env, "relay"), settings.relay_metrics_port)
         specs.append(ChildSpec("relay", (_bin("portal"), "relay", *relay_services), relay_env))
     scheduled = tuple(s for s in SCHEDULED if s in layout.workers)
     if scheduled:
-        specs.append(ChildSpec("scheduler", (_bin("portal"), "schedule", *scheduled), env))
+        scheduler_env = listener_env(metrics_env(settings, env, "scheduler"), settings.scheduler_metrics_port)
+        specs.append(ChildSpec("scheduler", (_bin("portal"), "schedule", *scheduled), scheduler_env))
     if "gateway" in layout.web:
         argv = gunicorn_argv(settings, "gateway", f"{settings.host}:{settings.port}")
         gateway_env = metrics_env(settings, env, "gateway")
@@ -386,6 +386,11 @@ def metrics_env(settings: RunSettings, env: dict[str, str], owner: str) -> dict[
     """A service's web tier and worker share one multiprocess directory (``shared/metrics.py``), so the
     service's ``/metrics`` counts both; ``portal run`` empties ``var/metrics`` before it starts them."""
     return {**env, "PROMETHEUS_MULTIPROC_DIR": str(settings.metrics_dir / owner)}
+
+
+def listener_env(env: dict[str, str], port: int) -> dict[str, str]:
+    """A process without a web tier serves its metrics on ``port`` (0: none), on loopback."""
+    return {**env, "PORTAL_METRICS_PORT": str(port), "PORTAL_METRICS_ADDR": LOCAL} if port else env
 
 
 def stop_stages(specs: list[ChildSpec]) -> list[list[str]]:

@@ -6,7 +6,7 @@ and a retention role (``portal audit retain``), and records the latter two's nam
 UPDATE and DELETE on every table the owner creates and the retention role SELECT; this narrows them:
 
 - the writer can append to the chain but never rewrite it: no UPDATE, DELETE or TRUNCATE on the events, the
-  checkpoints or the retention records, no INSERT of a retention record (and, not being the owner, no ALTER
+  checkpoints, the signed roots or the retention records, no INSERT of a retention record (and, not being the owner, no ALTER
   or DROP). It keeps moving the signed head (``audit_chain_head``) and forgetting erased people's keys and
   references: that is its job.
 - the retention role deletes old ranges (events and their person references), records the retention, emits
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-CHAIN_TABLES = ("audit_events", "audit_checkpoints", "audit_retention_records")
+CHAIN_TABLES = ("audit_events", "audit_checkpoints", "audit_retention_records", "audit_roots")
 
 
 def apply_role_grants(conn: Connection) -> None:

@@ -45,7 +45,7 @@ class AuditUnitOfWork(UnitOfWork):
             self.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         s = self.settings
         self.keys = PersonKeys(self.session, s.wrap_key, s.previous_wrap_keys)
-        self.chain = ChainStore(self.session, s.signer, s.checkpoint_every, self.keys, s.actor_index_key)
+        self.chain = ChainStore(self.session, s.signer, s.checkpoint_every, self.keys, s.actor_index_key, s.chains)
         self.search = SearchRepository(self.session, s.actor_index_key)
         self.compliance = ComplianceRepository(self.session, s.person_key)
 

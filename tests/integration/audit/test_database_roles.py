@@ -112,7 +112,7 @@ def test_the_audit_writer_appends_but_cannot_rewrite_and_retention_runs_under_it
     engine.dispose()
     for statement in ("UPDATE audit_events SET subject = 'rewritten'", "DELETE FROM audit_events",
                       "TRUNCATE audit_events", "UPDATE audit_checkpoints SET signature = ''",
-                      "DELETE FROM audit_checkpoints", "DELETE FROM audit_retention_records",
+                      "DELETE FROM audit_checkpoints", "DELETE FROM audit_retention_records", "DELETE FROM audit_roots",
                       "INSERT INTO audit_retention_records SELECT * FROM audit_retention_records",
                       "ALTER TABLE audit_events DISABLE TRIGGER ALL", "DROP TABLE audit_events"):
         error = refused(writer, statement)
