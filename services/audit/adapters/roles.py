@@ -6,8 +6,8 @@ and a retention role (``portal audit retain``), and records the latter two's nam
 UPDATE and DELETE on every table the owner creates and the retention role SELECT; this narrows them:
 
 - the writer can append to the chain but never rewrite it: no UPDATE, DELETE or TRUNCATE on the events, the
-  checkpoints, the signed roots or the retention records, no INSERT of a retention record (and, not being the owner, no ALTER
-  or DROP). It keeps moving the signed head (``audit_chain_head``) and forgetting erased people's keys and
+  checkpoints, the signed roots or the retention records, no INSERT of a retention record (and, not being the
+  owner, no ALTER or DROP). It keeps moving the signed head (``audit_chain_head``) and forgetting erased people's keys and
   references: that is its job.
 - the retention role deletes old ranges (events and their person references), records the retention, emits
   its event, and locks the head while it cuts (SELECT ... FOR UPDATE needs UPDATE).
