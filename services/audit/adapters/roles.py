@@ -7,8 +7,8 @@ UPDATE and DELETE on every table the owner creates and the retention role SELECT
 
 - the writer can append to the chain but never rewrite it: no UPDATE, DELETE or TRUNCATE on the events, the
   checkpoints, the signed roots or the retention records, no INSERT of a retention record (and, not being the
-  owner, no ALTER or DROP). It keeps moving the signed head (``audit_chain_head``) and forgetting erased people's keys and
-  references: that is its job.
+  owner, no ALTER or DROP). It keeps moving the signed head (``audit_chain_head``) and forgetting erased
+  people's keys and references: that is its job.
 - the retention role deletes old ranges (events and their person references), records the retention, emits
   its event, and locks the head while it cuts (SELECT ... FOR UPDATE needs UPDATE).
 
