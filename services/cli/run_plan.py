@@ -194,6 +194,15 @@ def load_or_create_secrets(path: Path, env: Mapping[str, str],
     return {n: env.get(n) or stored[n] for n in names}
 
 
+# A containerised deployment's other credentials (docker-compose.yml, deploy/k8s): a PostgreSQL role per service
+# (deploy/postgres/01-roles.sql) and its superuser, a RabbitMQ user per process that uses the broker
+# (deploy/rabbitmq/definitions.sh).
+PG_ROLES = ("identity", "linking", "content", "gateway", "audit", "audit_writer", "audit_retention")
+RABBITMQ_USERS = ("identity", "linking", "content", "audit", "relay", "scheduler", "portal")
+DEPLOY_SECRET_NAMES = (*SECRET_NAMES, "POSTGRES_PASSWORD", *(f"PORTAL_PG_PASSWORD_{r.upper()}" for r in PG_ROLES),
+                       *(f"PORTAL_RABBITMQ_PASSWORD_{u.upper()}" for u in RABBITMQ_USERS))
+
+
 def write_private_env(path: Path, header: str, values: Mapping[str, str]) -> None:
     write_private_file(path, f"# {header}\n" + "".join(f"{k}={v}\n" for k, v in sorted(values.items())))
 
