@@ -183,13 +183,15 @@ def _run(settings: RunSettings, layout: Layout) -> None:
             binds["gateway metrics"] = (LOCAL, settings.gateway_metrics_port)
     if settings.relay_metrics_port:
         binds["relay metrics"] = (LOCAL, settings.relay_metrics_port)
+    if settings.scheduler_metrics_port:
+        binds["scheduler metrics"] = (LOCAL, settings.scheduler_metrics_port)
     if not settings.redis_url:
         binds["redis"] = (LOCAL, redis_port)
     busy = [f"{name} {host}:{port}" for name, (host, port) in binds.items() if port_in_use(host, port)]
     if busy:
         raise click.ClickException("port(s) already in use: " + ", ".join(busy)
                                    + " (set PORT / <SERVICE>_PORT / GATEWAY_METRICS_PORT / RELAY_METRICS_PORT"
-                                   " / PORTAL_REDIS_PORT)")
+                                   " / SCHEDULER_METRICS_PORT / PORTAL_REDIS_PORT)")
 
     names = ["redis", *(f"{s}-web" for s in layout.web), *(f"{s}-worker" for s in layout.workers), "relay"]
     log = LogMux(sys.stdout, names)

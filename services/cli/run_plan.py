@@ -72,6 +72,7 @@ class RunSettings:
     access_log: bool
     gateway_metrics_port: int = 0  # the gateway's internal listener for /metrics (0: none)
     relay_metrics_port: int = 0  # the relay's own /metrics listener (0: none)
+    scheduler_metrics_port: int = 0  # the scheduler's own /metrics listener (0: none)
 
     @classmethod
     def from_env(cls) -> RunSettings:
@@ -98,6 +99,7 @@ class RunSettings:
             access_log=env_str("PORTAL_ACCESS_LOG", "0") in ("1", "true", "yes"),
             gateway_metrics_port=env_int("GATEWAY_METRICS_PORT", env_int("PORT", 8080) + 1000),
             relay_metrics_port=env_int("RELAY_METRICS_PORT", env_int("PORT", 8080) + 1001),
+            scheduler_metrics_port=env_int("SCHEDULER_METRICS_PORT", env_int("PORT", 8080) + 1002),
         )
 
     @property
@@ -190,6 +192,15 @@ def load_or_create_secrets(path: Path, env: Mapping[str, str],
     if path.exists():
         os.chmod(path, 0o600)  # tighten a file someone copied in with looser permissions
     return {n: env.get(n) or stored[n] for n in names}
+
+
+# A containerised deployment's other credentials (docker-compose.yml, deploy/k8s): a PostgreSQL role per service
+# (deploy/postgres/01-roles.sql) and its superuser, a RabbitMQ user per process that uses the broker
+# (deploy/rabbitmq/definitions.sh).
+PG_ROLES = ("identity", "linking", "content", "gateway", "audit", "audit_writer", "audit_retention")
+RABBITMQ_USERS = ("identity", "linking", "content", "audit", "relay", "scheduler", "portal")
+DEPLOY_SECRET_NAMES = (*SECRET_NAMES, "POSTGRES_PASSWORD", *(f"PORTAL_PG_PASSWORD_{r.upper()}" for r in PG_ROLES),
+                       *(f"PORTAL_RABBITMQ_PASSWORD_{u.upper()}" for u in RABBITMQ_USERS))
 
 
 def write_private_env(path: Path, header: str, values: Mapping[str, str]) -> None:
@@ -340,21 +351,22 @@ SCHEDULED = ("identity", "content", "audit")
 def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
          env: dict[str, str], redis_port: int | None = None) -> list[ChildSpec]:
     """Every child except Redis, in start order. With the embedded Redis (``redis_port``) each connects as its
-    own Redis user (``REDIS_URL``) and holds no Redis password but its own."""
+    own Redis user (``REDIS_URL``) and holds no Redis password but its own. ``portal run`` has applied every
+    migration before it starts them, so they skip their own (``shared/runtime.py``), and a child restarted
+    after a crash serves sooner."""
+    env = {**env, "PORTAL_MIGRATE_ON_START": "0"}
     specs = [ChildSpec(f"{s}-web", gunicorn_argv(settings, s, f"{LOCAL}:{settings.service_ports[s]}"),
                        metrics_env(settings, env, s))
              for s in layout.web if s != "gateway"]
     specs += [ChildSpec(f"{s}-worker", celery_argv(settings, s), metrics_env(settings, env, s))
               for s in layout.workers]
     if relay_services:
-        relay_env = metrics_env(settings, env, "relay")
-        if settings.relay_metrics_port:
-            relay_env["PORTAL_METRICS_PORT"] = str(settings.relay_metrics_port)
-            relay_env["PORTAL_METRICS_ADDR"] = LOCAL
+        relay_env = listener_env(metrics_env(settings, env, "relay"), settings.relay_metrics_port)
         specs.append(ChildSpec("relay", (_bin("portal"), "relay", *relay_services), relay_env))
     scheduled = tuple(s for s in SCHEDULED if s in layout.workers)
     if scheduled:
-        specs.append(ChildSpec("scheduler", (_bin("portal"), "schedule", *scheduled), env))
+        scheduler_env = listener_env(metrics_env(settings, env, "scheduler"), settings.scheduler_metrics_port)
+        specs.append(ChildSpec("scheduler", (_bin("portal"), "schedule", *scheduled), scheduler_env))
     if "gateway" in layout.web:
         argv = gunicorn_argv(settings, "gateway", f"{settings.host}:{settings.port}")
         gateway_env = metrics_env(settings, env, "gateway")
@@ -377,6 +389,11 @@ def metrics_env(settings: RunSettings, env: dict[str, str], owner: str) -> dict[
     """A service's web tier and worker share one multiprocess directory (``shared/metrics.py``), so the
     service's ``/metrics`` counts both; ``portal run`` empties ``var/metrics`` before it starts them."""
     return {**env, "PROMETHEUS_MULTIPROC_DIR": str(settings.metrics_dir / owner)}
+
+
+def listener_env(env: dict[str, str], port: int) -> dict[str, str]:
+    """A process without a web tier serves its metrics on ``port`` (0: none), on loopback."""
+    return {**env, "PORTAL_METRICS_PORT": str(port), "PORTAL_METRICS_ADDR": LOCAL} if port else env
 
 
 def stop_stages(specs: list[ChildSpec]) -> list[list[str]]:

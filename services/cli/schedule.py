@@ -20,11 +20,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shared import metrics
 from shared.config import ConfigError, env_int
 
 log = logging.getLogger("portal.schedule")
@@ -125,6 +126,18 @@ class Schedule:
         os.replace(tmp, self.path)  # a reader never sees half a file
 
 
+    def metrics_state(self) -> Iterable[metrics.GaugeMetricFamily]:
+        """Gauges of each duty's last run and next start (``portal schedule``'s ``/metrics``): alert on a
+        duty whose last run failed, or that has not run for twice its interval."""
+        last = [(d, self.state.get(d.name, {})) for d in self.duties]
+        yield metrics.gauge("portal_schedule_duty_last_start_timestamp_seconds", "When a duty last started",
+                            ["duty"], [([d.name], float(s["started"])) for d, s in last if "started" in s])
+        yield metrics.gauge("portal_schedule_duty_last_ok", "1 when a duty's last run succeeded, else 0", ["duty"],
+                            [([d.name], float(s.get("exit_code") == 0)) for d, s in last if "started" in s])
+        yield metrics.gauge("portal_schedule_duty_next_start_timestamp_seconds", "When a duty is due next",
+                            ["duty"], [([d.name], self.due_at(d)) for d in self.duties])
+
+
 Runner = Callable[[Duty], tuple[int, str]]
 
 
@@ -154,6 +167,8 @@ def serve(schedule: Schedule, stop: threading.Event, runner: Runner = run_portal
             code, output = runner(duty)
             finished = clock()
             schedule.record(duty, started, finished, code, output)
+            metrics.DUTY_RUNS.labels(duty.name, "ok" if code == 0 else "failed").inc()
+            metrics.DUTY_DURATION.labels(duty.name).observe(max(0.0, finished - started))
             last = output.strip().splitlines()[-1][:300] if output.strip() else ""
             if code == 0:
                 log.info("%s ok in %.1f s: %s", duty.name, finished - started, last)

@@ -112,10 +112,7 @@ def create_base_app(
 
     @app.after_request
     def _request_id(resp):
-        started = g.get("metrics_started")
-        if started is not None:
-            route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-            metrics.observe_request(name, request.method, route, resp.status_code, time.perf_counter() - started)
+        observe_response(name, resp)
         span = g.get("trace_span")
         if span is not None:
             span.set_attribute("http.response.status_code", resp.status_code)
@@ -139,9 +136,7 @@ def create_base_app(
 
     state = list(metrics_state)
 
-    @app.get("/metrics")
-    def prometheus_metrics():
-        return Response(metrics.exposition(state), mimetype=metrics.CONTENT_TYPE)
+    app.add_url_rule("/metrics", "prometheus_metrics", lambda: metrics_response(state))
 
     @app.get("/readyz")
     def readyz():
@@ -156,6 +151,19 @@ def create_base_app(
         return jsonify(status="ready", service=name, checks=sorted(checks))
 
     return app, api
+
+
+def observe_response(service: str, resp: Response) -> None:
+    """Count the request being answered (``g.metrics_started`` set when it began) per route and status."""
+    started = g.get("metrics_started")
+    if started is not None:
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        metrics.observe_request(service, request.method, route, resp.status_code, time.perf_counter() - started)
+
+
+def metrics_response(state: Iterable[metrics.StateReader] = ()) -> Response:
+    """``GET /metrics`` on a service's own listener (the gateway never routes it: domain/routing.py)."""
+    return Response(metrics.exposition(state), mimetype=metrics.CONTENT_TYPE)
 
 
 def _check_media_type(app: Flask) -> None:

@@ -13,6 +13,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from services.cli.keys import event_keys_for
+from services.cli.run_plan import PG_ROLES, redis_user
 from tests.support.kustomize import build
 from tests.support.processes import REPO
 
@@ -75,8 +77,33 @@ def test_relay_and_scheduler_run_once_and_the_gateway_is_the_only_public_entry()
     assert "--bind" in gateway["containers"][0]["command"] and "0.0.0.0:9100" in gateway["containers"][0]["command"]
     config = objects["ConfigMap", "portal-config"]["data"]
     assert config["PORTAL_LOG_FORMAT"] == "json"
-    secret = objects["Secret", "portal-secrets"]["stringData"]
-    assert {"PORTAL_DATABASE_URL_TEMPLATE", "GATEWAY_SPOOL_URL", "REDIS_URL", "PORTAL_INTERNAL_SECRET"} <= set(secret)
+    assert set(objects["Secret", "portal-secrets"]["stringData"]) == {"PORTAL_INTERNAL_SECRET"}
+
+
+def test_each_process_gets_its_own_credentials_and_only_its_event_keys():
+    """No pod is given the event master key; each Deployment (and the migrate Job) reads a Secret of its own
+    holding exactly the pair keys the code gives that process, its own Redis ACL user and PostgreSQL roles."""
+    objects = by_kind(build(K8S / "base"))
+    workloads = {name: doc for (kind, name), doc in objects.items() if kind in ("Deployment", "Job")}
+    for (kind, name), doc in objects.items():
+        if kind == "Secret":
+            assert "PORTAL_EVENT_MASTER_KEY" not in doc["stringData"], name
+    for name, doc in workloads.items():
+        process = "web-web" if name == "web" else name
+        for c in pod(doc)["containers"]:
+            refs = [r["secretRef"]["name"] for r in c["envFrom"] if "secretRef" in r]
+            assert refs == ["portal-secrets", f"portal-{name}"], name
+        secret = objects["Secret", f"portal-{name}"]["stringData"]
+        assert {k for k in secret if k.startswith("PORTAL_EVENT_KEY_")} == event_keys_for(process), name
+        user = "portal" if name == "migrate" else redis_user(process)
+        assert secret["REDIS_URL"].startswith(f"redis://{user}:"), name
+        roles = {re.match(r"postgresql\+psycopg://([^:]+):", v).group(1) for k, v in secret.items()
+                 if k.endswith("_URL") and v.startswith("postgresql")}
+        assert roles <= set(PG_ROLES), name
+        if name.startswith("audit-"):
+            assert secret["AUDIT_DATABASE_URL"].startswith("postgresql+psycopg://audit_writer:"), name
+    retention = objects["Secret", "portal-scheduler"]["stringData"]["PORTAL_AUDIT_RETENTION_DATABASE_URL"]
+    assert retention.startswith("postgresql+psycopg://audit_retention:")
 
 
 @pytest.mark.parametrize("directory", OVERLAYS, ids=lambda p: p.name)
@@ -177,3 +204,30 @@ def test_the_init_container_writes_a_key_audit_accepts(tmp_path: Path):
     assert _signer_from_file(str(target_dir / "audit-signing.pem")) is not None
     with pytest.raises(Exception, match="readable by other users"):
         _signer_from_file(str(source))
+
+
+def test_every_named_port_exists_and_every_pod_is_scraped_where_it_serves_metrics():
+    """Probes, Services and the scrape annotations name ports the containers really have."""
+    objects = by_kind(build(K8S / "base"))
+    ports_of = {}
+    for (kind, name), doc in objects.items():
+        if kind != "Deployment":
+            continue
+        container = pod(doc)["containers"][0]
+        ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+        ports_of[name] = (doc["spec"]["selector"]["matchLabels"], ports)
+        for probe in ("readinessProbe", "livenessProbe"):
+            port = container.get(probe, {}).get("httpGet", {}).get("port")
+            assert port is None or port in ports or port in ports.values(), (name, probe, port)
+        annotations = doc["spec"]["template"]["metadata"].get("annotations") or {}
+        assert annotations.get("prometheus.io/scrape") == "true", name
+        assert int(annotations["prometheus.io/port"]) in ports.values(), name
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        if int(annotations["prometheus.io/port"]) != 8000:  # no web tier: its own metrics listener
+            assert env.get("PORTAL_METRICS_PORT") == annotations["prometheus.io/port"] or name == "gateway", name
+    for (kind, name), service in objects.items():
+        if kind == "Service":
+            selected = [ports for labels, ports in ports_of.values() if labels == service["spec"]["selector"]]
+            assert selected, name
+            for port in service["spec"]["ports"]:
+                assert port["targetPort"] in selected[0], (name, port)
