@@ -23,8 +23,16 @@ CONSUMERS = ("identity", "linking", "content", "audit")
 
 
 def load_container(service: str, run_migrations: bool = True) -> Any:
+    """The service's container; ``run_migrations`` applies its migrations even where
+    ``PORTAL_MIGRATE_ON_START=0`` (``portal migrate`` and ``portal run`` migrate on purpose)."""
+    from shared.runtime import migrate_on_start
+
     module = importlib.import_module(f"services.{service}.bootstrap")
-    return module.bootstrap(run_migrations=run_migrations)
+    container = module.bootstrap(run_migrations=run_migrations)
+    runtime = getattr(container, "runtime", None)
+    if run_migrations and runtime is not None and not migrate_on_start():
+        runtime.migrate()
+    return container
 
 
 @click.group()

@@ -351,7 +351,10 @@ SCHEDULED = ("identity", "content", "audit")
 def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
          env: dict[str, str], redis_port: int | None = None) -> list[ChildSpec]:
     """Every child except Redis, in start order. With the embedded Redis (``redis_port``) each connects as its
-    own Redis user (``REDIS_URL``) and holds no Redis password but its own."""
+    own Redis user (``REDIS_URL``) and holds no Redis password but its own. ``portal run`` has applied every
+    migration before it starts them, so they skip their own (``shared/runtime.py``), and a child restarted
+    after a crash serves sooner."""
+    env = {**env, "PORTAL_MIGRATE_ON_START": "0"}
     specs = [ChildSpec(f"{s}-web", gunicorn_argv(settings, s, f"{LOCAL}:{settings.service_ports[s]}"),
                        metrics_env(settings, env, s))
              for s in layout.web if s != "gateway"]
