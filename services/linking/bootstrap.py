@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from services.linking.adapters import tables
 from services.linking.adapters.identity_client import IdentityDirectory, UserDirectory
 from services.linking.adapters.uow import LinkingUnitOfWork
 from services.linking.config import SERVICE, Settings
+from shared.identity import Identity
 from shared.runtime import Runtime, build_runtime
 from shared.web.client import ServiceClient
-from shared.web.identity import Identity
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -29,6 +31,10 @@ class Container:
     def reader(self, context: Identity | None = None) -> LinkingUnitOfWork:
         """A unit of work for a read-only use case: never blocks, nor is blocked by, writers."""
         return LinkingUnitOfWork(self.runtime.read_session, tables.outbox, SERVICE, context)
+
+    def bound_uow(self, session: Session, context: Identity | None = None) -> LinkingUnitOfWork:
+        """A unit of work inside a transaction the caller owns (a consumer's inbox transaction)."""
+        return LinkingUnitOfWork(lambda: session, tables.outbox, SERVICE, context, nested=True)
 
 
 def bootstrap(settings: Settings | None = None, run_migrations: bool = True,
