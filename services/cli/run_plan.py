@@ -197,6 +197,15 @@ def load_or_create_secrets(path: Path, env: Mapping[str, str],
     return {n: env.get(n) or stored[n] for n in names}
 
 
+# A containerised deployment's other credentials (docker-compose.yml, deploy/k8s): a PostgreSQL role per service
+# (deploy/postgres/01-roles.sql) and its superuser, a RabbitMQ user per process that uses the broker
+# (deploy/rabbitmq/definitions.sh).
+PG_ROLES = ("identity", "linking", "content", "gateway", "audit", "audit_writer", "audit_retention")
+RABBITMQ_USERS = ("identity", "linking", "content", "audit", "relay", "scheduler", "portal")
+DEPLOY_SECRET_NAMES = (*SECRET_NAMES, "POSTGRES_PASSWORD", *(f"PORTAL_PG_PASSWORD_{r.upper()}" for r in PG_ROLES),
+                       *(f"PORTAL_RABBITMQ_PASSWORD_{u.upper()}" for u in RABBITMQ_USERS))
+
+
 def write_private_env(path: Path, header: str, values: Mapping[str, str]) -> None:
     write_private_file(path, f"# {header}\n" + "".join(f"{k}={v}\n" for k, v in sorted(values.items())))
 
@@ -352,7 +361,10 @@ SCHEDULED = ("identity", "content", "audit")
 def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
          env: dict[str, str], redis_port: int | None = None) -> list[ChildSpec]:
     """Every child except Redis, in start order. With the embedded Redis (``redis_port``) each connects as its
-    own Redis user (``REDIS_URL``) and holds no Redis password but its own."""
+    own Redis user (``REDIS_URL``) and holds no Redis password but its own. ``portal run`` has applied every
+    migration before it starts them, so they skip their own (``shared/runtime.py``), and a child restarted
+    after a crash serves sooner."""
+    env = {**env, "PORTAL_MIGRATE_ON_START": "0"}
     specs = [ChildSpec(f"{s}-web", gunicorn_argv(settings, s, f"{LOCAL}:{settings.service_ports[s]}"),
                        metrics_env(settings, env, s))
              for s in layout.web if s != "gateway"]

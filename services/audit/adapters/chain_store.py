@@ -210,7 +210,7 @@ class ChainStore:
             if owner_token is not None:
                 people.add(owner_token)
             plans.append((names, owner_token))
-        ring = self.keys.for_batch(people, now) if people else {}
+        ring = self.keys.for_batch(people, now, commit_new=self.chains > 1) if people else {}
         return tokens, [(names, owner, ring) for names, owner in plans]
 
     @staticmethod

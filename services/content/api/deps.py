@@ -19,9 +19,13 @@ def container() -> Container:
     return current_app.extensions["container"]
 
 
-def uow(read_only: bool = False) -> ContentUnitOfWork:
+def uow() -> ContentUnitOfWork:
     """Acting for the signed caller: their id is the events' actor, the request id their correlation id."""
-    return container().uow(current_identity(), read_only=read_only)
+    return container().uow(current_identity())
+
+
+def read_uow() -> ContentUnitOfWork:
+    return container().read_uow(current_identity())
 
 
 def requires(*roles: str) -> Callable[[View], View]:
