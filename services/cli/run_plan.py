@@ -87,10 +87,13 @@ class RunSettings:
             service_ports={s: env_int(f"{s.upper()}_PORT", p) for s, p in DEFAULT_PORTS.items()},
             redis_url=os.environ.get("REDIS_URL") or None,
             redis_port=env_int("PORTAL_REDIS_PORT", 0) or None,
-            # Two cores: two processes per web tier let CPU-bound work (argon2, JSON) use both,
-            # threads cover the time spent waiting on the database and other services.
-            web_workers=env_int("PORTAL_WEB_WORKERS", 2),
-            web_threads=env_int("PORTAL_WEB_THREADS", 4),
+            # One process per service, its threads covering the time spent waiting on the database and
+            # other services: with six web tiers, four workers and Redis on one machine, the cores are kept
+            # busy by the processes there are (argon2 releases the GIL, so identity's hashing uses both
+            # cores from one process). A second process per service only cost its ~70 MiB of memory;
+            # the gateway, which every request crosses, sizes itself (services/gateway/gunicorn_conf.py).
+            web_workers=env_int("PORTAL_WEB_WORKERS", 1),
+            web_threads=env_int("PORTAL_WEB_THREADS", 8),
             worker_concurrency=env_int("PORTAL_WORKER_CONCURRENCY", 1),
             ready_timeout=env_float("PORTAL_READY_TIMEOUT", 120.0),
             stop_grace=env_float("PORTAL_STOP_GRACE", 10.0),
@@ -335,11 +338,18 @@ def gunicorn_argv(settings: RunSettings, service: str, bind: str, root: Path = R
 
 
 def celery_argv(settings: RunSettings, service: str) -> tuple[str, ...]:
-    """``--quiet`` under JSON logs: Celery's start-up banner is text printed beside the log."""
+    """``--quiet`` under JSON logs: Celery's start-up banner is text printed beside the log.
+
+    One batch at a time (the default) runs in the worker process itself (``--pool solo``): a prefork pool
+    of one would add a second process per worker and copy every batch to it through a pipe. A worker
+    that dies is restarted by the supervisor, and the batch it held is delivered again within seconds
+    (shared/bus/reliable_redis.py: its consumer lease lapses) and deduplicated by ``event_id``."""
+    pool = ("--pool", "solo") if settings.worker_concurrency <= 1 else \
+        ("--pool", "prefork", "--concurrency", str(settings.worker_concurrency))
     return (
         _bin("celery"), "-A", f"services.{service}.worker", *(("--quiet",) if json_format() else ()),
         "worker", "-Q", f"events.{service}",
-        "-n", f"{service}@%h", "--pool", "prefork", "--concurrency", str(settings.worker_concurrency),
+        "-n", f"{service}@%h", *pool,
         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
     )
 
