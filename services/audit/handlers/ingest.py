@@ -11,12 +11,15 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Engine
+
 from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.domain import trends
 from services.audit.handlers import privacy
 from shared import clock
 from shared.events import Event
 from shared.events.privacy import ERASURE_EVENTS, MalformedErasureRequest, erasure_request
+from shared.leftovers import checkpoint_wal
 
 UowFactory = Callable[..., AuditUnitOfWork]
 
@@ -32,6 +35,7 @@ def store_events(uow_factory: UowFactory, events: Sequence[Event]) -> int:
     """Store the events not stored yet; return how many were new. An erasure request among them is
     carried out in the same transaction (after the batch is stored: whatever the batch held about the
     person is sealed under the key being destroyed)."""
+    erased = False
     with uow_factory() as uow:
         rows = uow.chain.append(events, clock.now())
         if rows:
@@ -41,7 +45,11 @@ def store_events(uow_factory: UowFactory, events: Sequence[Event]) -> int:
             for _seq, event in stored:
                 if event.type in ERASURE_EVENTS:
                     answer_erasure(uow, event)
+                    erased = True
+        bind = uow.session.get_bind()
         uow.commit()
+    if erased and isinstance(bind, Engine):
+        checkpoint_wal(bind)  # the destroyed key's and forgotten copies' old pages leave the WAL
     return len(rows)
 
 
