@@ -24,6 +24,13 @@ ERASED_KEY = "portal:privacy:erased"
 ERASED_KEEP_SECONDS = 2 * 86400
 
 
+def engine_of(uow: Any) -> Engine | None:
+    """The engine behind a unit of work's session (None for a test's fake without one)."""
+    session = getattr(uow, "session", None)
+    bind = session.get_bind() if session is not None else None
+    return bind if isinstance(bind, Engine) else None
+
+
 def checkpoint_wal(engine: Engine) -> bool:
     """``PRAGMA wal_checkpoint(TRUNCATE)`` on a SQLite database (nothing elsewhere); False when busy."""
     if engine.dialect.name != "sqlite":

@@ -11,15 +11,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
-
 from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.domain import trends
 from services.audit.handlers import privacy
 from shared import clock
 from shared.events import Event
 from shared.events.privacy import ERASURE_EVENTS, MalformedErasureRequest, erasure_request
-from shared.leftovers import checkpoint_wal
+from shared.leftovers import checkpoint_wal, engine_of
 
 UowFactory = Callable[..., AuditUnitOfWork]
 
@@ -46,9 +44,9 @@ def store_events(uow_factory: UowFactory, events: Sequence[Event]) -> int:
                 if event.type in ERASURE_EVENTS:
                     answer_erasure(uow, event)
                     erased = True
-        bind = uow.session.get_bind()
+        bind = engine_of(uow)
         uow.commit()
-    if erased and isinstance(bind, Engine):
+    if erased and bind is not None:
         checkpoint_wal(bind)  # the destroyed key's and forgotten copies' old pages leave the WAL
     return len(rows)
 

@@ -34,7 +34,7 @@ from services.identity.handlers.ports import Counters, ErasureLedgerCopy
 from services.identity.handlers.reauth import check_recent_auth
 from services.identity.handlers.sessions import end_user_sessions, throttle_key
 from shared import clock
-from shared.leftovers import checkpoint_wal
+from shared.leftovers import checkpoint_wal, engine_of
 from shared.web.identity import Identity
 
 
@@ -47,8 +47,7 @@ def request_erasure(uow: Any, counters: Counters, settings: Settings, ledger_fil
     address = ""
     try:
         with uow:
-            session = getattr(uow, "session", None)  # a real unit of work (a unit test's fake has none)
-            bind = session.get_bind() if session is not None else None
+            bind = engine_of(uow)
             if uow.privacy.running_erasure_of(user_id) is not None:  # e.g. a second click racing the first
                 raise errors.ErasureRunning("Your erasure is already under way.")
             user = uow.users.get(user_id)
