@@ -15,7 +15,7 @@ from services.content.handlers import memberships, privacy
 from shared.bus.consumer import EventHandler, erasure_handlers, inbox_batch_handler, register_consumer
 from shared.events import Event
 from shared.events.privacy import ErasureRequest
-from shared.web.identity import Identity
+from shared.identity import Identity
 
 
 def _on_memberships(handler: Callable[[MembershipRepository, ErasureRecords, Event], None]) -> EventHandler:

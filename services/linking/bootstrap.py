@@ -11,9 +11,9 @@ from services.linking.adapters import tables
 from services.linking.adapters.identity_client import IdentityDirectory, UserDirectory
 from services.linking.adapters.uow import LinkingUnitOfWork
 from services.linking.config import SERVICE, Settings
+from shared.identity import Identity
 from shared.runtime import Runtime, build_runtime
 from shared.web.client import ServiceClient
-from shared.web.identity import Identity
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -28,7 +28,7 @@ class Container:
         """A unit of work for a use case that changes state (takes the write lock up front on SQLite)."""
         return LinkingUnitOfWork(self.runtime.write_session, tables.outbox, SERVICE, context)
 
-    def reader(self, context: Identity | None = None) -> LinkingUnitOfWork:
+    def read_uow(self, context: Identity | None = None) -> LinkingUnitOfWork:
         """A unit of work for a read-only use case: never blocks, nor is blocked by, writers."""
         return LinkingUnitOfWork(self.runtime.read_session, tables.outbox, SERVICE, context)
 

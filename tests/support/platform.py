@@ -35,7 +35,7 @@ class Platform:
     ports: dict[str, int]
     external_redis: bool
     started_pids: dict[str, int] = field(default_factory=dict)
-    metrics_ports: dict[str, int] = field(default_factory=dict)  # the gateway's internal listener, the relay's
+    metrics_ports: dict[str, int] = field(default_factory=dict)  # gateway (internal), relay, scheduler
 
     @property
     def url(self) -> str:
@@ -75,7 +75,7 @@ def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None) ->
     var_dir = tmp_path / "var"
     port = free_port()
     ports = {s: free_port() for s in DEFAULT_PORTS}
-    metrics_ports = {"gateway": free_port(), "relay": free_port()}
+    metrics_ports = {"gateway": free_port(), "relay": free_port(), "scheduler": free_port()}
     extra = {
         "PORTAL_VAR_DIR": str(var_dir),
         "PORT": str(port),

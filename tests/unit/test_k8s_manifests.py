@@ -177,3 +177,30 @@ def test_the_init_container_writes_a_key_audit_accepts(tmp_path: Path):
     assert _signer_from_file(str(target_dir / "audit-signing.pem")) is not None
     with pytest.raises(Exception, match="readable by other users"):
         _signer_from_file(str(source))
+
+
+def test_every_named_port_exists_and_every_pod_is_scraped_where_it_serves_metrics():
+    """Probes, Services and the scrape annotations name ports the containers really have."""
+    objects = by_kind(build(K8S / "base"))
+    ports_of = {}
+    for (kind, name), doc in objects.items():
+        if kind != "Deployment":
+            continue
+        container = pod(doc)["containers"][0]
+        ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+        ports_of[name] = (doc["spec"]["selector"]["matchLabels"], ports)
+        for probe in ("readinessProbe", "livenessProbe"):
+            port = container.get(probe, {}).get("httpGet", {}).get("port")
+            assert port is None or port in ports or port in ports.values(), (name, probe, port)
+        annotations = doc["spec"]["template"]["metadata"].get("annotations") or {}
+        assert annotations.get("prometheus.io/scrape") == "true", name
+        assert int(annotations["prometheus.io/port"]) in ports.values(), name
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        if int(annotations["prometheus.io/port"]) != 8000:  # no web tier: its own metrics listener
+            assert env.get("PORTAL_METRICS_PORT") == annotations["prometheus.io/port"] or name == "gateway", name
+    for (kind, name), service in objects.items():
+        if kind == "Service":
+            selected = [ports for labels, ports in ports_of.values() if labels == service["spec"]["selector"]]
+            assert selected, name
+            for port in service["spec"]["ports"]:
+                assert port["targetPort"] in selected[0], (name, port)

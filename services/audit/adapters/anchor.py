@@ -37,7 +37,19 @@ class HeadAnchor(Protocol):
 
     def latest(self) -> Head | None: ...
 
+    def latest_by_chain(self) -> dict[int, Head]: ...
+
     def describe(self) -> dict[str, Any]: ...
+
+
+def highest_by_chain(heads: list[Head]) -> dict[int, Head]:
+    """A store of several chains: the highest anchored head of each chain (such heads name their chain)."""
+    out: dict[int, Head] = {}
+    for head in heads:
+        chain = head.chain or 0
+        if chain not in out or head.seq > out[chain].seq:
+            out[chain] = head
+    return out
 
 
 class FileAnchor:
@@ -54,20 +66,26 @@ class FileAnchor:
             os.close(fd)
 
     def latest(self) -> Head | None:
+        return max(self._tail(), key=lambda h: h.seq, default=None)
+
+    def latest_by_chain(self) -> dict[int, Head]:
+        return highest_by_chain(self._tail())
+
+    def _tail(self) -> list[Head]:
         try:
             with self.path.open("rb") as fh:
                 size = fh.seek(0, os.SEEK_END)
                 fh.seek(max(0, size - TAIL_BYTES))
                 tail = fh.read().decode("utf-8", "replace").splitlines()
         except FileNotFoundError:
-            return None
+            return []
         heads = []
         for line in tail[1:] if len(tail) > 1 and os.path.getsize(self.path) > TAIL_BYTES else tail:
             try:
                 heads.append(Head.from_dict(json.loads(line)))
             except (ValueError, KeyError, TypeError):
                 continue  # a torn or foreign line: the signature of the chosen head is what counts
-        return max(heads, key=lambda h: h.seq, default=None)
+        return heads
 
     def describe(self) -> dict[str, Any]:
         latest = self.latest()
@@ -109,17 +127,23 @@ class SqlAnchor:
             conn.execute(insert(self._table()).values(seq=head.seq, head=text, signed_at=head.signed_at))
 
     def latest(self) -> Head | None:
+        return max(self._heads(SQL_TAIL), key=lambda h: h.seq, default=None)
+
+    def latest_by_chain(self) -> dict[int, Head]:
+        return highest_by_chain(self._heads(SQL_TAIL * 4))
+
+    def _heads(self, rows: int) -> list[Head]:
         table = self._table()
         with self.engine.connect() as conn:
             texts = conn.execute(select(table.c.head).order_by(table.c.seq.desc(), table.c.id.desc())
-                                 .limit(SQL_TAIL)).scalars().all()
+                                 .limit(rows)).scalars().all()
         heads = []
         for text in texts:
             try:
                 heads.append(Head.from_dict(json.loads(text)))
             except (ValueError, KeyError, TypeError):
                 continue  # a foreign row: the signature of the chosen head is what counts
-        return max(heads, key=lambda h: h.seq, default=None)
+        return heads
 
     def describe(self) -> dict[str, Any]:
         latest = self.latest()

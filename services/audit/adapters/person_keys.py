@@ -18,6 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.audit.adapters import tables
@@ -123,9 +124,16 @@ class PersonKeys:
         fresh = [p for p in wanted if p not in ring]
         keys = {p: sealing.new_key() for p in fresh}
         if keys:
-            self.session.execute(insert(K), [
+            # Writers of different chains (docs/audit.md, "Several chains") may meet a new person at the same
+            # moment: the first key committed wins, the other writer reads it.
+            dialect = self.session.get_bind().dialect.name
+            stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(K)
+            made = set(self.session.execute(stmt.on_conflict_do_nothing().returning(K.c.person), [
                 {"person": p, "wrapped": sealing.wrap(self.wrap, p, k), "key_id": self.wrap_id, "created_at": now}
-                for p, k in keys.items()])
+                for p, k in keys.items()]).scalars())
+            if len(made) < len(keys):
+                ring.update(self.load(set(keys) - made, strict=True))
+                keys = {p: k for p, k in keys.items() if p in made}
         out = {p: (c if c is not None else AESGCM(sealing.new_key())) for p, c in ring.items()}
         out.update({p: AESGCM(k) for p, k in keys.items()})
         return out

@@ -20,7 +20,7 @@ from services.audit.domain.search import personal_row
 from services.audit.handlers.compliance import _public_disclosure
 from shared import clock
 from shared.events.privacy import ErasureAnswer, ErasureRequest, actor, erasure_completed
-from shared.web.identity import Identity
+from shared.identity import Identity
 
 UowFactory = Callable[..., AuditUnitOfWork]
 WORKER = actor(SERVICE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from services.content.api.context import uow
+from services.content.api.deps import read_uow
 from services.content.api.schemas import PersonalExportSchema
 from services.content.config import SERVICE
 from services.content.handlers import privacy
@@ -18,4 +18,4 @@ blp = Blueprint("privacy", __name__, description="Privacy requests (internal)")
 @blp.response(200, PersonalExportSchema)
 def export_person(user_id: str):
     check_export_call(user_id)
-    return {"service": SERVICE, "data": privacy.export_person(uow(read_only=True), user_id)}
+    return {"service": SERVICE, "data": privacy.export_person(read_uow(), user_id)}

@@ -34,8 +34,8 @@ from services.identity.handlers.ports import Counters, ErasureLedgerCopy
 from services.identity.handlers.reauth import check_recent_auth
 from services.identity.handlers.sessions import end_user_sessions, throttle_key
 from shared import clock
+from shared.identity import Identity
 from shared.leftovers import checkpoint_wal, engine_of
-from shared.web.identity import Identity
 
 
 def request_erasure(uow: Any, counters: Counters, settings: Settings, ledger_file: ErasureLedgerCopy, *,

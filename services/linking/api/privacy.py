@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from services.linking.api import context as ctx
+from services.linking.api import deps
 from services.linking.config import SERVICE
 from services.linking.handlers import privacy
 from shared.events.privacy import EXPORT_PATH
@@ -17,4 +17,4 @@ blp = Blueprint("privacy", __name__, description="Privacy requests (internal)")
 @blp.response(200)
 def export_person(user_id: str):
     check_export_call(user_id)
-    return {"service": SERVICE, "data": privacy.export_person(ctx.reader(), user_id)}
+    return {"service": SERVICE, "data": privacy.export_person(deps.read_uow(), user_id)}

@@ -26,8 +26,9 @@ from services.linking.consumers import handlers_for
 from shared.bus.consumer import inbox_batch_handler
 from shared.config import CommonSettings
 from shared.events import Event, new_event
+from shared.identity import Identity
 from shared.web.app import create_base_app
-from shared.web.identity import Identity, require_system
+from shared.web.identity import require_system
 from tests.support.databases import drop_database_url, new_database_url
 from tests.support.net import free_port
 from tests.support.signing import signed_open

@@ -13,7 +13,7 @@ from services.audit.handlers import ingest, privacy
 from shared.events import Event
 from shared.events.privacy import erasure_request
 from shared.events.schemas.audit import ErasureCompletedV1
-from shared.web.identity import Identity
+from shared.identity import Identity
 
 
 def test_seal_and_unseal():

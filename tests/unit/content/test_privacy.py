@@ -16,7 +16,7 @@ from services.content.handlers import items, memberships, privacy, queries
 from shared import clock
 from shared.events import new_event
 from shared.events.privacy import ErasureRequest, erasure_request
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.unit.content.fakes import FakeErasures, FakeMemberships
 
 RETENTION = timedelta(days=1095)
