@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from services.identity.config import Settings
 from services.identity.domain.errors import EmailTaken, NotFound
 from services.identity.domain.model import User
@@ -14,6 +12,7 @@ from services.identity.domain.rules import check_password, normalize_email
 from services.identity.handlers.email import issue_token
 from services.identity.handlers.ports import PasswordHasher
 from shared import clock
+from shared.uow import RecordConflict
 
 
 def register(uow: Any, hasher: PasswordHasher, settings: Settings, *, name: str, email: str,
@@ -44,7 +43,7 @@ def register(uow: Any, hasher: PasswordHasher, settings: Settings, *, name: str,
                          payload={"user_id": user.id, "version": policy.version, "source": "registration"})
             issue_token(uow, settings, user, "verify_email", user.email)
             uow.commit()
-    except IntegrityError as exc:  # two registrations of one address raced; the loser gets the same 409
+    except RecordConflict as exc:  # two registrations of one address raced; the loser gets the same 409
         raise EmailTaken("An account with this email already exists.",
                          fields={"email": ["Already registered."]}) from exc
     return user
