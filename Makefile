@@ -17,9 +17,9 @@ PYTEST_ARGS ?=
 # Parallel by test file (module fixtures start once): every test owns its ports, databases and,
 # with embedded defaults, a private Redis per xdist worker.
 PYTEST_WORKERS ?= 2
-# The machine's Redis is one database shared by every xdist worker (and flushed only at the start of
-# a session), so test-pg runs serially; with TEST_REDIS_URL= (empty) each worker starts a private Redis
-# and PG_PYTEST_WORKERS=2 is safe.
+# On the machine's Redis each xdist worker gwN takes database TEST_REDIS_URL's minus N (tests/support/
+# redis_server.py), so test-pg may run in parallel; the fault suite runs serially there (a fault on the
+# shared server reaches every worker). With TEST_REDIS_URL= (empty) each worker starts a private Redis.
 PG_PYTEST_WORKERS ?= 0
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15

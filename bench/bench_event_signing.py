@@ -17,7 +17,7 @@ os.environ.setdefault("PORTAL_EVENT_MASTER_KEY", "bench")
 
 from services.gateway.handlers import Access, access_event  # noqa: E402
 from shared.events import load_events, signing  # noqa: E402
-from shared.web.identity import Identity  # noqa: E402
+from shared.identity import Identity  # noqa: E402
 
 
 def per_event_us(fn, n: int) -> float:

@@ -38,7 +38,8 @@ if str(REPO) not in sys.path:
 
 import requests  # noqa: E402
 
-from shared.web.identity import Identity, sign_headers  # noqa: E402
+from shared.identity import Identity  # noqa: E402
+from shared.web.identity import sign_headers  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 from tests.support.processes import VENV_BIN, Proc, base_env, wait_until  # noqa: E402
 from tests.support.redis_server import start_redis  # noqa: E402

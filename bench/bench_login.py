@@ -34,7 +34,7 @@ import requests  # noqa: E402
 
 from services.identity.adapters import passwords  # noqa: E402
 from services.identity.adapters.passwords import Argon2Hasher  # noqa: E402
-from shared.web.identity import Identity  # noqa: E402
+from shared.identity import Identity  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 from tests.support.processes import VENV_BIN, Proc, base_env, wait_until  # noqa: E402
 from tests.support.redis_server import start_redis  # noqa: E402

@@ -8,6 +8,7 @@ service under ``var/`` and the Redis URL that the supervisor exported.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,8 +51,9 @@ def check_secret(name: str, value: str) -> None:
                           f"e.g. openssl rand -hex 32)")
 
 
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
+def env_int(name: str, default: int, env: Mapping[str, str] | None = None) -> int:
+    """``name`` from ``env`` (default: the process environment), or ``default`` when unset or empty."""
+    raw = (os.environ if env is None else env).get(name)
     if raw is None or raw == "":
         return default
     try:

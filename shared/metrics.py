@@ -41,6 +41,9 @@ log = logging.getLogger("portal.metrics")
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+if os.environ.get(MULTIPROC_ENV):
+    # The first count writes a file there: a fresh emptyDir or tmpfs has no such directory yet.
+    os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
 
 REQUESTS = Counter("portal_http_requests_total", "HTTP requests answered, per route and status",
                    ["service", "method", "route", "status"])
@@ -61,6 +64,10 @@ RETRIES = Counter("portal_consumer_retries_total", "Failed batches sent back for
 DEAD_LETTERED = Counter("portal_events_dead_lettered_total", "Events put in the dead-letter table", ["service"])
 LOGINS = Counter("portal_identity_logins_total", "Login attempts by outcome (ok, failed, throttled)",
                  ["outcome"])
+DUTY_RUNS = Counter("portal_schedule_duty_runs_total", "Periodic duties run, by outcome (ok, failed)",
+                    ["duty", "outcome"])
+DUTY_DURATION = Histogram("portal_schedule_duty_duration_seconds", "Time a periodic duty ran", ["duty"],
+                          buckets=(0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600))
 
 StateReader = Callable[[], Iterable[GaugeMetricFamily]]
 

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from shared import clock, metrics
+from shared import clock, metrics, tracing
 from shared.bus.publisher import Publisher
 from shared.db import UtcDateTime
 from shared.events import Event, signing
@@ -126,6 +126,7 @@ class OutboxRelay:
         if time.monotonic() - self._epoch_checked >= self.EPOCH_CHECK_SECONDS:
             self.check_broker()
         t = self.table
+        started_ns = time.time_ns()
         query = select(t.c.id, t.c.type, t.c.body).where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(self.batch_size)
         if self.engine.dialect.name == "postgresql":
             # Several relays may run side by side: row locks keep them apart and never block inserts.
@@ -148,6 +149,7 @@ class OutboxRelay:
             with self.engine.execution_options(write=True).begin() as conn:
                 conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=clock.now()))
         self._count_published(rows)
+        self._trace_published(rows, started_ns)
         self._runs += 1
         if self._runs % 200 == 0:
             self.purge()
@@ -159,6 +161,21 @@ class OutboxRelay:
             by_type[row.type] = by_type.get(row.type, 0) + 1
         for type_, count in by_type.items():
             metrics.EVENTS_PUBLISHED.labels(self.service, type_).inc(count)
+
+    def _trace_published(self, rows, started_ns: int) -> None:
+        """One span per published event that carries a trace, as that event's child: the relay's hop in the
+        access's trace. Made only when spans are exported (nothing downstream reads the relay's context)."""
+        if not tracing.exporting():
+            return
+        ended_ns = time.time_ns()
+        tracer = tracing.tracer()
+        for row in rows:
+            traceparent = tracing.traceparent_in(row.body)
+            if traceparent:
+                span = tracer.start_span(f"relay publish {row.type}", kind=tracing.PRODUCER, start_time=started_ns,
+                                         context=tracing.parent_from({tracing.TRACEPARENT: traceparent}),
+                                         attributes={"portal.outbox": self.service, "portal.outbox.row": row.id})
+                span.end(end_time=ended_ns)
 
     def purge(self) -> int:
         """Forget rows sent long ago; they are in the broker's consumers' stores by now."""

@@ -77,8 +77,7 @@ class Runtime:
             readers.append(outbox_reader(self.service, self.engine, tables["outbox"]))
         if "dead_letters" in tables:
             readers.append(dead_letter_reader(self.service, self.engine, tables["dead_letters"]))
-        if consumes and self.settings.broker_url.startswith(("redis://", "rediss://", "unix://")):
-            # Queue depth is read as the length of Celery's Redis list; RabbitMQ reports its own.
+        if consumes:
             readers.append(queue_depth_reader(self.service, self.settings.broker_url))
         return readers
 

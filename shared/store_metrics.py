@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import redis
+from kombu import Connection
 from sqlalchemy import Engine, Table, func, select
 
 from shared.bus.topology import queue_name
@@ -41,12 +42,20 @@ def dead_letter_reader(service: str, engine: Engine, dead_letters: Table) -> Sta
 
 
 def queue_depth_reader(service: str, broker_url: str) -> StateReader:
-    """Messages waiting in the service's queue (Celery on Redis keeps a queue as a list of its name)."""
-    client = redis.Redis.from_url(broker_url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    """Messages waiting in the service's queue: on Redis the length of Celery's list of the queue's name; on
+    RabbitMQ the message count a passive declare reports (ready messages, not those a worker holds)."""
     queue = queue_name(service)
+    if broker_url.startswith(("redis://", "rediss://", "unix://")):
+        client = redis.Redis.from_url(broker_url, socket_timeout=1.0, socket_connect_timeout=1.0)
+
+        def depth() -> int:
+            return int(client.llen(queue))
+    else:
+        def depth() -> int:
+            with Connection(broker_url, connect_timeout=2.0, transport_options={"max_retries": 0}) as conn:
+                return int(conn.default_channel.queue_declare(queue=queue, passive=True).message_count)
 
     def read() -> Iterable:
-        depth = client.llen(queue)
-        yield gauge("portal_queue_depth", "Messages waiting in a queue", ["queue"], [([queue], depth)])
+        yield gauge("portal_queue_depth", "Messages waiting in a queue", ["queue"], [([queue], depth())])
 
     return read

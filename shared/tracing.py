@@ -2,8 +2,10 @@
 
 The gateway continues a client's ``traceparent`` or starts a trace, and sends its own span's
 ``traceparent`` to the service; a service's span is the parent of the events its use case emits (the
-envelope's optional ``traceparent``, so the context crosses the outbox and the broker); a consumer's span
-for each event is that event's child. Spans are exported over OTLP/HTTP when
+envelope's optional ``traceparent``, so the context crosses the outbox and the broker); the relay's span
+publishing an event and a consumer's span for each event are that event's children (the envelope is
+signed, so the relay adds no context of its own to it). The gateway's access event carries the gateway's
+span. Spans are exported over OTLP/HTTP when
 ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (the SDK's standard variables tune it); otherwise they are made
 (so the ids propagate) and dropped. tests/e2e/test_tracing_e2e.py follows one request across processes.
 """
@@ -22,20 +24,30 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 TRACEPARENT = "traceparent"
 _VALID = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
-SERVER, CONSUMER = trace.SpanKind.SERVER, trace.SpanKind.CONSUMER
+_IN_JSON = re.compile(r'"traceparent":\s*"([0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2})"')
+SERVER, CONSUMER, PRODUCER = trace.SpanKind.SERVER, trace.SpanKind.CONSUMER, trace.SpanKind.PRODUCER
+_exporting = False
 
 
 def configure(service: str) -> None:
     """Once per process: an SDK tracer provider named ``portal-<service>``, exporting when an endpoint is
     set. A provider already installed (a test's in-memory one) is kept."""
+    global _exporting
     if isinstance(trace.get_tracer_provider(), TracerProvider):
+        _exporting = True
         return
     provider = TracerProvider(resource=Resource.create({"service.name": f"portal-{service}"}))
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        _exporting = True
     trace.set_tracer_provider(provider)
+
+
+def exporting() -> bool:
+    """Whether this process's spans go anywhere: spans that pass no context on are made only then."""
+    return _exporting
 
 
 def tracer() -> trace.Tracer:
@@ -63,3 +75,9 @@ def current_traceparent() -> str | None:
 def trace_id() -> str | None:
     span_context = trace.get_current_span().get_span_context()
     return format(span_context.trace_id, "032x") if span_context.is_valid else None
+
+
+def traceparent_in(envelope_json: str) -> str | None:
+    """The ``traceparent`` of a stored envelope's JSON text, without decoding the whole of it."""
+    match = _IN_JSON.search(envelope_json)
+    return match.group(1) if match else None

@@ -9,8 +9,8 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from shared.events import Event, new_event
+from shared.identity import Identity
 from shared.outbox import add_events
-from shared.web.identity import Identity
 
 
 class UnitOfWork:

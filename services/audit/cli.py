@@ -56,7 +56,7 @@ def retain(days: int) -> None:
     with _container() as container:
         try:
             record = retention.retain(container.uow, days)
-        except retention.RetentionTooShort as exc:
+        except (retention.RetentionTooShort, retention.RetentionNotPartitioned) as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(record) if record else json.dumps({"removed": 0, "message": "nothing to remove"}))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,8 @@ class Settings:
     signer: signing.Signer | None
     verifier: signing.Verifier
     anchor_path: Path  # the external anchor of signed heads (PORTAL_AUDIT_ANCHOR_PATH)
-    checkpoint_every: int  # sign a checkpoint every N stored events
+    anchor_url: str | None  # another anchor store (PORTAL_AUDIT_ANCHOR_URL: file:///… or a SQL database URL)
+    checkpoint_every: int  # sign a checkpoint every N stored events (of each chain)
     trends_k: int  # smallest group of distinct people a trend may show
     max_page: int
     # Wraps the per-person keys (docs/audit.md, "Erasure"): PORTAL_AUDIT_KEY_WRAP_KEY, required, a secret
@@ -49,6 +51,10 @@ class Settings:
     stream_heartbeat: float = 5.0
     stream_lifetime: float = 300.0
     streams_per_process: int = 2
+    # How many hash chains a new store is split into (PORTAL_AUDIT_CHAINS): K writers append in parallel,
+    # each batch's events by chain of their event id. Fixed once the store holds events (docs/audit.md,
+    # "Several chains"); readers and the verifier take the store's own number.
+    chains: int = 1
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -72,18 +78,20 @@ class Settings:
             signer=signer,
             verifier=_verifier(signer),
             anchor_path=Path(os.environ.get("PORTAL_AUDIT_ANCHOR_PATH") or var_dir() / "audit-anchor" / "heads.jsonl"),
+            anchor_url=os.environ.get("PORTAL_AUDIT_ANCHOR_URL") or None,
             legacy_hmac_key=legacy_key,
             checkpoint_every=max(1, env_int("PORTAL_AUDIT_CHECKPOINT_EVERY", 1000)),
             trends_k=max(1, env_int("PORTAL_AUDIT_TRENDS_K", 10)),
             max_page=1000,
             wrap_key=hashlib.sha256(wrap.encode()).digest(),
-            retention_days=max(1, env_int("PORTAL_AUDIT_RETENTION_DAYS", 730)),
+            retention_days=retention_days(),
             export_limit=max(1, env_int("PORTAL_AUDIT_EXPORT_LIMIT", 10_000)),
             previous_wrap_keys=tuple(previous),
             stream_poll=max(0.05, env_float("PORTAL_AUDIT_STREAM_POLL_SECONDS", 0.5)),
             stream_heartbeat=max(0.5, env_float("PORTAL_AUDIT_STREAM_HEARTBEAT_SECONDS", 5.0)),
             stream_lifetime=max(1.0, env_float("PORTAL_AUDIT_STREAM_MAX_SECONDS", 300.0)),
             streams_per_process=max(1, env_int("PORTAL_AUDIT_STREAMS_PER_PROCESS", 2)),
+            chains=_chains(env_int("PORTAL_AUDIT_CHAINS", 1)),
         )
 
     @property
@@ -98,6 +106,21 @@ class Settings:
     def actor_index_key(self) -> bytes:
         """Keys the blind index of actors (``audit_events.actor_ix``, person key tokens)."""
         return derive_key(self.index_key, "actor-index")
+
+
+MAX_CHAINS = 64
+
+
+def _chains(value: int) -> int:
+    if not 1 <= value <= MAX_CHAINS:
+        raise ConfigError(f"PORTAL_AUDIT_CHAINS must be between 1 and {MAX_CHAINS}, not {value}")
+    return value
+
+
+def retention_days(env: Mapping[str, str] | None = None) -> int:
+    """How long events are kept (``PORTAL_AUDIT_RETENTION_DAYS``, default two years); ``portal schedule``
+    reads it here too, for the retention duty it runs."""
+    return max(1, env_int("PORTAL_AUDIT_RETENTION_DAYS", 730, env))
 
 
 def _signer_from_file(path: str | None) -> signing.Signer | None:

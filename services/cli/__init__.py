@@ -1,5 +1,9 @@
 """The ``portal`` command: run the platform, migrate, relay, operate events, and each service's own
 commands (``grant-role``, ``audit verify``, ``policy publish``, ...) collected from ``services/<name>/cli.py``.
+
+Operations code, not a service: no web process, no queue, no database of its own. It lives under
+``services/`` because every image carries it (the root Dockerfile keeps it beside the chosen service) and
+it imports each service's ``cli.py`` and ``bootstrap.py`` lazily, so an image with one service runs its commands.
 """
 
 from __future__ import annotations
@@ -54,6 +58,9 @@ def relay(services: tuple[str, ...]) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threads = []
     state = []
+    from shared import tracing
+
+    tracing.configure("relay")  # each published event's span (shared/outbox.py), when exported
     for service in services or SERVICES:
         container = load_container(service)
         state += container.runtime.metrics_state(consumes=False)
@@ -69,8 +76,8 @@ def relay(services: tuple[str, ...]) -> None:
 
 
 def _serve_metrics(state: list) -> None:
-    """``PORTAL_METRICS_PORT``: this process's metrics (and its services' outbox gauges) on a listener of
-    its own; the relay and a worker on a host of its own have no web tier to show them (shared/metrics.py)."""
+    """``PORTAL_METRICS_PORT``: this process's metrics (and its state gauges) on a listener of its own; the
+    relay and the scheduler have no web tier to show them (shared/metrics.py)."""
     import os
 
     port = int(os.environ.get("PORTAL_METRICS_PORT") or 0)
@@ -89,19 +96,21 @@ def schedule(services: tuple[str, ...]) -> None:
     import time
 
     from services.cli.schedule import Schedule, duties, serve
-    from shared.config import var_dir
+    from shared.config import ConfigError, var_dir
 
     try:
         chosen = duties(os.environ, services or None)
         start_delay = float(os.environ.get("PORTAL_SCHEDULE_START_DELAY", "60"))
-    except ValueError as exc:
+    except (ValueError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from exc
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     for duty in chosen:
         logging.getLogger("portal.schedule").info("schedule: %s every %s s (%s)", duty.name, duty.every, duty.why)
-    serve(Schedule(chosen, var_dir() / "schedule.json", start_delay=start_delay, now=time.time()), stop)
+    plan = Schedule(chosen, var_dir() / "schedule.json", start_delay=start_delay, now=time.time())
+    _serve_metrics([plan.metrics_state])
+    serve(plan, stop)
 
 
 @main.group()

@@ -1,6 +1,11 @@
-"""Key files ``portal run`` generates once under ``var/secrets/`` (0700 directory, 0600 files), beside
-``var/secrets.env``: the audit writer's Ed25519 signing key and its public key. Values or files given in
-the environment win."""
+"""Which process gets which key. Key files ``portal run`` generates once under ``var/secrets/`` (0700
+directory, 0600 files), beside ``var/secrets.env``: the audit writer's Ed25519 signing key and its public key.
+Values or files given in the environment win.
+
+Event keys: one HMAC key per (producer, consumer) pair (``shared/events/signing.py``). A process gets the
+pairs it signs with (its service as producer, towards every consumer) and, for a worker, the pairs it
+verifies (every producer towards its service); never ``PORTAL_EVENT_MASTER_KEY``. So a compromised content
+process cannot sign as identity towards audit: it holds no identity key at all."""
 
 from __future__ import annotations
 
@@ -10,6 +15,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from shared.bus.topology import QUEUE_BINDINGS
+from shared.events.signing import MASTER_ENV, PRODUCERS, derive_pair_key, pair_env
 
 SIGNING_KEY_FILE = "PORTAL_AUDIT_SIGNING_KEY_FILE"
 PUBLIC_KEY_FILE = "PORTAL_AUDIT_PUBLIC_KEY_FILE"
@@ -21,6 +29,43 @@ WRITER_ONLY = (SIGNING_KEY_FILE,)
 # audit's processes and the platform processes that open audit's store (relay, scheduler), no one else.
 AUDIT_SECRETS = ("PORTAL_AUDIT_SIGNING_KEY", "PORTAL_AUDIT_INDEX_KEY", "PORTAL_AUDIT_KEY_WRAP_KEY")
 AUDIT_PROCESSES = ("audit-web", "audit-worker", "scheduler", "relay")
+
+
+EVENT_CONSUMERS = tuple(QUEUE_BINDINGS)
+EVENT_KEY_NAMES = tuple(pair_env(p, c) for p in PRODUCERS for c in EVENT_CONSUMERS)
+# The scheduler's duties run as `portal` commands of these services, and some of them emit events.
+SCHEDULED_PRODUCERS = ("identity", "content", "audit")
+
+
+def event_keys_from_master(env: Mapping[str, str]) -> dict[str, str]:
+    """Pair keys derived from a master key given in the environment (the tests' platforms, or a secrets file
+    written before per-pair keys): what was signed with the master still verifies. Empty without one."""
+    master = env.get(MASTER_ENV)
+    if not master:
+        return {}
+    return {pair_env(p, c): derive_pair_key(master, p, c) for p in PRODUCERS for c in EVENT_CONSUMERS}
+
+
+def event_keys_for(process: str) -> set[str]:
+    """The pair keys a process of ``portal run`` (or a container) holds: ``<svc>-web`` signs as its service,
+    ``<svc>-worker`` signs as its service and verifies what every producer sends it, the gateway signs its
+    access events, the scheduler signs as the services whose duties it runs; the relay, which publishes rows
+    already signed, and the pages hold none."""
+    service, _, role = process.rpartition("-")
+    signs: tuple[str, ...]
+    verifies: tuple[str, ...]
+    if process == "gateway":
+        signs, verifies = ("gateway",), ()
+    elif process == "scheduler":
+        signs, verifies = SCHEDULED_PRODUCERS, ()
+    elif role == "web" and service in PRODUCERS:
+        signs, verifies = (service,), ()
+    elif role == "worker" and service in PRODUCERS:
+        signs, verifies = (service,), ((service,) if service in EVENT_CONSUMERS else ())
+    else:
+        return set()
+    return ({pair_env(p, c) for p in signs for c in EVENT_CONSUMERS}
+            | {pair_env(p, c) for p in PRODUCERS for c in verifies})
 
 
 def ensure_audit_keys(var_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
@@ -46,8 +91,9 @@ def ensure_audit_keys(var_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
 
 def env_for(child: str, env: Mapping[str, str]) -> dict[str, str]:
     """A child's environment: the signing key only for the processes that sign, audit's secrets only for
-    the processes that open audit's store."""
-    withheld = (() if child in SIGNERS else WRITER_ONLY) + (() if child in AUDIT_PROCESSES else AUDIT_SECRETS)
+    the processes that open audit's store, the event pair keys it signs or verifies with, never the master."""
+    withheld = {*(() if child in SIGNERS else WRITER_ONLY), *(() if child in AUDIT_PROCESSES else AUDIT_SECRETS),
+                MASTER_ENV, *(set(EVENT_KEY_NAMES) - event_keys_for(child))}
     return {k: v for k, v in env.items() if k not in withheld}
 
 

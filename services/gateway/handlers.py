@@ -19,7 +19,7 @@ from services.gateway.domain import policy
 from services.gateway.domain.redaction import redact_query
 from services.gateway.domain.routing import Route
 from services.gateway.domain.sessions import SessionInfo
-from shared import clock
+from shared import clock, tracing
 from shared.events import signing
 from shared.events.registry import latest_version
 from shared.web.errors import ApiError, Forbidden, PreconditionRequired
@@ -168,6 +168,9 @@ def access_event(access: Access) -> tuple[str, str]:
             "bytes_sent": access.bytes_sent,
         },
     }
+    traceparent = tracing.current_traceparent()  # the gateway's span of this request (shared/tracing.py)
+    if traceparent:
+        envelope["traceparent"] = traceparent
     return event_id, json.dumps(signing.sign(envelope), separators=(",", ":"))
 
 

@@ -18,9 +18,9 @@ from services.identity.adapters.privacy_sources import ExportSource, HttpExportS
 from services.identity.adapters.uow import IdentityUnitOfWork
 from services.identity.config import SERVICE, Settings
 from shared.config import service_url
+from shared.identity import Identity
 from shared.runtime import Runtime, build_runtime
 from shared.web.client import ServiceClient
-from shared.web.identity import Identity
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

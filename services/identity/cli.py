@@ -11,7 +11,7 @@ import click
 
 from services.identity.domain.errors import Conflict, EmailUnverified, Invalid, NotFound
 from services.identity.domain.rules import STAFF_ROLES
-from shared.web.identity import Identity
+from shared.identity import Identity
 
 OPERATOR = "system:cli"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from services.identity.adapters import passwords
 from shared.config import CommonSettings, env_float, env_int, env_str, var_dir
+from shared.events.privacy import PARTICIPANTS
 
 SERVICE = "identity"
 
@@ -34,7 +35,7 @@ class Settings:
     mail_from: str
     mail_dir: Path
     # privacy requests (docs/privacy.md)
-    privacy_services: tuple[str, ...]  # the services that answer exports and erasures besides identity
+    privacy_services: tuple[str, ...]  # the participants (shared/events/privacy.py), besides identity
     privacy_timeout: float  # seconds for one service's export answer
     export_link_seconds: int  # how long a download_url works
     export_keep_seconds: int  # how long a completed export stays downloadable before it is purged
@@ -65,7 +66,7 @@ class Settings:
             smtp_url=_optional("SMTP_URL"),
             mail_from=env_str("PORTAL_MAIL_FROM", "portal@localhost"),
             mail_dir=var_dir() / "mail",
-            privacy_services=_names(env_str("IDENTITY_PRIVACY_SERVICES", "linking,content,audit")),
+            privacy_services=PARTICIPANTS,
             privacy_timeout=env_float("IDENTITY_PRIVACY_TIMEOUT", 10.0),
             export_link_seconds=env_int("IDENTITY_EXPORT_LINK_SECONDS", 15 * 60),
             export_keep_seconds=env_int("IDENTITY_EXPORT_KEEP_SECONDS", 7 * 24 * 3600),
@@ -81,6 +82,3 @@ class Settings:
 def _optional(name: str) -> str:
     return os.environ.get(name, "").strip()
 
-
-def _names(raw: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy.orm import Session
 
 from services.identity.adapters import tables
@@ -29,7 +29,7 @@ from services.identity.handlers.mail import send_pending_mails
 from services.identity.handlers.privacy_erasures import record_erasure_answer
 from services.identity.handlers.privacy_exports import collect_export
 from shared.bus.consumer import BatchHandler, EventHandler, inbox_batch_handler, register_consumer
-from shared.events import Event
+from shared.events import Event, privacy
 
 log = logging.getLogger("portal.identity.consumers")
 
@@ -48,29 +48,9 @@ class ExportIncomplete(RuntimeError):
     dead-lettered, and ``portal privacy retry-exports`` collects what is still pending."""
 
 
-class _KeptIn(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    data = fields.String(required=True, validate=validate.Length(min=1, max=1000))
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
-    until = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
-
-
-class ErasureAnswerIn(Schema):
-    """``<service>.privacy.erasure_completed``, checked here whoever produced it (a malformed answer
-    fails, is retried and dead-lettered, never half-recorded)."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    request_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    user_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    erased = fields.List(fields.String(validate=validate.Length(max=1000)), required=True)
-    kept = fields.List(fields.Nested(_KeptIn), required=True)
-
-
-_answer_schema = ErasureAnswerIn()
+# Every participant's answer, checked here whoever produced it (a malformed answer fails, is retried and
+# dead-lettered, never half-recorded).
+_answer_schema = privacy.ErasureCompletedV1(unknown=EXCLUDE)
 
 
 def _erasure_answer(container: Container, service: str) -> EventHandler:
@@ -93,7 +73,7 @@ def _in_inbox(container: Container, use_case: Callable[..., Any], **kwargs: Any)
     return handle
 
 
-def event_handlers(container: Container) -> dict[str, EventHandler]:
+def handlers_for(container: Container) -> dict[str, EventHandler]:
     handlers: dict[str, EventHandler] = {
         LINK_APPROVED: _in_inbox(container, notifications.notify_link_decision, approved=True),
         LINK_REJECTED: _in_inbox(container, notifications.notify_link_decision, approved=False),
@@ -101,12 +81,12 @@ def event_handlers(container: Container) -> dict[str, EventHandler]:
     for type_ in COMPLAINT_EVENTS:
         handlers[type_] = _in_inbox(container, notifications.notify_complaint, event_type=type_)
     for service in container.settings.privacy_services:
-        handlers[f"{service}.privacy.erasure_completed"] = _erasure_answer(container, service)
+        handlers[privacy.erasure_completed(service)] = _erasure_answer(container, service)
     return handlers
 
 
 def batch_handler(container: Container) -> BatchHandler:
-    inbox = inbox_batch_handler(container.runtime.write_session, tables.processed_events, event_handlers(container))
+    inbox = inbox_batch_handler(container.runtime.write_session, tables.processed_events, handlers_for(container))
 
     def handle(events: list[Event]) -> None:
         inbox(events)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.linking.api import companies, internal, link_requests, me
+from services.linking.api import companies, link_requests, me, privacy
 from services.linking.bootstrap import Container, bootstrap
 from shared.web.app import create_base_app
 
@@ -20,6 +20,6 @@ def create_app(container: Container | None = None) -> Flask:
         metrics_state=container.runtime.metrics_state(),
     )
     app.extensions["container"] = container
-    for blueprint in (companies.blp, link_requests.blp, me.blp, internal.blp):
+    for blueprint in (companies.blp, link_requests.blp, me.blp, privacy.blp):
         api.register_blueprint(blueprint)
     return app

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from services.linking.adapters import tables
 from services.linking.adapters.identity_client import IdentityDirectory, UserDirectory
 from services.linking.adapters.uow import LinkingUnitOfWork
 from services.linking.config import SERVICE, Settings
+from shared.identity import Identity
 from shared.runtime import Runtime, build_runtime
 from shared.web.client import ServiceClient
-from shared.web.identity import Identity
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -26,9 +28,13 @@ class Container:
         """A unit of work for a use case that changes state (takes the write lock up front on SQLite)."""
         return LinkingUnitOfWork(self.runtime.write_session, tables.outbox, SERVICE, context)
 
-    def reader(self, context: Identity | None = None) -> LinkingUnitOfWork:
+    def read_uow(self, context: Identity | None = None) -> LinkingUnitOfWork:
         """A unit of work for a read-only use case: never blocks, nor is blocked by, writers."""
         return LinkingUnitOfWork(self.runtime.read_session, tables.outbox, SERVICE, context)
+
+    def bound_uow(self, session: Session, context: Identity | None = None) -> LinkingUnitOfWork:
+        """A unit of work inside a transaction the caller owns (a consumer's inbox transaction)."""
+        return LinkingUnitOfWork(lambda: session, tables.outbox, SERVICE, context, nested=True)
 
 
 def bootstrap(settings: Settings | None = None, run_migrations: bool = True,

@@ -29,6 +29,7 @@ from shared import metrics, tracing
 from shared.bus.publisher import CeleryPublisher
 from shared.bus.topology import DELIVER_TASK
 from shared.events import Event, load_events, signing
+from shared.events.privacy import ERASURE_EVENTS, ErasureRequest, erasure_request
 from shared.inbox import DeadLetterStore, already_processed, mark_processed
 
 log = logging.getLogger("portal.consumer")
@@ -185,6 +186,16 @@ def inbox_batch_handler(
             mark_processed(session, processed, fresh)
 
     return handle
+
+
+def erasure_handlers(erase: Callable[[Session, ErasureRequest], None]) -> dict[str, EventHandler]:
+    """A privacy participant's handlers for identity's erasure requests (``shared/events/privacy.py``),
+    run in the inbox transaction: a malformed request raises, is retried, then dead-lettered."""
+
+    def handle(session: Session, event: Event) -> None:
+        erase(session, erasure_request(event))
+
+    return dict.fromkeys(ERASURE_EVENTS, handle)
 
 
 def replay_dead_letters(dead_letters: DeadLetterStore, app: Celery, service: str,

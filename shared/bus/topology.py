@@ -10,22 +10,37 @@ from __future__ import annotations
 
 from kombu import Exchange, Queue, binding
 
+from shared.events.privacy import PARTICIPANTS
+
 EVENTS_EXCHANGE = Exchange("events", type="topic", durable=True)
 RETRY_EXCHANGE = Exchange("events.retry", type="direct", durable=True)
 DELIVER_TASK = "portal.events.deliver"
 
 # Routing patterns per consuming service ("*" one word, "#" any number of words).
-QUEUE_BINDINGS: dict[str, tuple[str, ...]] = {
+# The privacy protocol's part (shared/events/privacy.py) is added below for every participant:
+# it hears identity's requests, identity hears its answers.
+_OWN_BINDINGS: dict[str, tuple[str, ...]] = {
     "audit": ("#",),
     # identity.mail.queued: identity's own worker sends the mails a committed use case queued;
     # identity.privacy.export_requested: its worker pulls every service's export section;
     # link decisions and complaint steps: identity mails the person concerned (docs/privacy.md)
-    "identity": ("linking.privacy.*", "content.privacy.*", "audit.privacy.*", "identity.mail.queued",
-                 "identity.privacy.export_requested", "linking.link.approved", "linking.link.rejected",
-                 "content.complaint.*"),
-    "linking": ("identity.user.*", "identity.privacy.*"),
-    "content": ("linking.member.*", "linking.company.*", "identity.user.*", "identity.privacy.*"),
+    "identity": ("identity.mail.queued", "identity.privacy.export_requested", "linking.link.approved",
+                 "linking.link.rejected", "content.complaint.*"),
+    "linking": ("identity.user.*",),
+    "content": ("linking.member.*", "linking.company.*", "identity.user.*"),
 }
+
+
+def _with_privacy(own: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    out = dict(own)
+    out["identity"] = tuple(f"{p}.privacy.*" for p in PARTICIPANTS) + out["identity"]
+    for participant in PARTICIPANTS:
+        bound = out.get(participant, ())
+        out[participant] = bound if "#" in bound else bound + ("identity.privacy.*",)
+    return out
+
+
+QUEUE_BINDINGS: dict[str, tuple[str, ...]] = _with_privacy(_OWN_BINDINGS)
 
 
 def queue_name(service: str) -> str:

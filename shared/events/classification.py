@@ -3,15 +3,17 @@
 Every string field of every registered payload schema (and every list or dict of strings) carries
 ``metadata={"data": ...}`` with one of the ``Data`` values; ``tests/unit/shared/test_event_classification.py``
 fails when one does not. The log store derives from it which payload fields it seals per person (and so
-which ones erasure removes): ``personal`` and ``free_text``. Use the ready-made dicts in the schemas:
-``fields.String(required=True, metadata=PERSONAL)``.
+which ones erasure removes): ``personal`` and ``free_text`` — a string, every string of a list or dict so
+classified, and such fields of nested objects (alone or in lists), found by ``seal_plan``. Use the
+ready-made dicts in the schemas: ``fields.String(required=True, metadata=PERSONAL)``.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
+from typing import Any
 
 from marshmallow import Schema, fields
 
@@ -41,13 +43,35 @@ def data_of(field: fields.Field) -> Data | None:
         return None
 
 
+# What to seal in a payload: key -> True (seal the value: a string, or every string inside a list or dict)
+# or a nested plan (the value is an object, or a list of objects, whose own fields follow that plan).
+SealPlan = Mapping[str, "bool | SealPlan"]
+
+
 @functools.cache
+def seal_plan(type_: str, version: int) -> SealPlan:
+    """Which payload fields of ``type_`` v``version`` are sealed per person (classified personal or free
+    text), nested objects and lists of objects included."""
+    return plan_of(schema_for(type_, version))
+
+
+def plan_of(schema: Schema) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, field in schema.fields.items():
+        key = field.data_key or name
+        inner = field.inner if isinstance(field, fields.List) else field
+        if isinstance(inner, fields.Nested):
+            nested = plan_of(inner.schema)
+            if nested:
+                out[key] = nested
+        elif isinstance(field, _NEEDS_CLASS) and data_of(field) in SEALED:
+            out[key] = True
+    return out
+
+
 def sealed_fields(type_: str, version: int) -> frozenset[str]:
-    """The top-level payload keys of ``type_`` v``version`` that are sealed per person (string fields
-    classified personal or free text)."""
-    schema = schema_for(type_, version)
-    return frozenset(f.data_key or name for name, f in schema.fields.items()
-                     if isinstance(f, fields.String) and data_of(f) in SEALED)
+    """The top-level payload keys of ``type_`` v``version`` holding something sealed per person."""
+    return frozenset(seal_plan(type_, version))
 
 
 def unclassified() -> list[str]:

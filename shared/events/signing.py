@@ -10,9 +10,10 @@ holds the keys of the pairs that end at it, a producer those that start at it, s
 - a compromised service can forge events only towards itself, which it controls anyway, and sign
   anything as itself towards every other service.
 
-Pair keys come from ``PORTAL_EVENT_KEY_<PRODUCER>_<CONSUMER>`` (one process per service, each given
-only its own pairs, as in compose) or are derived from ``PORTAL_EVENT_MASTER_KEY`` (``portal run``: all
-services run as one user from one secrets file, so there one compromised process holds every key).
+Pair keys come from ``PORTAL_EVENT_KEY_<PRODUCER>_<CONSUMER>``: every deployment (``portal run``, compose,
+Kubernetes) gives each process only the pairs it signs or verifies with (``services/cli/keys.py``
+``event_keys_for``). ``PORTAL_EVENT_MASTER_KEY``, from which every pair key can be derived, is for tests and
+for ``portal run`` itself, which derives the pairs from it and never passes it on.
 
 The tag covers every envelope field a consumer acts on (``event_id``, ``type``, ``version``,
 ``occurred_at``, ``producer``, ``actor``, ``subject``, ``correlation_id``, ``payload``) as one canonical
@@ -42,6 +43,13 @@ def pair_env(producer: str, consumer: str) -> str:
     return f"PORTAL_EVENT_KEY_{producer.upper()}_{consumer.upper()}"
 
 
+def derive_pair_key(master: str, producer: str, consumer: str) -> str:
+    """The pair's key derived from the master key, as the text ``PORTAL_EVENT_KEY_<P>_<C>`` would hold: ``portal
+    run`` hands its children these derived keys (never the master itself), and they sign exactly as a process
+    holding the master would."""
+    return hmac.new(master.encode(), f"portal-event-key:{producer}->{consumer}".encode(), hashlib.sha256).hexdigest()
+
+
 @functools.cache
 def pair_key(producer: str, consumer: str) -> bytes | None:
     """The key of the pair, from the environment (read once per process)."""
@@ -50,8 +58,7 @@ def pair_key(producer: str, consumer: str) -> bytes | None:
         return explicit.encode()
     master = os.environ.get(MASTER_ENV)
     if master:
-        return hmac.new(master.encode(), f"portal-event-key:{producer}->{consumer}".encode(),
-                        hashlib.sha256).digest()
+        return derive_pair_key(master, producer, consumer).encode()
     return None
 
 

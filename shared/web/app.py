@@ -7,6 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from flask import Flask, Response, g, jsonify, request
 from flask_smorest import Api
@@ -15,6 +16,7 @@ from opentelemetry import trace
 from werkzeug.exceptions import HTTPException
 
 from shared import metrics, tracing
+from shared.identity import Identity
 from shared.web.errors import (
     ApiError,
     ErrorSchema,
@@ -22,7 +24,7 @@ from shared.web.errors import (
     http_exception_response,
     register_error_handlers,
 )
-from shared.web.identity import H_REQUEST_ID, Identity, guard_body, verify_headers
+from shared.web.identity import H_REQUEST_ID, guard_body, verify_headers
 from shared.web.nonces import NonceStore, nonce_store
 
 log = logging.getLogger("portal.web")
@@ -98,8 +100,11 @@ def create_base_app(
         elif verify_identity:
             if secret is None:
                 raise RuntimeError("verify_identity needs a secret")
-            g.identity = verify_headers(secret, request.headers, request.method, request.path, service=name,
-                                        query=request.query_string.decode("latin-1"), nonces=used)
+            signed = verify_headers(secret, request.headers, request.method, request.path, service=name,
+                                    query=request.query_string.decode("latin-1"), nonces=used)
+            # A caller that sent no X-Request-ID gets the one this response carries, so the events the
+            # request emits are correlated with it (never correlation_id=None).
+            g.identity = signed if signed.request_id else replace(signed, request_id=g.request_id)
             guard_body(request.environ, request.headers)
         else:
             g.identity = Identity(request_id=g.request_id)
@@ -107,10 +112,7 @@ def create_base_app(
 
     @app.after_request
     def _request_id(resp):
-        started = g.get("metrics_started")
-        if started is not None:
-            route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-            metrics.observe_request(name, request.method, route, resp.status_code, time.perf_counter() - started)
+        observe_response(name, resp)
         span = g.get("trace_span")
         if span is not None:
             span.set_attribute("http.response.status_code", resp.status_code)
@@ -134,9 +136,7 @@ def create_base_app(
 
     state = list(metrics_state)
 
-    @app.get("/metrics")
-    def prometheus_metrics():
-        return Response(metrics.exposition(state), mimetype=metrics.CONTENT_TYPE)
+    app.add_url_rule("/metrics", "prometheus_metrics", lambda: metrics_response(state))
 
     @app.get("/readyz")
     def readyz():
@@ -151,6 +151,19 @@ def create_base_app(
         return jsonify(status="ready", service=name, checks=sorted(checks))
 
     return app, api
+
+
+def observe_response(service: str, resp: Response) -> None:
+    """Count the request being answered (``g.metrics_started`` set when it began) per route and status."""
+    started = g.get("metrics_started")
+    if started is not None:
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        metrics.observe_request(service, request.method, route, resp.status_code, time.perf_counter() - started)
+
+
+def metrics_response(state: Iterable[metrics.StateReader] = ()) -> Response:
+    """``GET /metrics`` on a service's own listener (the gateway never routes it: domain/routing.py)."""
+    return Response(metrics.exposition(state), mimetype=metrics.CONTENT_TYPE)
 
 
 def _check_media_type(app: Flask) -> None:

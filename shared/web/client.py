@@ -10,8 +10,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from shared.config import ConfigError, service_url
+from shared.identity import Identity
 from shared.web.errors import Unavailable
-from shared.web.identity import Identity, sign_headers
+from shared.web.identity import sign_headers
 
 
 class ServiceClient:

@@ -1,4 +1,5 @@
-"""The caller's identity, passed from the gateway to the services in signed headers.
+"""The caller's identity (``shared.identity.Identity``), passed from the gateway to the services in
+signed headers, and the request-side helpers that read it.
 
 The gateway (or a service calling another) signs ``user, roles, session, anonymous id, request id,
 auth time, client IP, expiry, method, path, query, a digest of the body, the target service and a
@@ -15,11 +16,11 @@ import hmac
 import io
 import secrets
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import g
 
+from shared.identity import Identity
 from shared.web.errors import Forbidden, NotAuthenticated
 from shared.web.nonces import NonceStore
 
@@ -38,32 +39,6 @@ H_NONCE = "X-Portal-Nonce"
 STREAMED_BODY = "streamed"
 EMPTY_BODY_DIGEST = hashlib.sha256(b"").hexdigest()
 SIGNED_TTL = 60  # seconds a signature stays valid; covers clock skew and slow uploads
-
-
-@dataclass(frozen=True)
-class Identity:
-    user_id: str | None = None
-    roles: frozenset[str] = field(default_factory=frozenset)
-    session_id: str | None = None
-    anonymous_id: str | None = None
-    request_id: str | None = None
-    auth_time: float | None = None  # when the session last proved the password (epoch seconds)
-    client_ip: str = ""
-
-    @property
-    def actor(self) -> str:
-        if self.user_id:
-            return self.user_id
-        if self.anonymous_id:
-            return f"anonymous:{self.anonymous_id}"
-        return "anonymous"
-
-    @property
-    def is_system(self) -> bool:
-        return bool(self.user_id and self.user_id.startswith("system:"))
-
-    def has_role(self, *roles: str) -> bool:
-        return bool(self.roles.intersection(roles))
 
 
 def _canonical(values: list[str]) -> bytes:

@@ -7,6 +7,7 @@ order and the last one stops it."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -14,9 +15,13 @@ import stat
 import subprocess
 
 import pytest
+import redis
 import requests
+from sqlalchemy import create_engine, text
 
-from services.cli.run_plan import read_env_file
+from services.cli.keys import event_keys_for
+from services.cli.run_plan import read_env_file, redis_user
+from shared.events.signing import MASTER_ENV, PRODUCERS, pair_env
 from tests.support.platform import LAYOUT, Platform
 from tests.support.processes import REPO, VENV_BIN, base_env, wait_until
 
@@ -59,8 +64,6 @@ def test_portal_run_starts_everything_and_serves_through_the_gateway(platform: P
     if not platform.external_redis:
         assert (platform.var_dir / "redis").is_dir()  # the append-only file lives there
         # The embedded Redis answers only with the password of var/secrets.env (it is in portal.env's URL).
-        import redis
-
         url = read_env_file(platform.var_dir / "portal.env")["REDIS_URL"]
         assert redis.Redis.from_url(url).ping()
         port = redis.Redis.from_url(url).connection_pool.connection_kwargs["port"]
@@ -114,6 +117,105 @@ def test_a_killed_worker_and_web_process_are_restarted(platform: Platform):
                 return False
 
         wait_until(serving, timeout=60, message=f"{web} serving again")
+
+
+def _environ(pid: int) -> dict[str, str]:
+    with open(f"/proc/{pid}/environ", "rb") as fh:
+        raw = fh.read().decode(errors="replace")
+    return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
+
+
+def test_each_process_holds_only_its_own_keys_and_redis_user(platform: Platform):
+    """Through the real processes' environments: no child holds the event master key, each holds only the
+    pair keys it signs or verifies with, and its own Redis user's URL and no other Redis password."""
+    envs = {name: _environ(pid) for name, pid in platform.pids().items() if name != "redis"}
+    assert set(envs) >= platform.expected_children() - {"redis"}
+    for name, env in envs.items():
+        assert MASTER_ENV not in env, name
+        assert "PORTAL_EVENT_MASTER_KEY" not in " ".join(env.values()), name
+        held = {k for k in env if k.startswith("PORTAL_EVENT_KEY_")}
+        assert held == event_keys_for(name), name
+        assert not [k for k in env if k.startswith("PORTAL_REDIS_PASSWORD")], name
+        if not platform.external_redis:
+            assert redis.Redis.from_url(env["REDIS_URL"]).connection_pool.connection_kwargs["username"] \
+                == redis_user(name), name
+    if "content-web" in envs:
+        assert not [k for k in envs["content-web"] if k.startswith("PORTAL_EVENT_KEY_IDENTITY_")]
+    if "audit-worker" in envs:
+        assert {pair_env(p, "audit") for p in PRODUCERS} <= set(envs["audit-worker"])
+    assert "PORTAL_EVENT_MASTER_KEY" not in (platform.var_dir / "portal.env").read_text()
+
+
+@pytest.mark.skipif("content" not in LAYOUT.web or "audit" not in LAYOUT.workers, reason="needs content and audit")
+def test_a_content_process_cannot_pass_an_event_off_as_identitys(platform: Platform):
+    """With content-web's very environment (its keys, its Redis user), an envelope claiming producer identity
+    cannot be signed, and one tagged with content's own key towards audit is dead-lettered by the real audit
+    worker as a bad signature, never stored."""
+    env = _environ(platform.pids()["content-web"])
+    forge = (
+        "import json, sys\n"
+        "from shared.bus.celery_app import make_celery\n"
+        "from shared.bus.publisher import CeleryPublisher\n"
+        "from shared.config import ConfigError, broker_url\n"
+        "from shared.events import new_event, signing\n"
+        "event = new_event('identity.privacy.erasure_requested', producer='identity', actor='system:identity',\n"
+        "                  subject='u-forged', payload={'request_id': 'r-forged', 'user_id': 'u-forged'}).to_dict()\n"
+        "try:\n"
+        "    signing.sign(dict(event))\n"
+        "    sys.exit('content signed as identity')\n"
+        "except ConfigError:\n"
+        "    pass\n"
+        "event['sig'] = signing.signatures(event, {'audit': signing.pair_key('content', 'audit')})\n"
+        "CeleryPublisher(make_celery('forger', broker_url())).publish_raw([(event['type'], json.dumps(event))])\n"
+        "print(event['event_id'])\n"
+    )
+    done = subprocess.run([str(VENV_BIN / "python"), "-c", forge], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    event_id = done.stdout.strip().splitlines()[-1]
+
+    def dead_lettered() -> list[dict]:
+        listing = subprocess.run([str(VENV_BIN / "portal"), "events", "dead-letters", "--service", "audit",
+                                  "--json"], cwd=REPO, env=base_env({"PORTAL_VAR_DIR": str(platform.var_dir)}),
+                                 capture_output=True, text=True, timeout=120, check=False)
+        rows = [json.loads(line) for line in listing.stdout.splitlines() if line.startswith("{")]
+        return [r for r in rows if r["event_id"] == event_id]
+
+    rows = wait_until(dead_lettered, timeout=90, interval=2.0, message="the forged event in audit's dead letters")
+    assert "bad signature" in rows[0]["error"] and "identity" in rows[0]["error"]
+    engine = create_engine(read_env_file(platform.var_dir / "portal.env")["AUDIT_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT count(*) FROM audit_events WHERE event_id = :e"), {"e": event_id})
+            assert stored.scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.skipif(bool(os.environ.get("PORTAL_TEST_REDIS_URL")), reason="ACL users are the embedded Redis's")
+def test_redis_refuses_strangers_wrong_users_and_administration(platform: Platform):
+    """The embedded Redis: no default user, a right user with a wrong password is refused, and a service's
+    user may use the queues but not FLUSHALL, CONFIG or DEBUG; the gateway's user cannot read the queues."""
+    envs = {name: _environ(pid) for name, pid in platform.pids().items() if name != "redis"}
+    content = redis.Redis.from_url(envs["content-worker"]["REDIS_URL"])
+    port = content.connection_pool.connection_kwargs["port"]
+    for username, password in ((None, None), ("default", "x"), ("content", "wrong-password"),
+                               ("admin", "wrong-password"), ("nobody", "x")):
+        with pytest.raises((redis.AuthenticationError, redis.ResponseError)):
+            redis.Redis(host="127.0.0.1", port=port, username=username, password=password).ping()
+    content.set("portal:acl-probe", "1")
+    for command in (("FLUSHALL",), ("FLUSHDB",), ("CONFIG", "GET", "requirepass"), ("DEBUG", "SLEEP", "0"),
+                    ("ACL", "LIST"), ("KEYS", "*")):
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            content.execute_command(*command)
+    assert content.get("portal:acl-probe") == b"1"  # nothing was flushed
+    content.delete("portal:acl-probe")
+    assert content.llen("events.content") >= 0  # its own work: the queues
+    if "gateway" in envs:
+        gateway = redis.Redis.from_url(envs["gateway"]["REDIS_URL"])
+        assert gateway.ping()
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            gateway.llen("events.audit")
 
 
 def test_ctrl_c_stops_every_process_redis_last(platform: Platform):

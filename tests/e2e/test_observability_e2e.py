@@ -1,8 +1,9 @@
 """What an operator sees of a running platform.
 
-Prometheus metrics: each service's ``/metrics`` on its own port, the gateway's on its internal listener, the
-relay's on its own; none through the public gateway; and the figures move when traffic flows (web tier,
-worker and relay are separate processes: the counts cross them). Logs: with ``PORTAL_LOG_FORMAT=json``
+Prometheus metrics: each service's ``/metrics`` on its own port (the pages service's too), the gateway's on
+its internal listener, the relay's and the scheduler's on their own; none through the public gateway; and
+the figures move when traffic flows (web tier, worker and relay are separate processes: the counts cross
+them) and when a periodic duty runs. Logs: with ``PORTAL_LOG_FORMAT=json``
 every process writes one JSON object per line."""
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ LINE = re.compile(r"^\d\d:\d\d:\d\d (\S+)\s+\| (.*)$")  # portal run's prefix: t
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    with running_platform(tmp_path_factory.mktemp("portal-run"), {"PORTAL_LOG_FORMAT": "json"}) as running:
+    # One periodic duty, every few seconds from the start (the others off): the scheduler's figures move.
+    duties = {f"PORTAL_SCHEDULE_{d}_SECONDS": "0" for d in ("PRIVACY_RETRY_EXPORTS", "PRIVACY_PURGE_EXPORTS",
+                                                            "CONTENT_PURGE_COMPLAINTS", "CONTENT_SWEEP_FILES",
+                                                            "AUDIT_RETAIN")}
+    env = {"PORTAL_LOG_FORMAT": "json", "PORTAL_SCHEDULE_START_DELAY": "1", "PORTAL_SCHEDULE_AUDIT_VERIFY_SECONDS": "3",
+           **duties}
+    with running_platform(tmp_path_factory.mktemp("portal-run"), env) as running:
         yield running
 
 
@@ -51,14 +58,15 @@ def value(samples: dict, name: str, **labels: str) -> float:
 
 
 def endpoints(platform: Platform) -> dict[str, str]:
-    urls = {s: f"{platform.service_url(s)}/metrics" for s in BACKENDS}
-    urls["gateway"] = f"http://127.0.0.1:{platform.metrics_ports['gateway']}/metrics"
-    urls["relay"] = f"http://127.0.0.1:{platform.metrics_ports['relay']}/metrics"
+    urls = {s: f"{platform.service_url(s)}/metrics" for s in (*BACKENDS, "web")}
+    for name in ("gateway", "relay", "scheduler"):
+        urls[name] = f"http://127.0.0.1:{platform.metrics_ports[name]}/metrics"
     return urls
 
 
 def test_metrics_are_never_served_through_the_public_gateway(platform: Platform):
-    for path in ("/metrics", "/api/identity/metrics", "/api/audit//metrics", "/api/gateway/metrics"):
+    for path in ("/metrics", "/metrics/", "/metrics/x", "/api/identity/metrics", "/api/audit//metrics",
+                 "/api/gateway/metrics", "/api/web/metrics"):
         resp = requests.get(platform.url + path, timeout=T)
         assert resp.status_code == 404, path
         assert "portal_http_requests_total" not in resp.text
@@ -79,6 +87,7 @@ def test_every_endpoint_answers_and_the_figures_move_with_traffic(platform: Plat
     bad = requests.post(f"{platform.url}/api/identity/sessions", json={"email": email, "password": "wrong" * 3},
                         timeout=T)
     assert (ok.status_code, bad.status_code) == (200, 401)
+    assert requests.get(f"{platform.url}/", timeout=T).status_code == 200  # a page: the pages service counts
 
     def moved() -> bool:
         now = {name: scrape(url) for name, url in urls.items()}
@@ -97,6 +106,13 @@ def test_every_endpoint_answers_and_the_figures_move_with_traffic(platform: Plat
              {"service": "audit", "type": "identity.user.registered"}),
             (now["audit"], before["audit"], "portal_consumer_batch_size_count", {"service": "audit"}),
             (now["audit"], before["audit"], "portal_audit_chain_head_seq", {}),
+            (now["web"], before["web"], "portal_http_requests_total",
+             {"service": "web", "route": "/", "status": "200"}),
+            (now["web"], before["web"], "portal_http_request_duration_seconds_count", {"service": "web"}),
+            (now["scheduler"], before["scheduler"], "portal_schedule_duty_runs_total",
+             {"duty": "audit-verify", "outcome": "ok"}),
+            (now["scheduler"], before["scheduler"], "portal_schedule_duty_last_start_timestamp_seconds",
+             {"duty": "audit-verify"}),
         ]
         return all(value(a, name, **labels) > value(b, name, **labels) for a, b, name, labels in checks)
 

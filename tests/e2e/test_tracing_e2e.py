@@ -1,6 +1,7 @@
 """One access followed across processes: the client's ``traceparent`` reaches the gateway, the gateway's
 span is the parent of the service's, the service's span is the parent of the event it emitted (through the
-outbox, the relay and the broker), and the audit worker's span for that event is its child. Every process
+outbox, the relay and the broker): the relay's span publishing it and the audit worker's span consuming it
+are its children; and the gateway's access event of the request is the gateway span's child in audit. Every process
 exports over OTLP/HTTP (``OTEL_EXPORTER_OTLP_ENDPOINT``) to a receiver this test runs."""
 
 from __future__ import annotations
@@ -84,8 +85,10 @@ def test_one_trace_spans_gateway_service_outbox_and_audit_consumer(platform: Pla
 
     def complete() -> bool:
         found = spans()
-        return all(found.get(f"portal-{s}") for s in ("gateway", "identity", "audit")) and any(
-            "consume identity.user.registered" in s[1] for s in found.get("portal-audit", []))
+        names = {s[1] for s in found.get("portal-audit", []) + found.get("portal-relay", [])}
+        return all(found.get(f"portal-{s}") for s in ("gateway", "identity", "audit", "relay")) and {
+            "audit consume identity.user.registered", "audit consume gateway.request.completed",
+            "relay publish identity.user.registered", "relay publish gateway.request.completed"} <= names
 
     wait_until(complete, timeout=90, interval=0.5, message="spans of every hop exported")
     found = spans()
@@ -95,6 +98,11 @@ def test_one_trace_spans_gateway_service_outbox_and_audit_consumer(platform: Pla
     assert identity[4] == gateway[3]  # the service's span is the gateway's child
     consumed = next(s for s in found["portal-audit"] if s[1] == "audit consume identity.user.registered")
     assert consumed[4] == identity[3]  # across the outbox and the broker: the event carried the context
+    published = next(s for s in found["portal-relay"] if s[1] == "relay publish identity.user.registered")
+    assert published[4] == identity[3]  # the relay's hop, in the same trace
+    # The access event the gateway spooled for this request: relayed and stored as the gateway span's child.
+    access = [s for s in found["portal-audit"] + found["portal-relay"] if "gateway.request.completed" in s[1]]
+    assert {s[4] for s in access} == {gateway[3]}, access
 
 
 def test_a_request_without_traceparent_starts_a_trace_at_the_gateway(platform: Platform, receiver: Receiver):

@@ -73,16 +73,6 @@ def gunicorn_apps(argvs: dict[str, list[str]]) -> tuple[dict[str, str], set[str]
     return apps, configs
 
 
-def dockerfile_cmds() -> dict[str, list[str]]:
-    found = {}
-    for path in sorted(REPO.glob("services/*/Dockerfile")):
-        text = path.read_text().replace("\\\n", " ")
-        match = re.search(r"^CMD\s+(\[.*\])\s*$", text, re.MULTILINE)
-        assert match, f"{path} has no exec-form CMD"
-        found[str(path.relative_to(REPO))] = json.loads(match.group(1))
-    return found
-
-
 def test_the_file_is_valid_against_the_compose_specification(compose):
     if not SPEC.exists():
         pytest.fail(f"the Compose specification's schema is expected at {SPEC} (shared/ beside the repo)")
@@ -141,7 +131,7 @@ def test_no_secret_is_committed(compose):
 
 
 def test_gunicorn_and_celery_targets_import_and_have_an_app(compose, tmp_path):
-    web, configs = gunicorn_apps(dict(commands(compose)) | dockerfile_cmds())
+    web, configs = gunicorn_apps(dict(commands(compose)))
     workers = targets(compose, "celery", "-A")
     assert set(web.values()) >= {f"services.{s}.wsgi:app" for s in SERVICES}
     assert set(workers.values()) >= {f"services.{s}.worker" for s in BACKENDS}
@@ -198,23 +188,51 @@ def test_every_portal_subcommand_exists(compose):
             group, words = sub, words[1:]
 
 
-def test_every_dockerfile_exists_and_copies_what_exists(compose):
-    for service in SERVICES:
-        assert (REPO / "services" / service / "Dockerfile").is_file(), f"services/{service}/Dockerfile"
+def test_one_dockerfile_builds_every_image_and_copies_what_exists(compose):
+    """The root Dockerfile with ``--build-arg SERVICE=<name>`` is every service's image (no argument: the
+    operations image with every service); each service is built with its own name."""
+    assert not list(REPO.glob("services/*/Dockerfile")), "one Dockerfile (the root one, ARG SERVICE)"
+    built = set()
     for name, service in compose["services"].items():
         build = service.get("build")
         if not build:
             assert name in ("postgres", "redis"), f"{name} has neither a build nor a public image"
             continue
-        context = REPO / build["context"]
-        dockerfile = context / build.get("dockerfile", "Dockerfile")
-        assert dockerfile.is_file(), f"{name}: {dockerfile} does not exist"
-        text = dockerfile.read_text()
-        assert re.search(r"^FROM python:3\.11-slim$", text, re.MULTILINE), f"{dockerfile}: python:3.11-slim"
-        assert "pip install -r requirements.txt" in text
-        user = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
-        assert user and user[-1] not in ("root", "0"), f"{dockerfile} must run as a non-root user"
-        for line in re.findall(r"^COPY\s+(.+)$", text, re.MULTILINE):
-            *sources, _dest = line.split()
-            for src in sources:
-                assert (context / src).exists(), f"{dockerfile}: COPY {src} does not exist"
+        assert build.get("dockerfile", "Dockerfile") == "Dockerfile", f"{name}: the root Dockerfile"
+        chosen = (build.get("args") or {}).get("SERVICE")
+        if chosen is not None:
+            assert (REPO / "services" / chosen / "wsgi.py").is_file(), f"{name}: SERVICE={chosen} is no service"
+            assert service["image"] == f"portal-{chosen}", f"{name}: image named after SERVICE"
+            built.add(chosen)
+        else:
+            assert service["image"] == "portal-ops", name
+    assert built == set(SERVICES), f"services without an image: {set(SERVICES) - built}"
+    dockerfile = REPO / "Dockerfile"
+    text = dockerfile.read_text()
+    assert re.search(r"^ARG SERVICE=$", text, re.MULTILINE)
+    assert re.search(r"^FROM python:3\.11-slim$", text, re.MULTILINE), f"{dockerfile}: python:3.11-slim"
+    assert "pip install -r requirements.txt" in text
+    user = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
+    assert user and user[-1] not in ("root", "0"), f"{dockerfile} must run as a non-root user"
+    for line in re.findall(r"^COPY\s+(.+)$", text, re.MULTILINE):
+        if line.startswith("--from="):
+            continue  # from the build's own stage
+        *sources, _dest = line.split()
+        for src in sources:
+            assert (REPO / src).exists(), f"{dockerfile}: COPY {src} does not exist"
+
+
+def test_every_process_without_a_web_tier_serves_its_metrics_and_every_web_tier_counts(compose):
+    """Workers, the relay and the scheduler: ``PORTAL_METRICS_PORT`` (exposed on the compose network, not
+    published) and a multiprocess directory on a tmpfs; every web tier runs the shared gunicorn settings
+    (multiprocess metrics, JSON error pages) or the gateway's, which build on them."""
+    for name, service in compose["services"].items():
+        argv = service.get("command") or []
+        if name.endswith("-worker") or argv[:2] in (["portal", "relay"], ["portal", "schedule"]):
+            env = service["environment"]
+            assert env["PORTAL_METRICS_PORT"] == "9100" and "9100" in service["expose"], name
+            assert env["PROMETHEUS_MULTIPROC_DIR"] in service["tmpfs"], name
+            assert "ports" not in service, name
+        elif argv[:1] == ["gunicorn"]:
+            _apps, configs = gunicorn_apps({name: argv})
+            assert configs & {"shared.web.gunicorn_conf", "services.gateway.gunicorn_conf"}, name

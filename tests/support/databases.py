@@ -10,6 +10,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+MACHINE_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
 
 def pg_admin_url() -> str | None:
     return os.environ.get("PORTAL_TEST_PG_URL") or None
@@ -19,6 +21,13 @@ def new_database_url(tmp_dir: Path, name: str) -> str:
     admin = pg_admin_url()
     if not admin:
         return f"sqlite:///{tmp_dir / (name + '.db')}"
+    return new_pg_database_url(name, admin)
+
+
+def new_pg_database_url(name: str, admin: str | None = None) -> str:
+    """A fresh PostgreSQL database whatever the suite runs on (tests of what only PostgreSQL offers: several
+    processes on one database): on PORTAL_TEST_PG_URL's server, else the machine's."""
+    admin = admin or pg_admin_url() or MACHINE_PG_URL
     db_name = f"t_{name}_{uuid.uuid4().hex[:10]}"
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
@@ -28,11 +37,10 @@ def new_database_url(tmp_dir: Path, name: str) -> str:
 
 
 def drop_database_url(url: str) -> None:
-    admin = pg_admin_url()
     parsed = make_url(url)
-    if not admin or parsed.get_backend_name() != "postgresql":
+    if parsed.get_backend_name() != "postgresql":
         return
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    engine = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
     engine.dispose()

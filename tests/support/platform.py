@@ -19,6 +19,7 @@ from tests.support.databases import drop_database_url, template_for
 from tests.support.net import free_port
 from tests.support.processes import VENV_BIN, Proc, base_env, wait_until
 from tests.support.rabbitmq import private_vhost
+from tests.support.redis_server import shared_redis_url
 
 # PORTAL_SERVICES narrows the run to some services while others are being written (default: all).
 LAYOUT = Layout.discover(only=chosen_services())
@@ -34,7 +35,7 @@ class Platform:
     ports: dict[str, int]
     external_redis: bool
     started_pids: dict[str, int] = field(default_factory=dict)
-    metrics_ports: dict[str, int] = field(default_factory=dict)  # the gateway's internal listener, the relay's
+    metrics_ports: dict[str, int] = field(default_factory=dict)  # gateway (internal), relay, scheduler
 
     @property
     def url(self) -> str:
@@ -74,7 +75,7 @@ def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None) ->
     var_dir = tmp_path / "var"
     port = free_port()
     ports = {s: free_port() for s in DEFAULT_PORTS}
-    metrics_ports = {"gateway": free_port(), "relay": free_port()}
+    metrics_ports = {"gateway": free_port(), "relay": free_port(), "scheduler": free_port()}
     extra = {
         "PORTAL_VAR_DIR": str(var_dir),
         "PORT": str(port),
@@ -94,7 +95,7 @@ def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None) ->
     }
     if os.environ.get("PORTAL_SERVICES"):
         extra["PORTAL_SERVICES"] = os.environ["PORTAL_SERVICES"]
-    external_redis = os.environ.get("PORTAL_TEST_REDIS_URL")
+    external_redis = shared_redis_url()
     if external_redis:
         extra["REDIS_URL"] = external_redis
         # Each platform is a deployment of its own: it starts on an empty database, so that neither events

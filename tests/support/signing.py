@@ -10,7 +10,8 @@ import requests
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from shared.web.identity import Identity, sign_headers
+from shared.identity import Identity
+from shared.web.identity import sign_headers
 
 
 def signed_open(client: Any, secret: bytes, service: str, identity: Identity, method: str, path: str,

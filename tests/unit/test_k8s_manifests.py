@@ -3,8 +3,10 @@ offline schemas, strict), and the deployment has the parts operators rely on."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import kubernetes_validate
@@ -93,3 +95,112 @@ def test_the_small_renderer_agrees_with_kubectl_kustomize_where_kubectl_exists()
                              timeout=60).stdout
         theirs = by_kind([d for d in yaml.safe_load_all(out) if d])
         assert theirs == by_kind(build(directory)), directory.name
+
+
+def sizing_table() -> dict[str, tuple[str, str, str, str]]:
+    """docs/operations.md's table of resources: the figures the manifests must carry."""
+    text = (REPO / "docs" / "operations.md").read_text()
+    section = text.split("### Resources", 1)[1].split("\n#", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 5 and re.fullmatch(r"\d+m?", cells[1]):
+            for name in (n.strip("`") for n in cells[0].split(", ")):
+                rows[name] = (cells[1], cells[2], cells[3], cells[4])
+    return rows
+
+
+def test_every_container_is_sized_as_docs_operations_says():
+    table = sizing_table()
+    objects = by_kind(build(K8S / "base"))
+    sized = {}
+    for (kind, name), doc in objects.items():
+        if kind in ("Deployment", "Job"):
+            res = pod(doc)["containers"][0]["resources"]
+            sized[name] = (str(res["requests"]["cpu"]), res["requests"]["memory"], str(res["limits"]["cpu"]),
+                           res["limits"]["memory"])
+    assert sized == table
+
+
+def test_the_audit_keys_come_from_a_secret_volume_the_private_key_only_where_audit_signs():
+    objects = by_kind(build(K8S / "base"))
+    assert set(objects["Secret", "portal-audit-keys"]["stringData"]) == {"audit-signing.pem", "audit-signing.pub"}
+    signers, readers = {"audit-worker", "scheduler"}, {"audit-web", "relay", "migrate"}
+    for (kind, name), doc in objects.items():
+        if kind not in ("Deployment", "Job"):
+            continue
+        spec = pod(doc)
+        env = {e["name"]: e.get("value") for e in spec["containers"][0].get("env", [])}
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        secret_keys = {i["key"] for v in volumes.values()
+                       if v.get("secret", {}).get("secretName") == "portal-audit-keys" for i in v["secret"]["items"]}
+        if name not in signers | readers:
+            assert not secret_keys and "PORTAL_AUDIT_PUBLIC_KEY_FILE" not in env, name
+            continue
+        mounts = {m["mountPath"]: m["name"] for m in spec["containers"][0]["volumeMounts"]}
+        public = env["PORTAL_AUDIT_PUBLIC_KEY_FILE"]
+        assert volumes[mounts[public.rsplit("/", 1)[0]]]["secret"]["secretName"] == "portal-audit-keys", name
+        if name in readers:
+            assert secret_keys == {"audit-signing.pub"} and "PORTAL_AUDIT_SIGNING_KEY_FILE" not in env, name
+            continue
+        # audit refuses a private key that others may read (services/audit/config.py), and a Secret volume's
+        # files are group-readable under fsGroup: an init container copies it, mode 0600, into memory.
+        private = env["PORTAL_AUDIT_SIGNING_KEY_FILE"]
+        assert volumes[mounts[private.rsplit("/", 1)[0]]]["emptyDir"]["medium"] == "Memory", name
+        init = spec["initContainers"][0]
+        assert init["image"] == spec["containers"][0]["image"]
+        assert private in init["command"][-1] and "0o600" in init["command"][-1], name
+        assert secret_keys == {"audit-signing.pub", "audit-signing.pem"}, name
+
+
+def test_the_init_container_writes_a_key_audit_accepts(tmp_path: Path):
+    """The init container's own command, run here: audit's settings load the copy it writes."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from services.audit.config import _signer_from_file
+
+    objects = by_kind(build(K8S / "base"))
+    init = pod(objects["Deployment", "audit-worker"])["initContainers"][0]
+    source_dir, target_dir = tmp_path / "secret", tmp_path / "key"
+    source_dir.mkdir()
+    target_dir.mkdir()
+    pem = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption())
+    source = source_dir / "audit-signing.pem"
+    source.write_bytes(pem)
+    source.chmod(0o440)  # what the kubelet leaves under fsGroup
+    mounts = {m["name"]: m["mountPath"] for m in init["volumeMounts"]}
+    code = init["command"][-1].replace(mounts["audit-keys"], str(source_dir)).replace(mounts["audit-key"],
+                                                                                      str(target_dir))
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+    assert _signer_from_file(str(target_dir / "audit-signing.pem")) is not None
+    with pytest.raises(Exception, match="readable by other users"):
+        _signer_from_file(str(source))
+
+
+def test_every_named_port_exists_and_every_pod_is_scraped_where_it_serves_metrics():
+    """Probes, Services and the scrape annotations name ports the containers really have."""
+    objects = by_kind(build(K8S / "base"))
+    ports_of = {}
+    for (kind, name), doc in objects.items():
+        if kind != "Deployment":
+            continue
+        container = pod(doc)["containers"][0]
+        ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+        ports_of[name] = (doc["spec"]["selector"]["matchLabels"], ports)
+        for probe in ("readinessProbe", "livenessProbe"):
+            port = container.get(probe, {}).get("httpGet", {}).get("port")
+            assert port is None or port in ports or port in ports.values(), (name, probe, port)
+        annotations = doc["spec"]["template"]["metadata"].get("annotations") or {}
+        assert annotations.get("prometheus.io/scrape") == "true", name
+        assert int(annotations["prometheus.io/port"]) in ports.values(), name
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        if int(annotations["prometheus.io/port"]) != 8000:  # no web tier: its own metrics listener
+            assert env.get("PORTAL_METRICS_PORT") == annotations["prometheus.io/port"] or name == "gateway", name
+    for (kind, name), service in objects.items():
+        if kind == "Service":
+            selected = [ports for labels, ports in ports_of.values() if labels == service["spec"]["selector"]]
+            assert selected, name
+            for port in service["spec"]["ports"]:
+                assert port["targetPort"] in selected[0], (name, port)

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from services.cli.schedule import DAY, Duty, Schedule, duties, run_portal, serve
+from shared import metrics
+from shared.config import ConfigError
 
 START = 1_800_000_000.0
 
@@ -38,7 +40,7 @@ def test_intervals_retention_and_services_come_from_the_environment():
                                  {"PORTAL_SCHEDULE_AUDIT_VERIFY_SECONDS": "-5"},
                                  {"PORTAL_AUDIT_RETENTION_DAYS": "two years"}])
 def test_bad_settings_are_refused_by_name(env):
-    with pytest.raises(ValueError, match=next(iter(env))):
+    with pytest.raises(ConfigError, match=next(iter(env))):
         duties(env)
 
 
@@ -95,6 +97,25 @@ def test_serve_runs_due_duties_one_by_one_and_a_failure_waits_for_its_interval(t
     assert state["broken"]["exit_code"] == 1 and "seq 17" in state["broken"]["output"]
     assert schedule.due(now[0]) == []  # the failed one is not retried in a tight loop
     assert schedule.due(START + 600 + 5) != []
+
+
+def test_each_run_is_counted_and_the_last_and_next_runs_are_gauges(tmp_path: Path):
+    ok, broken = duty("ok", 600), duty("broken", 900)
+    schedule = Schedule([ok, broken], tmp_path / "schedule.json", start_delay=0, now=START)
+    runs = {(d, o): metrics.DUTY_RUNS.labels(d, o)._value.get() for d in ("ok", "broken") for o in ("ok", "failed")}
+    now = [START]
+
+    def runner(d: Duty) -> tuple[int, str]:
+        now[0] += 5
+        return (0, "done") if d is ok else (1, "failed")
+
+    serve(schedule, stop_after(threading.Event(), schedule, 2), runner, clock=lambda: now[0])
+    assert metrics.DUTY_RUNS.labels("ok", "ok")._value.get() == runs["ok", "ok"] + 1
+    assert metrics.DUTY_RUNS.labels("broken", "failed")._value.get() == runs["broken", "failed"] + 1
+    gauges = {(f.name, s.labels["duty"]): s.value for f in schedule.metrics_state() for s in f.samples}
+    assert gauges["portal_schedule_duty_last_ok", "ok"] == 1 and gauges["portal_schedule_duty_last_ok", "broken"] == 0
+    assert gauges["portal_schedule_duty_last_start_timestamp_seconds", "broken"] == START + 5
+    assert gauges["portal_schedule_duty_next_start_timestamp_seconds", "broken"] == START + 5 + 900
 
 
 def stop_after(stop: threading.Event, schedule: Schedule, records: int) -> threading.Event:

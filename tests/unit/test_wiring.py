@@ -12,14 +12,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.audit.handlers.privacy import ERASURE_EVENTS as AUDIT_ERASURE_EVENTS
+from services.audit.handlers.ingest import ERASURE_EVENTS as AUDIT_ERASURE_EVENTS
 from services.content import consumers as content_consumers
 from services.identity import consumers as identity_consumers
 from services.identity.config import Settings as IdentitySettings
 from services.linking import consumers as linking_consumers
 from shared.bus.topology import QUEUE_BINDINGS
-
-PRIVACY_REQUESTS = ("identity.privacy.erasure_requested", "identity.privacy.erasure_replayed")
+from shared.events.privacy import ERASURE_EVENTS as PRIVACY_REQUESTS
+from shared.events.privacy import PARTICIPANTS
 
 
 def _pattern(binding: str) -> re.Pattern[str]:
@@ -50,11 +50,11 @@ def _identity_container() -> SimpleNamespace:
 
 
 def handled_types() -> dict[str, set[str]]:
-    content = content_consumers.handlers_for(
-        SimpleNamespace(settings=SimpleNamespace(complaint_retention_days=365)))  # type: ignore[arg-type]
-    identity = identity_consumers.event_handlers(_identity_container())  # type: ignore[arg-type]
+    content = content_consumers.handlers_for(SimpleNamespace())  # type: ignore[arg-type]
+    linking = linking_consumers.handlers_for(SimpleNamespace())  # type: ignore[arg-type]
+    identity = identity_consumers.handlers_for(_identity_container())  # type: ignore[arg-type]
     return {
-        "linking": set(linking_consumers.HANDLERS),
+        "linking": set(linking),
         "content": set(content),
         "identity": set(identity) | {identity_consumers.MAIL_QUEUED, identity_consumers.EXPORT_REQUESTED},
         "audit": set(AUDIT_ERASURE_EVENTS),
@@ -72,10 +72,12 @@ def test_every_handled_event_type_is_routed_to_the_service_queue(service):
     assert unrouted == [], f"{service} handles {unrouted} but no binding in shared/bus/topology.py routes them"
 
 
+def test_identity_asks_and_waits_for_every_participant():
+    assert PARTICIPANTS and IdentitySettings.from_env().privacy_services == PARTICIPANTS
+
+
 def test_every_privacy_participant_hears_the_requests_and_identity_hears_its_answers():
-    participants = IdentitySettings.from_env().privacy_services
-    assert participants, "identity names no privacy participant"
-    for service in participants:
+    for service in PARTICIPANTS:
         for request in PRIVACY_REQUESTS:
             assert routed_to(service, request), f"{service} is a privacy participant but never gets {request}"
         assert routed_to("identity", f"{service}.privacy.erasure_completed"), f"identity never hears {service}'s answer"
@@ -83,6 +85,6 @@ def test_every_privacy_participant_hears_the_requests_and_identity_hears_its_ans
 
 def test_every_privacy_participant_handles_the_requests():
     handled = handled_types()
-    for service in IdentitySettings.from_env().privacy_services:
+    for service in PARTICIPANTS:
         missing = [r for r in PRIVACY_REQUESTS if r not in handled[service]]
         assert missing == [], f"{service} is bound to {missing} but handles none of them"

@@ -8,6 +8,7 @@ signed head to the external anchor once the transaction has committed (``pending
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -18,25 +19,36 @@ from sqlalchemy.orm import Session
 from services.audit.adapters import bulk, tables
 from services.audit.adapters.person_keys import PersonKeys
 from services.audit.domain import sealing, signing
-from services.audit.domain.chain import canonical_payload, chain_hash, iso
-from services.audit.domain.verify import Checkpoint, Head, RetentionRecord
+from services.audit.domain.chain import GENESIS, canonical_payload, chain_hash, iso
+from services.audit.domain.verify import Checkpoint, Head, RetentionRecord, Root
 from shared.events import Event
 
 E = tables.audit_events
 INSERT_COLUMNS = ("seq", "event_id", "type", "actor", "actor_ix", "subject", "correlation_id", "occurred_at",
-                  "stored_at", "producer", "version", "payload", "prev_hash", "hash")
-HEAD_ID = 1
+                  "stored_at", "producer", "version", "payload", "prev_hash", "hash", "chain")
+HEAD_ID = 1  # chain 0's head; chain c's is c + 1
+# Numbers the rows of a store of several chains on PostgreSQL (migration 0006).
+_NEXT_NUMBERS = "SELECT nextval('audit_events_seq') FROM generate_series(1, %s)"
 # Built once: building an IN clause of 500 literals per batch cost more than the lookup itself.
 _STORED_IDS = select(E.c.event_id).where(E.c.event_id.in_(bindparam("ids", expanding=True)))
+
+
+class HeadBusy(RuntimeError):
+    """Another writer holds this chain's head (``lock_head(skip_locked=True)``)."""
 
 
 class NoSigningKey(RuntimeError):
     """This process holds no audit signing key (only the audit writer does)."""
 
 
+class ChainCountMismatch(RuntimeError):
+    """PORTAL_AUDIT_CHAINS differs from the number of chains a store holding events was written with."""
+
+
 class ChainStore:
     def __init__(self, session: Session, signer: signing.Signer | None, checkpoint_every: int, keys: PersonKeys,
-                 index_key: bytes) -> None:
+                 index_key: bytes, chains: int = 1) -> None:
+        self.chains = chains
         self.session = session
         self.signer = signer
         self.checkpoint_every = checkpoint_every
@@ -50,38 +62,73 @@ class ChainStore:
         return self.signer
 
     # --- writing -----------------------------------------------------------------------------------
-    def lock_head(self) -> Head:
-        """The head row, locked until commit (FOR UPDATE on PostgreSQL; on SQLite the write session's
-        BEGIN IMMEDIATE already holds the database write lock)."""
-        return self._read_head(lock=True)
+    def ensure_chains(self) -> None:
+        """Give an empty store ``self.chains`` head rows; refuse a store holding events that was written with
+        another number of chains (its rows are linked into those). Call in a write transaction."""
+        h = tables.chain_head
+        have = sorted(self.session.execute(select(h.c.id, h.c.seq).with_for_update()).all())
+        if len(have) == self.chains:
+            return
+        if any(seq for _id, seq in have) or self.session.execute(select(E.c.seq).limit(1)).first() is not None:
+            raise ChainCountMismatch(f"PORTAL_AUDIT_CHAINS is {self.chains}, but the log store holds events written "
+                                     f"in {len(have)} chain(s); set it back to {len(have)}")
+        self.session.execute(delete(h).where(h.c.id > self.chains))
+        new = [{"id": i, "seq": 0, "hash": GENESIS, "checkpoint_seq": 0} for i in range(len(have) + 1, self.chains + 1)]
+        if new:
+            self.session.execute(insert(h), new)
 
-    def _read_head(self, lock: bool) -> Head:
+    def lock_head(self, chain: int = 0, skip_locked: bool = False) -> Head:
+        """A chain's head row, locked until commit (FOR UPDATE on PostgreSQL; on SQLite the write session's
+        BEGIN IMMEDIATE already holds the database write lock). With ``skip_locked``, raises ``HeadBusy``
+        when another writer holds it (PostgreSQL)."""
+        head = self._read_head(lock=True, chain=chain, skip_locked=skip_locked)
+        if head is None:
+            raise HeadBusy(chain)
+        return head
+
+    def _read_head(self, lock: bool, chain: int = 0, skip_locked: bool = False) -> Head | None:
         h = tables.chain_head
         query = select(h.c.seq, h.c.hash, h.c.checkpoint_seq, h.c.signed_at, h.c.signature, h.c.key_id) \
-            .where(h.c.id == HEAD_ID)
-        row = self.session.execute(query.with_for_update() if lock else query).one()
+            .where(h.c.id == HEAD_ID + chain)
+        row = self.session.execute(query.with_for_update(skip_locked=skip_locked) if lock else query).first()
+        if row is None:
+            if skip_locked:
+                return None
+            raise LookupError(f"the log store has no chain {chain}")
         return Head(seq=int(row.seq), hash=row.hash, checkpoint_seq=int(row.checkpoint_seq or 0),
-                    signed_at=row.signed_at or "", signature=row.signature or "", key_id=row.key_id or "")
+                    signed_at=row.signed_at or "", signature=row.signature or "", key_id=row.key_id or "",
+                    chain=chain if self.chains > 1 else None)
 
-    def sign_head(self, seq: int, hash_: str, checkpoint_seq: int, signed_at: str) -> Head:
+    def sign_head(self, seq: int, hash_: str, checkpoint_seq: int, signed_at: str, chain: int = 0) -> Head:
         """Move the head and sign it; it is anchored after commit."""
         signer = self._signer()
-        unsigned = Head(seq=seq, hash=hash_, checkpoint_seq=checkpoint_seq, signed_at=signed_at)
+        named = chain if self.chains > 1 else None
+        unsigned = Head(seq=seq, hash=hash_, checkpoint_seq=checkpoint_seq, signed_at=signed_at, chain=named)
         head = Head(seq=seq, hash=hash_, checkpoint_seq=checkpoint_seq, signed_at=signed_at,
-                    signature=signer.sign(unsigned.message()), key_id=signer.key_id)
-        self.session.execute(update(tables.chain_head).where(tables.chain_head.c.id == HEAD_ID).values(
+                    signature=signer.sign(unsigned.message()), key_id=signer.key_id, chain=named)
+        self.session.execute(update(tables.chain_head).where(tables.chain_head.c.id == HEAD_ID + chain).values(
             seq=seq, hash=hash_, checkpoint_seq=checkpoint_seq, signed_at=signed_at, signature=head.signature,
             key_id=head.key_id))
         self.pending_head = head
         return head
 
-    def append(self, events: Sequence[Event], stored_at: datetime) -> list[dict[str, Any]]:
-        """Store the events not stored yet; return the new rows (with ``seq`` and ``hash``; times are
-        the ISO text that was hashed)."""
+    def _numbers(self, head: Head, count: int) -> list[int]:
+        """Sequence numbers for ``count`` new rows. One chain: after its head (the chain order is the storage
+        order). Several (PostgreSQL only): unique across chains, from a database sequence, so no writer waits
+        for another."""
+        if self.chains == 1:
+            return list(range(head.seq + 1, head.seq + count + 1))
+        conn = self.session.connection()
+        return sorted(conn.exec_driver_sql(_NEXT_NUMBERS, (count,)).scalars())
+
+    def append(self, events: Sequence[Event], stored_at: datetime, chain: int = 0,
+               skip_locked: bool = False) -> list[dict[str, Any]]:
+        """Store the events not stored yet in ``chain``; return the new rows (with ``seq`` and ``hash``; times
+        are the ISO text that was hashed)."""
         if not events:
             return []
         self._signer()  # refuse before numbering anything
-        head = self.lock_head()
+        head = self.lock_head(chain, skip_locked)
         ids = list({e.event_id for e in events})
         seen = set(self.session.execute(_STORED_IDS, {"ids": ids}).scalars())
         stored_iso = iso(stored_at)
@@ -97,13 +144,13 @@ class ChainStore:
         tokens, plans = self._batch_keys(fresh, stored_at)
         sealer = sealing.Sealer()
         seq, prev = head.seq, head.hash
+        numbers = self._numbers(head, len(fresh))
         rows: list[dict[str, Any]] = []
         values: list[tuple] = []
-        for e, plan in zip(fresh, plans, strict=True):
+        for e, plan, seq in zip(fresh, plans, numbers, strict=True):
             actor, payload = self._sealed(e, tokens, plan, sealer)
             occurred = datetime.fromisoformat(e.occurred_at).astimezone(UTC)
             occurred_iso = iso(occurred)
-            seq += 1
             record = {
                 "seq": seq, "event_id": e.event_id, "type": e.type, "actor": actor, "subject": e.subject,
                 "correlation_id": e.correlation_id, "occurred_at": occurred_iso, "stored_at": stored_iso,
@@ -112,16 +159,30 @@ class ChainStore:
             digest = chain_hash(prev, record)  # over the stored (sealed) form
             values.append((seq, e.event_id, e.type, actor, tokens[e.actor], e.subject, e.correlation_id,
                            as_db_time(occurred, occurred_iso), stored_db, e.producer, e.version, record["payload"],
-                           prev, digest))
+                           prev, digest, chain))
             record["prev_hash"], record["hash"] = prev, digest
             rows.append(record)
             prev = digest
         if not rows:
             return []
         bulk.insert_rows(self.session, E, INSERT_COLUMNS, values)
-        last_checkpoint = self._sign_checkpoints(rows, stored_iso, head.checkpoint_seq)
-        self.sign_head(seq, prev, last_checkpoint, stored_iso)
+        last_checkpoint = self._sign_checkpoints(rows, stored_iso, head.checkpoint_seq, chain)
+        self.sign_head(seq, prev, last_checkpoint, stored_iso, chain)
+        if last_checkpoint != head.checkpoint_seq and self.chains > 1:
+            self._sign_root(chain, seq, prev, stored_iso)
         return rows
+
+    def _sign_root(self, chain: int, seq: int, hash_: str, created_at: str) -> None:
+        """Sign every chain's head as one root: this chain's new head, the others' as last committed."""
+        h = tables.chain_head
+        rows = self.session.execute(select(h.c.id, h.c.seq, h.c.hash))
+        heads = {int(r.id) - HEAD_ID: (int(r.seq), r.hash) for r in rows}
+        heads[chain] = (seq, hash_)
+        root = Root(heads=tuple((c, s, x) for c, (s, x) in sorted(heads.items())), created_at=created_at)
+        signer = self._signer()
+        self.session.execute(insert(tables.roots).values(
+            heads=json.dumps([list(item) for item in root.heads], separators=(",", ":")), created_at=created_at,
+            key_id=signer.key_id, signature=signer.sign(root.message())))
 
     def _batch_keys(self, events: Sequence[Event], now: datetime) -> tuple[dict[str, str], list[Any]]:
         """The blind index of every actor, and per event (sealed fields, owner token, cipher): one key
@@ -153,21 +214,23 @@ class ChainStore:
             token = tokens[actor]
             actor = sealer.seal(ring[token], token, actor)
         payload = e.payload
-        if owner is not None:
-            payload = dict(payload)
+        if owner is not None and names:
             aead = ring[owner]
-            for name in names:
-                payload[name] = sealer.seal(aead, owner, payload[name])
+            payload = sealing.seal_payload(sealing.plan_for(e.type, e.version), payload,
+                                           lambda text: sealer.seal(aead, owner, text))
         return actor, payload
 
-    def _sign_checkpoints(self, rows: list[dict[str, Any]], created_at: str, previous: int) -> int:
-        """Sign the checkpoints due in ``rows``, each linked to the one before; the last checkpoint's seq."""
+    def _sign_checkpoints(self, rows: list[dict[str, Any]], created_at: str, previous: int, chain: int = 0) -> int:
+        """Sign the checkpoints due in ``rows``, each linked to the one before; the last checkpoint's seq. One
+        chain: at every multiple of ``checkpoint_every``. Several (numbers shared between chains): at a chain's
+        first row at least ``checkpoint_every`` numbers past its last checkpoint."""
         every = self.checkpoint_every
         out = []
         for r in rows:
-            if r["seq"] % every == 0:
-                out.append(self.checkpoint_row(Checkpoint(seq=r["seq"], hash=r["hash"], created_at=created_at,
-                                                          signature="", prev_seq=previous)))
+            due = r["seq"] % every == 0 if self.chains == 1 else r["seq"] - previous >= every
+            if due:
+                out.append({**self.checkpoint_row(Checkpoint(seq=r["seq"], hash=r["hash"], created_at=created_at,
+                                                             signature="", prev_seq=previous)), "chain": chain})
                 previous = r["seq"]
         if out:
             self.session.execute(insert(tables.checkpoints), out)
@@ -227,13 +290,42 @@ class ChainStore:
 
     # --- reading for verification ------------------------------------------------------------------
     def head(self) -> Head:
-        return self._read_head(lock=False)
+        head = self._read_head(lock=False)
+        assert head is not None
+        return head
 
-    def checkpoints(self) -> list[Checkpoint]:
+    def heads(self) -> dict[int, Head]:
+        """Every chain's head by chain (a store of several chains)."""
+        h = tables.chain_head
+        return {int(r.id) - HEAD_ID: Head(seq=int(r.seq), hash=r.hash, checkpoint_seq=int(r.checkpoint_seq or 0),
+                                          signed_at=r.signed_at or "", signature=r.signature or "",
+                                          key_id=r.key_id or "", chain=int(r.id) - HEAD_ID)
+                for r in self.session.execute(select(h).order_by(h.c.id))}
+
+    def chain_count(self) -> int:
+        """How many chains the store was written with, as far as the database tells: head rows, and what signed
+        checkpoints and roots name (so a chain whose head row was deleted is still counted)."""
+        h, c = tables.chain_head, tables.checkpoints
+        heads = self.session.execute(select(func.count(), func.max(h.c.id))).one()
+        top_checkpoint = self.session.execute(select(func.max(c.c.chain))).scalar_one()
+        root = self.latest_root()
+        return max(int(heads[0] or 0), int(heads[1] or 0), int(top_checkpoint or 0) + 1,
+                   len(root.heads) if root else 0)
+
+    def latest_root(self) -> Root | None:
+        r = tables.roots
+        row = self.session.execute(select(r).order_by(r.c.id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        return Root(heads=tuple((int(c), int(s), str(x)) for c, s, x in json.loads(row.heads)),
+                    created_at=row.created_at, signature=row.signature, key_id=row.key_id)
+
+    def checkpoints(self, chain: int | None = None) -> list[Checkpoint]:
         c = tables.checkpoints
+        query = select(c).order_by(c.c.seq) if chain is None else select(c).where(c.c.chain == chain).order_by(c.c.seq)
         return [Checkpoint(seq=int(r.seq), hash=r.hash, created_at=r.created_at, signature=r.signature,
                            prev_seq=None if r.prev_seq is None else int(r.prev_seq), key_id=r.key_id)
-                for r in self.session.execute(select(c).order_by(c.c.seq))]
+                for r in self.session.execute(query)]
 
     def latest_retention(self) -> RetentionRecord | None:
         r = tables.retention_records
@@ -244,13 +336,13 @@ class ChainStore:
                                kept=int(row.kept), kept_digest=row.kept_digest, anchor_hash=row.anchor_hash,
                                cutoff=row.cutoff, created_at=row.created_at, signature=row.signature)
 
-    def iter_rows(self, chunk: int = 5000, after: int = 0) -> Iterator[Mapping[str, Any]]:
+    def iter_rows(self, chunk: int = 5000, after: int = 0, with_chain: bool = False) -> Iterator[Mapping[str, Any]]:
         """Every row in sequence order (times as ISO text), a chunk per query: constant memory."""
-        cols = tables.stored_row_columns()
+        fields = tables.CHAINED_FIELDS if with_chain else tables.STORED_FIELDS
+        cols = tables.stored_row_columns(fields)
         last = after
         while True:
             batch = self.session.execute(select(*cols).where(E.c.seq > last).order_by(E.c.seq).limit(chunk)).all()
-            fields = tables.STORED_FIELDS
             for row in batch:
                 yield dict(zip(fields, row, strict=True))
             if len(batch) < chunk:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from services.audit.adapters.tables import audit_events, chain_head, checkpoints
 from shared.metrics import StateReader, age_seconds, gauge
@@ -18,7 +18,7 @@ CHECKED = "audit.integrity.checked"
 def chain_reader(engine: Engine) -> StateReader:
     def read() -> Iterable:
         with engine.connect() as conn:
-            head = conn.execute(select(chain_head.c.seq).where(chain_head.c.id == 1)).scalar()
+            head = conn.execute(select(func.max(chain_head.c.seq))).scalar()  # the newest of every chain
             checkpoint = conn.execute(select(checkpoints.c.seq, checkpoints.c.created_at)
                                       .order_by(checkpoints.c.seq.desc()).limit(1)).first()
             checked = conn.execute(select(audit_events.c.occurred_at, audit_events.c.payload)

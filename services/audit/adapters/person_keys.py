@@ -18,6 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.audit.adapters import tables
@@ -27,9 +28,11 @@ from services.audit.domain.chain import canonical_payload
 K = tables.person_keys
 log = logging.getLogger(__name__)
 _MARK = '"' + sealing.PREFIX  # how a sealed value starts inside stored payload JSON
-# A sealed value as a member's value inside stored payload JSON (group 1: the person's token), and any
+# A sealed value as a member's value or a list element inside stored payload JSON, at any depth (group 1:
+# the person's token; canonical JSON escapes every quote inside a string, so ``:"``, ``,"`` and ``["``
+# start a string value there, never the inside of one), and any
 # sealed value's token (an actor column or a payload), for finding a page's people in one scan.
-_SEALED_VALUE = re.compile(r'(?<=:)"' + re.escape(sealing.PREFIX)
+_SEALED_VALUE = re.compile(r'(?<=[:,\[])"' + re.escape(sealing.PREFIX)
                            + r"([0-9a-f]{" + str(sealing.TOKEN_LEN) + r'}):[A-Za-z0-9+/]*={0,2}"')
 _SEALED_TOKEN = re.compile(re.escape(sealing.PREFIX) + r"([0-9a-f]{" + str(sealing.TOKEN_LEN) + r"}):")
 # Unwrapped ciphers by person, with the wrapped text they came from: every batch still reads the wrapped
@@ -121,9 +124,16 @@ class PersonKeys:
         fresh = [p for p in wanted if p not in ring]
         keys = {p: sealing.new_key() for p in fresh}
         if keys:
-            self.session.execute(insert(K), [
+            # Writers of different chains (docs/audit.md, "Several chains") may meet a new person at the same
+            # moment: the first key committed wins, the other writer reads it.
+            dialect = self.session.get_bind().dialect.name
+            stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(K)
+            made = set(self.session.execute(stmt.on_conflict_do_nothing().returning(K.c.person), [
                 {"person": p, "wrapped": sealing.wrap(self.wrap, p, k), "key_id": self.wrap_id, "created_at": now}
-                for p, k in keys.items()])
+                for p, k in keys.items()]).scalars())
+            if len(made) < len(keys):
+                ring.update(self.load(set(keys) - made, strict=True))
+                keys = {p: k for p, k in keys.items() if p in made}
         out = {p: (c if c is not None else AESGCM(sealing.new_key())) for p, c in ring.items()}
         out.update({p: AESGCM(k) for p, k in keys.items()})
         return out
@@ -156,9 +166,8 @@ class PersonKeys:
             if sealing.is_sealed(row["actor"]):
                 people.add(sealing.sealed_person(row["actor"]))
             if _MARK in row["payload"]:
-                payload = json.loads(row["payload"])
-                parsed[i] = payload
-                people |= {sealing.sealed_person(v) for v in payload.values() if sealing.is_sealed(v)}
+                parsed[i] = json.loads(row["payload"])
+                people |= set(_SEALED_TOKEN.findall(row["payload"]))
         if not people:
             return list(rows)
         ring = self.load(people)
@@ -168,10 +177,7 @@ class PersonKeys:
             if sealing.is_sealed(actor):
                 row = {**row, "actor": sealing.unseal(ring.get(sealing.sealed_person(actor)), actor)}
             if i in parsed:
-                payload = {k: (sealing.unseal(ring.get(sealing.sealed_person(v)), v) if sealing.is_sealed(v) else v)
-                           for k, v in parsed[i].items()
-                           if only is None or not sealing.is_sealed(v) or sealing.sealed_person(v) == only}
-                row = {**row, "payload": canonical_payload(payload)}
+                row = {**row, "payload": canonical_payload(_open_own(parsed[i], ring, only))}
             out.append(row)
         return out
 
@@ -204,3 +210,20 @@ class PersonKeys:
                 row = {**row, "actor": sealing.unseal(ring.get(sealing.sealed_person(actor)), actor)}
             out.append(row)
         return out
+
+
+_DROP = object()
+
+
+def _open_own(value: Any, ring: dict[str, AESGCM | None], only: str) -> Any:
+    """``value`` with the strings sealed for ``only`` opened and those sealed for anyone else left out (the
+    member of an object, the element of a list), at any depth."""
+    if sealing.is_sealed(value):
+        token = sealing.sealed_person(value)
+        return sealing.unseal(ring.get(token), value) if token == only else _DROP
+    if isinstance(value, dict):
+        opened = {k: _open_own(v, ring, only) for k, v in value.items()}
+        return {k: v for k, v in opened.items() if v is not _DROP}
+    if isinstance(value, list):
+        return [v for v in (_open_own(v, ring, only) for v in value) if v is not _DROP]
+    return value

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -51,6 +52,9 @@ audit_events = Table(
     Column("payload", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # Which of the store's chains the row is linked into (0 when the store has one; docs/audit.md, "Several
+    # chains"). Not hashed: a row moved to another chain no longer links into either.
+    Column("chain", SmallInteger, nullable=False, server_default="0"),
     # Search indexes end with seq so a filter plus keyset paging is one index range scan.
     Index("ix_audit_events_actor_ix_seq", "actor_ix", "seq"),
     Index("ix_audit_events_subject_seq", "subject", "seq"),
@@ -72,7 +76,8 @@ person_keys = Table(
     Column("erasure_request_id", String(200), nullable=True),
 )
 
-# One row (id = 1): the last sequence number and hash, the last checkpoint, and the writer's Ed25519
+# One row per chain (id = chain + 1; one chain: id = 1):
+# the last sequence number and hash, the last checkpoint, and the writer's Ed25519
 # signature over them (the same signed head is appended to the external anchor). Locked by every batch
 # (FOR UPDATE / BEGIN IMMEDIATE) so concurrent workers append one after the other.
 chain_head = Table(
@@ -98,6 +103,18 @@ checkpoints = Table(
     # The checkpoint before this one (0: none), signed with it: a dropped checkpoint is named by the next.
     # NULL only on checkpoints signed with the old HMAC key, until ``portal audit resign``.
     Column("prev_seq", BigInteger, nullable=True),
+    Column("chain", SmallInteger, nullable=False, server_default="0"),
+)
+
+# With several chains: at every checkpoint, the writer signs the heads of all chains as one root.
+roots = Table(
+    "audit_roots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("heads", Text, nullable=False),  # the signed JSON list [[chain, seq, hash], ...]
+    Column("created_at", String(40), nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("signature", String(200), nullable=False),
 )
 
 retention_records = Table(
@@ -201,9 +218,10 @@ class IsoTime(TypeDecorator):
 
 STORED_FIELDS = ("seq", "event_id", "type", "version", "occurred_at", "stored_at", "producer", "actor", "subject",
                  "correlation_id", "payload", "prev_hash", "hash")
+CHAINED_FIELDS = (*STORED_FIELDS, "chain")  # what the verifier reads
 
 
-def stored_row_columns() -> list[Any]:
+def stored_row_columns(fields: tuple[str, ...] = STORED_FIELDS) -> list[Any]:
     """Every stored field, times read as ISO text (``IsoTime``)."""
     return [type_coerce(audit_events.c[name], IsoTime()).label(name) if name in ("occurred_at", "stored_at")
-            else audit_events.c[name] for name in STORED_FIELDS]
+            else audit_events.c[name] for name in fields]

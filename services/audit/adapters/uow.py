@@ -14,9 +14,9 @@ from services.audit.adapters.chain_store import ChainStore
 from services.audit.adapters.person_keys import PersonKeys
 from services.audit.adapters.repositories import ComplianceRepository, SearchRepository
 from services.audit.domain.sealing import person_token
+from shared.identity import Identity
 from shared.inbox import forget_copies
 from shared.uow import UnitOfWork
-from shared.web.identity import Identity
 
 if TYPE_CHECKING:
     from services.audit.config import Settings
@@ -45,7 +45,7 @@ class AuditUnitOfWork(UnitOfWork):
             self.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         s = self.settings
         self.keys = PersonKeys(self.session, s.wrap_key, s.previous_wrap_keys)
-        self.chain = ChainStore(self.session, s.signer, s.checkpoint_every, self.keys, s.actor_index_key)
+        self.chain = ChainStore(self.session, s.signer, s.checkpoint_every, self.keys, s.actor_index_key, s.chains)
         self.search = SearchRepository(self.session, s.actor_index_key)
         self.compliance = ComplianceRepository(self.session, s.person_key)
 

@@ -1,7 +1,4 @@
-"""``/internal/privacy``: identity collects what audit holds about a person (privacy export).
-
-Only another service may call it (``require_system``); the gateway never routes ``/internal``.
-"""
+"""The privacy participant's export route: identity collects what audit holds about a person."""
 
 from __future__ import annotations
 
@@ -9,18 +6,17 @@ from flask_smorest import Blueprint
 
 from services.audit.api import schemas
 from services.audit.api.deps import container, uow_factory
+from services.audit.config import SERVICE
 from services.audit.handlers import privacy
-from shared.web.errors import Invalid
-from shared.web.identity import require_system
+from shared.events.privacy import EXPORT_PATH
+from shared.web.privacy import check_export_call
 
 blp = Blueprint("privacy", __name__, description="Privacy requests (internal)")
 
 
-@blp.get("/internal/privacy/users/<user_id>/export")
+@blp.get(EXPORT_PATH)
 @blp.response(200, schemas.PersonalExport)
 def export_person(user_id: str):
-    require_system()
-    if len(user_id) > privacy.MAX_ID or "\x00" in user_id:  # no stored id looks like that
-        raise Invalid("Not a user id.", fields={"user_id": [f"At most {privacy.MAX_ID} characters, no NUL."]})
+    check_export_call(user_id)
     data = privacy.export_person(uow_factory(), user_id, container().settings.export_limit)
-    return {"service": "audit", "data": data}
+    return {"service": SERVICE, "data": data}

@@ -63,3 +63,11 @@ def canonical_record(row: Mapping[str, Any]) -> str:
 
 def chain_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_record(row)).encode()).hexdigest()
+
+
+def chain_of(event_id: str, chains: int) -> int:
+    """Which of ``chains`` chains an event is appended to: a stable function of its id, so a redelivered
+    copy meets the original under the same head lock and is dropped there."""
+    if chains == 1:
+        return 0
+    return int.from_bytes(hashlib.sha256(event_id.encode()).digest()[:8], "big") % chains

@@ -20,12 +20,12 @@ import functools
 import hashlib
 import hmac
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from shared.events.classification import sealed_fields
+from shared.events.classification import SealPlan, seal_plan
 from shared.events.registry import UnknownEventType
 
 PREFIX = "enc1:"
@@ -56,16 +56,55 @@ def person_token(index_key: bytes, user_id: str) -> str:
 
 
 def personal_fields(type_: str, version: int, payload: Mapping[str, Any]) -> list[str]:
-    """The payload's non-empty string fields that its schema classifies as sealed (personal, free text)."""
-    return [k for k in sealed_names(type_, version) if isinstance(payload.get(k), str) and payload[k]]
+    """The payload's top-level fields holding something its schema classifies as sealed (personal, free
+    text): a non-empty string, or a list, dict or nested object with one inside."""
+    plan = plan_for(type_, version)
+    return sorted(k for k, rule in plan.items() if _has_text(payload.get(k), rule))
 
 
 @functools.lru_cache(maxsize=1024)
-def sealed_names(type_: str, version: int) -> tuple[str, ...]:
+def plan_for(type_: str, version: int) -> SealPlan:
+    """What is sealed in this event type's payload (``classification.seal_plan``); an undeclared type by
+    field name."""
     try:
-        return tuple(sorted(sealed_fields(type_, version)))
+        return seal_plan(type_, version)
     except UnknownEventType:
-        return tuple(sorted(UNDECLARED_PERSONAL_FIELDS))
+        return dict.fromkeys(sorted(UNDECLARED_PERSONAL_FIELDS), True)
+
+
+def _has_text(value: Any, rule: bool | SealPlan) -> bool:
+    if isinstance(value, str):
+        return bool(value) and rule is True
+    if isinstance(value, list):
+        return any(_has_text(v, rule) for v in value)
+    if isinstance(value, dict):
+        if isinstance(rule, bool):
+            return rule and any(_has_text(v, True) for v in value.values())
+        return any(_has_text(value.get(k), r) for k, r in rule.items())
+    return False
+
+
+def seal_payload(plan: SealPlan, payload: Mapping[str, Any], seal_one: Callable[[str], str]) -> dict[str, Any]:
+    """The payload with every non-empty string the plan names replaced by ``seal_one(string)``: top-level
+    strings, every string inside a list or dict so classified, and the classified fields of nested objects
+    (alone or in lists)."""
+    out = dict(payload)
+    for key, rule in plan.items():
+        if key in out:
+            out[key] = _seal_value(out[key], rule, seal_one)
+    return out
+
+
+def _seal_value(value: Any, rule: bool | SealPlan, seal_one: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return seal_one(value) if value and rule is True else value
+    if isinstance(value, list):
+        return [_seal_value(v, rule, seal_one) for v in value]
+    if isinstance(value, dict):
+        if isinstance(rule, bool):
+            return {k: _seal_value(v, True, seal_one) for k, v in value.items()} if rule else value
+        return seal_payload(rule, value, seal_one)
+    return value
 
 
 def owner_of_payload(actor: str, payload: Mapping[str, Any]) -> str | None:

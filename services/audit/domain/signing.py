@@ -115,8 +115,17 @@ def checkpoint_message(seq: int, hash_: str, created_at: str, prev_seq: int) -> 
     return {"kind": "checkpoint", "seq": seq, "hash": hash_, "created_at": created_at, "prev_seq": prev_seq}
 
 
-def head_message(seq: int, hash_: str, checkpoint_seq: int, signed_at: str) -> dict[str, Any]:
-    return {"kind": "head", "seq": seq, "hash": hash_, "checkpoint_seq": checkpoint_seq, "signed_at": signed_at}
+def head_message(seq: int, hash_: str, checkpoint_seq: int, signed_at: str, chain: int | None = None) -> dict[str, Any]:
+    """A chain's head; ``chain`` only in a store of several chains (a store of one signs what it always did)."""
+    out = {"kind": "head", "seq": seq, "hash": hash_, "checkpoint_seq": checkpoint_seq, "signed_at": signed_at}
+    if chain is not None:
+        out["chain"] = chain
+    return out
+
+
+def root_message(heads: Iterable[tuple[int, int, str]], created_at: str) -> dict[str, Any]:
+    """Every chain's head at one moment: ``[[chain, seq, hash], ...]`` in chain order."""
+    return {"kind": "root", "heads": [[c, s, h] for c, s, h in sorted(heads)], "created_at": created_at}
 
 
 # --- the HMAC signatures written before Ed25519, checked once by ``portal audit resign`` ---------------

@@ -80,18 +80,33 @@ class Head:
     signed_at: str = ""
     signature: str = ""
     key_id: str = ""
+    chain: int | None = None  # set only in a store of several chains (docs/audit.md, "Several chains")
 
     def message(self) -> dict[str, Any]:
-        return signing.head_message(self.seq, self.hash, self.checkpoint_seq, self.signed_at)
+        return signing.head_message(self.seq, self.hash, self.checkpoint_seq, self.signed_at, self.chain)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.message(), "signature": self.signature, "key_id": self.key_id}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Head:
+        chain = d.get("chain")
         return cls(seq=int(d["seq"]), hash=str(d["hash"]), checkpoint_seq=int(d.get("checkpoint_seq") or 0),
                    signed_at=str(d.get("signed_at") or ""), signature=str(d.get("signature") or ""),
-                   key_id=str(d.get("key_id") or ""))
+                   key_id=str(d.get("key_id") or ""), chain=None if chain is None else int(chain))
+
+
+@dataclass(frozen=True)
+class Root:
+    """The heads of every chain of a store of several, signed together at a checkpoint."""
+
+    heads: tuple[tuple[int, int, str], ...]  # (chain, seq, hash) in chain order
+    created_at: str
+    signature: str = ""
+    key_id: str = ""
+
+    def message(self) -> dict[str, Any]:
+        return signing.root_message(self.heads, self.created_at)
 
 
 @dataclass
@@ -265,3 +280,108 @@ def _kept_matches(retention: RetentionRecord | None, kept: KeptDigest, broken) -
         broken(retention.first_seq, f"rows kept by retention changed ({kept.count} of {retention.kept})")
         return False
     return True
+
+
+@dataclass
+class _Walk:
+    """One chain's state while the rows of a store of several chains go by in sequence order."""
+
+    running: str = GENESIS
+    last: int = 0
+    broken: bool = False
+
+
+def verify_chains(rows: Iterable[Mapping[str, Any]], *, verifier: signing.Verifier, heads: Mapping[int, Head],
+                  checkpoints: Mapping[int, Sequence[Checkpoint]], anchored: Mapping[int, Head],
+                  root: Root | None, anchor_required: bool = True) -> VerifyResult:
+    """A store of several chains (docs/audit.md, "Several chains"): every row links to the one before it in
+    its own chain (numbers are shared between chains, so a row missing in the middle shows as the next row of
+    its chain not linking), each chain's signed checkpoints, signed head and anchored head hold as for one
+    chain, and the latest signed root names every chain's head at its checkpoint: a chain dropped whole, or
+    its tail with its head put back, is named by the root."""
+    result = VerifyResult()
+
+    def broken(seq: int, problem: str) -> None:
+        result.problems.append((seq, problem))
+
+    def signed(message: Mapping[str, Any], signature: str, what: str, seq: int, by: str | None = None) -> bool:
+        if not verifier.verify(message, signature, by):
+            broken(seq, f"{what} signature is invalid")
+            return False
+        return True
+
+    rooted = {c for c, _s, _h in (root.heads if root else ())}
+    chains = sorted(set(heads) | set(checkpoints) | set(anchored) | rooted)
+    pinned: dict[int, tuple[int, str, str]] = {}  # seq -> (chain, hash, what signed it)
+    for chain in chains:
+        head = heads.get(chain)
+        if head is None:
+            named = "the signed root" if chain in rooted else "its checkpoints or anchored heads"
+            broken(0, f"chain {chain} missing: its head row is gone ({named} name it)")
+            continue
+        name = f"chain {chain}: "
+        if head.seq > 0 or head.signature:
+            signed(head.message(), head.signature, f"{name}head", head.seq + 1, head.key_id)
+            if head.chain != chain:
+                broken(head.seq + 1, f"{name}head signed for another chain")
+        own = checkpoints.get(chain, ())
+        by_seq = _checked_checkpoints(own, lambda m, s, w, q, b=None, n=name: signed(m, s, n + w, q, b),
+                                      lambda q, p, n=name: broken(q, n + p), head, False)
+        pinned.update({seq: (chain, digest, "its signed checkpoint") for seq, digest in by_seq.items()})
+        anchor = anchored.get(chain)
+        if anchor is not None:
+            signed(anchor.message(), anchor.signature, f"{name}anchored head at {anchor.seq}", anchor.seq,
+                   anchor.key_id)
+            if anchor.seq:
+                pinned.setdefault(anchor.seq, (chain, anchor.hash, "the anchored head"))
+        elif anchor_required and head.seq > 0:
+            broken(head.seq + 1, f"{name}the external anchor holds no signed head (anchor missing or emptied)")
+    if root is not None:
+        signed(root.message(), root.signature, "signed root", 0, root.key_id or None)
+        for chain, seq, digest in root.heads:
+            if seq:
+                pinned.setdefault(seq, (chain, digest, "the signed root"))
+    walks = {chain: _Walk() for chain in chains}
+    for row in rows:
+        seq, chain = row["seq"], row["chain"]
+        result.checked += 1
+        walk = walks.get(chain)
+        if walk is None:
+            walk = walks[chain] = _Walk()
+            broken(seq, f"chain {chain}: rows of a chain the store has no head for")
+            walk.broken = True
+        if walk.broken:
+            continue
+        name = f"chain {chain}: "
+        if row["prev_hash"] != walk.running:
+            broken(seq, f"{name}row does not link to the row before it in its chain (a row missing after "
+                        f"{walk.last}, or this one inserted or moved)")
+            walk.broken = True
+            continue
+        digest = chain_hash(walk.running, row)
+        if digest != row["hash"]:
+            broken(seq, f"{name}row was altered (hash mismatch)")
+            walk.broken = True
+            continue
+        pin = pinned.get(seq)
+        if pin is not None and (pin[0] != chain or pin[1] != digest):
+            broken(seq, f"{name}row differs from {pin[2]} (chain recomputed)")
+            walk.broken = True
+            continue
+        walk.running, walk.last = digest, seq
+    for chain, walk in walks.items():
+        if walk.broken:
+            continue
+        name = f"chain {chain}: "
+        beyond = [(s, what) for s, (c, _h, what) in pinned.items() if c == chain and s > walk.last]
+        if beyond:
+            seq, what = max(beyond)
+            broken(walk.last + 1, f"{name}rows missing at the end: {what} names seq {seq}")
+        head = heads.get(chain)
+        if head is not None and (head.seq, head.hash) != (walk.last, walk.running):
+            broken(min(head.seq, walk.last) + 1, f"{name}head is at {head.seq}, its rows end at {walk.last}")
+    result.last_seq = max((w.last for w in walks.values()), default=0)
+    if result.problems:
+        result.ok = False
+        result.first_broken, result.problem = min(result.problems, key=lambda p: p[0])
+    return result

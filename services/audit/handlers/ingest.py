@@ -11,11 +11,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from services.audit.adapters.chain_store import HeadBusy
 from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.domain import trends
+from services.audit.domain.chain import chain_of
 from services.audit.handlers import privacy
 from shared import clock
 from shared.events import Event
+from shared.events.privacy import ERASURE_EVENTS, MalformedErasureRequest, erasure_request
 
 UowFactory = Callable[..., AuditUnitOfWork]
 
@@ -30,18 +33,60 @@ _PERSON_LIST_KEYS = ("user_ids", "subject_user_ids")
 def store_events(uow_factory: UowFactory, events: Sequence[Event]) -> int:
     """Store the events not stored yet; return how many were new. An erasure request among them is
     carried out in the same transaction (after the batch is stored: whatever the batch held about the
-    person is sealed under the key being destroyed)."""
+    person is sealed under the key being destroyed).
+
+    A store of several chains (docs/audit.md, "Several chains") appends each chain's share of the batch in a
+    transaction of its own: first the chains no other writer holds (their heads locked ``SKIP LOCKED``), then
+    the rest, waiting; the shares holding an erasure request last of all, so the batch's other events about
+    that person are sealed before the key is destroyed."""
     with uow_factory() as uow:
-        rows = uow.chain.append(events, clock.now())
-        if rows:
-            by_id = {e.event_id: e for e in events}
-            stored = [(row["seq"], by_id[row["event_id"]]) for row in rows]
-            _project(uow, stored)
-            for _seq, event in stored:
-                if event.type in privacy.ERASURE_EVENTS:
-                    privacy.erase_person(uow, event, uow.settings.retention_days)
-        uow.commit()
+        chains = uow.chain.chains
+        if chains == 1:
+            return _store(uow, events, 0)
+    groups: dict[int, list[Event]] = {}
+    for event in events:
+        groups.setdefault(chain_of(event.event_id, chains), []).append(event)
+
+    def erasing(chain: int) -> bool:
+        return any(e.type in ERASURE_EVENTS for e in groups[chain])
+
+    stored, waiting = 0, []
+    for chain in sorted(groups, key=erasing):
+        if erasing(chain):
+            waiting.append(chain)
+            continue
+        try:
+            with uow_factory() as uow:
+                stored += _store(uow, groups[chain], chain, skip_locked=True)
+        except HeadBusy:
+            waiting.append(chain)
+    for chain in waiting:
+        with uow_factory() as uow:
+            stored += _store(uow, groups[chain], chain)
+    return stored
+
+
+def _store(uow: AuditUnitOfWork, events: Sequence[Event], chain: int, skip_locked: bool = False) -> int:
+    rows = uow.chain.append(events, clock.now(), chain, skip_locked)
+    if rows:
+        by_id = {e.event_id: e for e in events}
+        stored = [(row["seq"], by_id[row["event_id"]]) for row in rows]
+        _project(uow, stored)
+        for _seq, event in stored:
+            if event.type in ERASURE_EVENTS:
+                answer_erasure(uow, event)
+    uow.commit()
     return len(rows)
+
+
+def answer_erasure(uow: AuditUnitOfWork, event: Event) -> None:
+    """audit stores every event it is given; a malformed request is stored like any other but cannot be
+    answered (identity, which validates what it emits, never sends one)."""
+    try:
+        request = erasure_request(event)
+    except MalformedErasureRequest:
+        return
+    privacy.erase_person(uow, request, uow.settings)
 
 
 def _project(uow: AuditUnitOfWork, stored: list[tuple[int, Event]]) -> None:

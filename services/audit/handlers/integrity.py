@@ -8,7 +8,7 @@ from typing import Any
 
 from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.domain.chain import iso
-from services.audit.domain.verify import Checkpoint, VerifyResult, is_legacy, verify_chain
+from services.audit.domain.verify import Checkpoint, Head, VerifyResult, is_legacy, verify_chain, verify_chains
 from shared import clock
 
 UowFactory = Callable[..., AuditUnitOfWork]
@@ -20,10 +20,22 @@ def verify(uow_factory: UowFactory) -> VerifyResult:
     anchored head is never ahead of the snapshot unless rows were taken away."""
     with uow_factory(write=False, snapshot=True) as uow:
         anchored = uow.anchor.latest()
+        by_chain = uow.anchor.latest_by_chain()  # both read before the snapshot's first query
         chain = uow.chain
+        if chain.chain_count() > 1 or any(h.chain is not None for h in by_chain.values()):
+            return _verify_chains(uow, by_chain)
         return verify_chain(chain.iter_rows(), verifier=uow.settings.verifier, checkpoints=chain.checkpoints(),
                             head=chain.head(), retention=chain.latest_retention(), anchored=anchored,
                             retention_days=uow.settings.retention_days)
+
+
+def _verify_chains(uow: AuditUnitOfWork, anchored: dict[int, Head]) -> VerifyResult:
+    """A store of several chains: each chain and the latest signed root (``domain.verify.verify_chains``)."""
+    chain = uow.chain
+    heads = chain.heads()
+    checkpoints = {c: chain.checkpoints(c) for c in heads}
+    return verify_chains(chain.iter_rows(with_chain=True), verifier=uow.settings.verifier, heads=heads,
+                         checkpoints=checkpoints, anchored=anchored, root=chain.latest_root())
 
 
 def check(uow_factory: UowFactory) -> VerifyResult:
@@ -48,6 +60,8 @@ def resign(uow_factory: UowFactory) -> dict[str, Any]:
     before, the retention record and the head, and anchor the head. Safe to run again."""
     with uow_factory() as uow:
         chain = uow.chain
+        if chain.chains > 1:
+            raise NotImplementedError("a store of several chains was never signed with HMAC: nothing to resign")
         head = chain.lock_head()
         checkpoints = chain.checkpoints()
         retention = chain.latest_retention()

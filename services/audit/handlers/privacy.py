@@ -13,19 +13,17 @@ from datetime import timedelta
 from typing import Any
 
 from services.audit.adapters.uow import AuditUnitOfWork
+from services.audit.config import SERVICE, Settings
 from services.audit.domain import sealing
 from services.audit.domain.chain import iso
 from services.audit.domain.search import personal_row
 from services.audit.handlers.compliance import _public_disclosure
 from shared import clock
-from shared.events import Event
-from shared.web.identity import Identity
+from shared.events.privacy import ErasureAnswer, ErasureRequest, actor, erasure_completed
+from shared.identity import Identity
 
 UowFactory = Callable[..., AuditUnitOfWork]
-WORKER = "system:audit"
-ERASURE_EVENTS = {"identity.privacy.erasure_requested": False, "identity.privacy.erasure_replayed": True}
-MAX_ID = 64
-MAX_REQUEST_ID = 200
+WORKER = actor(SERVICE)
 
 
 def export_person(uow_factory: UowFactory, user_id: str, limit: int) -> dict[str, Any]:
@@ -64,42 +62,26 @@ def _access(row: dict[str, Any], user_id: str) -> dict[str, Any]:
     return out
 
 
-def erasure_request(event: Event) -> tuple[str, str] | None:
-    """``(request_id, user_id)`` of a well-formed erasure event, else None. audit stores every event it
-    is given; a malformed request is stored like any other but cannot be answered (identity, which
-    validates what it emits, never sends one)."""
-    values = []
-    for name, longest in (("request_id", MAX_REQUEST_ID), ("user_id", MAX_ID)):
-        value = event.payload.get(name)
-        if not isinstance(value, str) or not value or len(value) > longest or "\x00" in value:
-            return None
-        values.append(value)
-    return values[0], values[1]
-
-
-def erase_person(uow: AuditUnitOfWork, event: Event, retention_days: int) -> dict[str, Any] | None:
+def erase_person(uow: AuditUnitOfWork, request: ErasureRequest, settings: Settings) -> ErasureAnswer:
     """Destroy the person's key (idempotently: a replay finds it destroyed), forget which staff accesses
     were about them, and answer identity, in the unit of work that stored the event. The events
     themselves stay: the chain covers them and they are the security log; they keep only pseudonymous
     ids (user ids that identity no longer maps to anyone) until retention removes them."""
-    parsed = erasure_request(event)
-    if parsed is None:
-        return None
-    request_id, user_id = parsed
+    request_id, user_id = request.request_id, request.user_id
     now = clock.now()
     token = uow.token(user_id)
     uow.keys.destroy(token, request_id, now)
     unreadable, plaintext = uow.search.sealed_counts(token, user_id)
     refs = uow.compliance.forget_person_refs(user_id)
     copies = uow.forget_copies(user_id)
-    until = (now + timedelta(days=retention_days)).date().isoformat()
+    until = (now + timedelta(days=settings.retention_days)).date().isoformat()
     erased = [
         f"identifying fields (acting user id, e-mail, name, phone, IP address, user agent) made unreadable "
         f"by destroying the person's key, in stored events: {unreadable}",
         f"links between staff accesses and the person (the staff-access index): {refs}",
         f"audit's own copies of events naming the person (published outbox rows, dead letters): {copies}",
     ]
-    kept = [{
+    kept: list[dict[str, Any]] = [{
         "data": "the stored events themselves, pseudonymous (ids, types, times; identifying fields unreadable)",
         "reason": "legal obligation and security: the server log store is append-only and hash-chained; "
                   "events are removed only by retention",
@@ -120,11 +102,10 @@ def erase_person(uow: AuditUnitOfWork, event: Event, retention_days: int) -> dic
                       "evidence; removed by retention",
             "until": until,
         })
-    uow.context = Identity(user_id=WORKER, request_id=event.correlation_id)
-    uow.emit("audit.privacy.erasure_completed", subject=user_id, actor=WORKER, payload={
-        "request_id": request_id, "user_id": user_id, "erased": erased, "kept": kept,
-        "replayed": ERASURE_EVENTS[event.type]})
-    return {"erased": erased, "kept": kept}
+    answer = ErasureAnswer(erased, kept)
+    uow.context = Identity(user_id=WORKER, request_id=request.correlation_id)
+    uow.emit(erasure_completed(SERVICE), subject=user_id, actor=WORKER, payload=answer.payload(request))
+    return answer
 
 
 def rewrap_person_keys(uow_factory: UowFactory, batch: int = 1000) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask_smorest import Blueprint
 
-from services.content.api.context import container, requires, uow
+from services.content.api.deps import container, requires, uow
 from services.content.api.downloads import file_response, negotiate
 from services.content.api.multipart import MAX_PART_HEADERS, open_file_part
 from services.content.api.schemas import CollateralSchema

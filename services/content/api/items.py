@@ -8,7 +8,7 @@ from typing import Any
 from flask import request
 from flask_smorest import Blueprint
 
-from services.content.api.context import requires, uow
+from services.content.api.deps import read_uow, requires, uow
 from services.content.api.pagination import encode_cursor
 from services.content.api.schemas import (
     ItemCreateSchema,
@@ -33,7 +33,7 @@ def _detail(found: items.ItemDetail) -> dict[str, Any]:
 @blp.response(200, ItemPageSchema)
 def list_items(args: dict[str, Any]):
     limit, cursor = args.pop("limit"), args.pop("cursor")
-    page = items.list_items(uow(read_only=True), args, limit, cursor)
+    page = items.list_items(read_uow(), args, limit, cursor)
     return {"items": page.items, "next_cursor": encode_cursor(page.next_cursor)}
 
 

@@ -1,26 +1,21 @@
-"""``/internal/privacy``: identity collects what content holds about a person (privacy export).
-
-Only another service may call it (``require_system``); the gateway never routes ``/internal``.
-"""
+"""The privacy participant's export route: identity collects what content holds about a person."""
 
 from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from services.content.api.context import uow
+from services.content.api.deps import read_uow
 from services.content.api.schemas import PersonalExportSchema
-from services.content.domain.privacy import MAX_ID
+from services.content.config import SERVICE
 from services.content.handlers import privacy
-from shared.web.errors import Invalid
-from shared.web.identity import require_system
+from shared.events.privacy import EXPORT_PATH
+from shared.web.privacy import check_export_call
 
 blp = Blueprint("privacy", __name__, description="Privacy requests (internal)")
 
 
-@blp.get("/internal/privacy/users/<user_id>/export")
+@blp.get(EXPORT_PATH)
 @blp.response(200, PersonalExportSchema)
 def export_person(user_id: str):
-    require_system()
-    if len(user_id) > MAX_ID or "\x00" in user_id:  # no stored id looks like that; keep it off the database
-        raise Invalid("Not a user id.", fields={"user_id": [f"At most {MAX_ID} characters, no NUL."]})
-    return {"data": privacy.export_person(uow(read_only=True), user_id)}
+    check_export_call(user_id)
+    return {"service": SERVICE, "data": privacy.export_person(read_uow(), user_id)}

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from services.content.api.context import container, requires, uow
+from services.content.api.deps import container, requires, uow
 from services.content.api.pagination import encode_cursor
 from services.content.api.schemas import (
     CaseUpdateSchema,

@@ -13,9 +13,8 @@ from datetime import datetime, timedelta
 
 from services.content.domain.queries import ComplaintStatus, CustomerQuery, EntryKind, QuestionStatus
 
+# The participant contract's MAX_REQUEST_ID leaves room for it: the pseudonym fits where the user id was.
 ERASED_PREFIX = "erased:"
-MAX_ID = 64  # user ids are stored in String(64) columns
-MAX_REQUEST_ID = MAX_ID - len(ERASED_PREFIX)  # so that the pseudonym fits where the user id was
 
 
 def pseudonym(request_id: str) -> str:

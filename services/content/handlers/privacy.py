@@ -8,17 +8,16 @@ in the same transaction as the erasure itself.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.content.adapters.uow import ContentUnitOfWork
+from services.content.config import SERVICE, Settings
 from services.content.domain.collaterals import Collateral
 from services.content.domain.items import Item
 from services.content.domain.memberships import Membership
 from services.content.domain.privacy import (
-    MAX_ID,
-    MAX_REQUEST_ID,
     closed_at,
     erasure_key,
     keep_until,
@@ -28,9 +27,9 @@ from services.content.domain.privacy import (
 )
 from services.content.domain.queries import CustomerQuery, EntryKind, QueryEntry
 from shared import clock
-from shared.events import Event
+from shared.events.privacy import ErasureAnswer, ErasureRequest, actor, erasure_completed
 
-WORKER = "system:content"
+WORKER = actor(SERVICE)
 
 
 @dataclass(frozen=True)
@@ -44,12 +43,6 @@ class PersonalData:
     entries_on_others: list[QueryEntry]  # replies and case steps they wrote as staff
     items: list[Item]  # items they created or last changed as an editor
     collaterals: list[Collateral]  # files they uploaded
-
-
-@dataclass
-class ErasureReport:
-    erased: list[str] = field(default_factory=list)
-    kept: list[dict[str, Any]] = field(default_factory=list)
 
 
 def export_person(uow: ContentUnitOfWork, user_id: str) -> PersonalData:
@@ -67,27 +60,16 @@ def export_person(uow: ContentUnitOfWork, user_id: str) -> PersonalData:
         )
 
 
-def erasure_request(event: Event) -> tuple[str, str]:
-    """``{request_id, user_id}`` from an ``identity.privacy.erasure_*`` event. A malformed one raises
-    ValueError: the consumer retries it, then keeps it as a dead letter (never dropped silently)."""
-    values = []
-    for name, longest in (("request_id", MAX_REQUEST_ID), ("user_id", MAX_ID)):
-        value = event.payload.get(name)
-        if not isinstance(value, str) or not value or len(value) > longest or "\x00" in value:
-            raise ValueError(f"{event.type} {event.event_id}: {name} must be 1-{longest} characters")
-        values.append(value)
-    return values[0], values[1]
-
-
-def erase_person(uow: ContentUnitOfWork, request_id: str, user_id: str, retention: timedelta,
-                 replayed: bool = False) -> ErasureReport:
-    """Erase what content holds about ``user_id``, keep complaints for ``retention`` after closure under a
-    pseudonym, and answer identity — all in one transaction. Idempotent: a second run (a replay after a
-    backup was restored) erases whatever came back and reports the same kept complaints."""
+def erase_person(uow: ContentUnitOfWork, request: ErasureRequest, settings: Settings) -> ErasureAnswer:
+    """Erase what content holds about the person, keep complaints for ``complaint_retention_days`` after
+    closure under a pseudonym, and answer identity — all in one transaction. Idempotent: a second run (a
+    replay after a backup was restored) erases whatever came back and reports the same kept complaints."""
+    request_id, user_id = request.request_id, request.user_id
+    retention = timedelta(days=settings.complaint_retention_days)
     with uow:
         now = clock.now()
         alias = pseudonym(request_id)
-        report = ErasureReport()
+        answer = ErasureAnswer()
         questions, expired, history, kept = _own_queries(uow, user_id, alias, now, retention)
         unassigned = _release_cases(uow, user_id, alias, now)
         staff_entries = uow.privacy.replace_in_entries(user_id, alias)
@@ -95,7 +77,7 @@ def erase_person(uow: ContentUnitOfWork, request_id: str, user_id: str, retentio
         memberships = uow.privacy.delete_memberships(user_id)
         residual = uow.privacy.forget_residual_copies(user_id)
         uow.erasures.record(erasure_key(user_id), request_id, now)
-        report.erased = [
+        answer.erased = [
             f"questions with their replies and history: {questions}",
             f"complaints whose retention period was over: {expired}",
             f"history entries deleted with them: {history}",
@@ -106,18 +88,16 @@ def erase_person(uow: ContentUnitOfWork, request_id: str, user_id: str, retentio
             f"user id as author of items and files, replaced by {alias}: {authorship}",
             f"published copies of events naming the person (outbox, dead letters): {residual}",
         ]
-        report.kept = [_kept_complaint(q, until, alias, retention) for q, until in kept]
-        report.kept.append({
+        answer.kept = [_kept_complaint(q, until, alias, retention) for q, until in kept]
+        answer.kept.append({
             "data": "a one-way key of the user id, with this request's id",
             "reason": "so that a late or redelivered event (e.g. a company membership) cannot bring data "
                       "about the person back; it matches only for someone who already holds the user id",
             "until": None,
         })
-        uow.emit("content.privacy.erasure_completed", subject=user_id, actor=WORKER, payload={
-            "request_id": request_id, "user_id": user_id, "erased": report.erased, "kept": report.kept,
-            "replayed": replayed})
+        uow.emit(erasure_completed(SERVICE), subject=user_id, actor=WORKER, payload=answer.payload(request))
         uow.commit()
-    return report
+    return answer
 
 
 def _own_queries(uow: ContentUnitOfWork, user_id: str, alias: str, now: datetime, retention: timedelta):

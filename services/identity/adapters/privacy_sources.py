@@ -1,4 +1,4 @@
-"""The other services' answers to an export: ``GET /internal/privacy/users/<user_id>/export``, signed as
+"""The participants' answers to an export: ``GET EXPORT_PATH`` (``shared/events/privacy.py``), signed as
 ``system:identity`` (docs/internal-contracts.md, "Privacy requests")."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ import logging
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from shared.events.privacy import EXPORT_PATH
 from shared.web.client import ServiceClient
 from shared.web.errors import Unavailable
 
@@ -28,7 +29,7 @@ class HttpExportSource:
         self.client = client
 
     def fetch(self, user_id: str, request_id: str | None = None) -> dict[str, Any]:
-        path = f"/internal/privacy/users/{quote(user_id, safe='')}/export"
+        path = EXPORT_PATH.replace("<user_id>", quote(user_id, safe=""))
         try:
             resp = self.client.get(path, request_id=request_id)
         except Unavailable as exc:

@@ -3,6 +3,7 @@ so the slow hash never runs while the database's write lock is held).
 
 Split by resource:
 - ``accounts``: register, the owner's profile;  ``profile``: re-authentication and corrections;
+- ``reauth``: the recent-password check the weightiest requests need;  ``admin``: administrators' pages;
 - ``email``: mailed tokens (verification, address changes, password reset);
 - ``sessions``: login, logout, resolve, revoke;  ``consent``: cookie choices;
 - ``policy``: versions and acceptances;  ``staff``: roles and need-to-know reads;

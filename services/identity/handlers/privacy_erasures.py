@@ -34,7 +34,7 @@ from services.identity.handlers.ports import Counters, ErasureLedgerCopy
 from services.identity.handlers.reauth import check_recent_auth
 from services.identity.handlers.sessions import end_user_sessions, throttle_key
 from shared import clock
-from shared.web.identity import Identity
+from shared.identity import Identity
 
 
 def request_erasure(uow: Any, counters: Counters, settings: Settings, ledger_file: ErasureLedgerCopy, *,

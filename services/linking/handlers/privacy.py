@@ -4,16 +4,17 @@ answered with ``linking.privacy.erasure_completed`` (docs/internal-contracts.md,
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from services.linking.adapters.uow import LinkingUnitOfWork
+from services.linking.config import SERVICE, Settings
 from services.linking.domain.model import Company, LinkRequest, RequestStatus
 from services.linking.handlers.common import emit_manager_removed, emit_member_removed
 from shared import clock
+from shared.events.privacy import ErasureAnswer, ErasureRequest, actor, erasure_completed
 
 ERASED = "erased"  # stands in for an erased account's id where a record must name someone
-PRIVACY_ACTOR = "system:linking"
+WORKER = actor(SERVICE)
 
 
 def _iso(value: Any) -> str | None:
@@ -24,7 +25,7 @@ def _company(company: Company | None, company_id: str) -> dict[str, Any]:
     return {"id": company_id, "name": company.name if company else None}
 
 
-def export_person(user_id: str, uow: LinkingUnitOfWork) -> dict[str, Any]:
+def export_person(uow: LinkingUnitOfWork, user_id: str) -> dict[str, Any]:
     """Everything linking holds about the person: the contact details managers see, their link
     requests (with what they shared, with whom), their memberships, and the decisions they made as a
     manager (without the other requesters' details)."""
@@ -61,15 +62,10 @@ def export_person(user_id: str, uow: LinkingUnitOfWork) -> dict[str, Any]:
     }
 
 
-@dataclass
-class ErasureReport:
-    erased: list[str]
-    kept: list[dict[str, Any]]
-
-
-def erase_person(request_id: str, user_id: str, uow: LinkingUnitOfWork, replayed: bool = False) -> ErasureReport:
+def erase_person(uow: LinkingUnitOfWork, request: ErasureRequest, settings: Settings) -> ErasureAnswer:
     """Erase or anonymize everything linking holds about the person, and say what was done (idempotent:
-    a replay erases what a restored backup brought back, and answers again).
+    a replay erases what a restored backup brought back, and answers again). ``settings``: the
+    participant contract's; linking keeps nothing for a set time, so it reads none of them.
 
     - memberships end (``linking.member.removed``, reason ``erased``: content drops their access); a
       primary contact's role passes to the longest-serving other manager, else the company is left
@@ -80,7 +76,7 @@ def erase_person(request_id: str, user_id: str, uow: LinkingUnitOfWork, replayed
     - their contact details leave the users projection, and the account is remembered as erased so no
       late event brings them back.
     """
-    now = clock.now()
+    user_id, now = request.user_id, clock.now()
     erased: list[str] = []
     with uow:
         transferred = orphaned = 0
@@ -107,7 +103,7 @@ def erase_person(request_id: str, user_id: str, uow: LinkingUnitOfWork, replayed
         requests = uow.requests.anonymize_requester(user_id, f"{ERASED}:{uuid.uuid4()}")
         decisions = uow.requests.forget_decider(user_id, ERASED)
         had_contact = uow.users.remove(user_id)
-        uow.users.mark_erased(user_id, request_id, now)
+        uow.users.mark_erased(user_id, request.request_id, now)
         if had_contact:
             erased.append("your contact details (name, email, phone) as shown to company managers")
         if memberships:
@@ -127,11 +123,10 @@ def erase_person(request_id: str, user_id: str, uow: LinkingUnitOfWork, replayed
         copies = uow.forget_copies(user_id)
         if copies:
             erased.append(f"copies of events naming you (published outbox rows, dead letters): {copies}")
-        kept = _kept(requests)
-        uow.emit("linking.privacy.erasure_completed", subject=user_id, payload={
-            "request_id": request_id, "user_id": user_id, "erased": erased, "kept": kept, "replayed": replayed})
+        answer = ErasureAnswer(erased, _kept(requests))
+        uow.emit(erasure_completed(SERVICE), subject=user_id, actor=WORKER, payload=answer.payload(request))
         uow.commit()
-    return ErasureReport(erased, kept)
+    return answer
 
 
 def _successor(uow: LinkingUnitOfWork, company: Company, leaving: str) -> str | None:
@@ -143,7 +138,7 @@ def _successor(uow: LinkingUnitOfWork, company: Company, leaving: str) -> str | 
 def _withdraw_pending(uow: LinkingUnitOfWork, user_id: str, now: Any) -> int:
     pending: list[LinkRequest] = [r for r in uow.requests.all_of_user(user_id) if r.status is RequestStatus.PENDING]
     for request in pending:
-        uow.requests.save_decision(request.decide(RequestStatus.WITHDRAWN, by=PRIVACY_ACTOR, at=now))
+        uow.requests.save_decision(request.decide(RequestStatus.WITHDRAWN, by=WORKER, at=now))
         uow.emit("linking.link.withdrawn", subject=user_id, payload={
             "request_id": request.id, "company_id": request.company_id, "user_id": user_id})
     return len(pending)

@@ -12,9 +12,9 @@ from typing import Any
 
 import requests
 
+from shared.identity import Identity
 from shared.web.client import ServiceClient
 from shared.web.errors import ApiError
-from shared.web.identity import Identity
 
 
 class ApiFailure(Exception):

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from services.web.adapters.services import ApiFailure, ServiceApis, failure
+from shared.identity import Identity
 from shared.web.errors import ApiError
-from shared.web.identity import Identity
 
 CHUNK = 64 * 1024
 UPLOAD_TIMEOUT = (5.0, 300.0)  # connect, then the wait for content's answer once the last byte is sent

@@ -6,16 +6,19 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+import time
 
 from flask import Flask, Response, abort, current_app, g, request, send_from_directory
 
 from services.web.adapters.services import Browser
 from services.web.bootstrap import STATIC, Container
 from services.web.domain import csrf
-from shared.web.identity import H_REQUEST_ID, Identity, guard_body, verify_headers
+from shared.identity import Identity
+from shared.web.app import metrics_response, observe_response
+from shared.web.identity import H_REQUEST_ID, guard_body, verify_headers
 from shared.web.nonces import NonceStore, nonce_store
 
-OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # the gateway never routes /metrics
 FORM_COOKIE = "portal_form"  # the anonymous form token's random half (see domain/csrf.py)
 YEAR = 365 * 24 * 3600
 # Nothing inline and nothing from elsewhere: every script and style is a file under /static/.
@@ -43,6 +46,8 @@ def install(app: Flask, container: Container) -> None:
     app.add_url_rule("/static/<version>/<path:filename>", "static", _static)
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok", "service": "web"})
     app.add_url_rule("/readyz", "readyz", lambda: {"status": "ready", "service": "web", "checks": []})
+    # Only the exact path, which the gateway answers itself: "//metrics" through the gateway must not reach it.
+    app.add_url_rule("/metrics", "metrics", metrics_response, merge_slashes=False)
 
 
 @functools.cache
@@ -52,6 +57,7 @@ def _nonces() -> NonceStore:
 
 
 def _begin(secret: bytes) -> None:
+    g.metrics_started = time.perf_counter()
     g.request_id = (request.headers.get(H_REQUEST_ID) or "")[:200]
     g.set_cookies = []
     if request.path in OPEN_PATHS:
@@ -91,6 +97,7 @@ def _https() -> bool:
 
 
 def _finish(resp: Response) -> Response:
+    observe_response("web", resp)
     resp.headers[H_REQUEST_ID] = g.get("request_id", "")
     for name, value in SECURITY_HEADERS.items():
         resp.headers.setdefault(name, value)

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from services.web.adapters.services import ApiFailure, ApiReply, Browser
 from services.web.bootstrap import Container
 from services.web.domain.navigation import safe_next
-from shared.web.identity import Identity
+from shared.identity import Identity
 
 FORM_STATUSES = frozenset({400, 409, 422})  # the answers a form shows next to its fields
 

@@ -26,6 +26,7 @@ Consumed by audit with a meaning (payload fields read defensively, documented in
 
 from marshmallow import Schema, fields
 
+from shared.events import privacy
 from shared.events.classification import FREE_TEXT, PLAIN, PSEUDONYM
 from shared.events.registry import event_schema
 
@@ -75,18 +76,6 @@ class RetentionAppliedV1(Schema):
     cutoff = fields.String(required=True, metadata=PLAIN)
 
 
-class KeptDataV1(Schema):
-    data = fields.String(required=True, metadata=PLAIN)
-    reason = fields.String(required=True, metadata=PLAIN)
-    until = fields.String(load_default=None, allow_none=True, metadata=PLAIN)  # ISO 8601 date; null: no fixed end
-
-
 @event_schema("audit.privacy.erasure_completed", 1)
-class ErasureCompletedV1(Schema):
+class ErasureCompletedV1(privacy.ErasureCompletedV1):
     """audit's answer to ``identity.privacy.erasure_requested`` / ``erasure_replayed``."""
-
-    request_id = fields.String(required=True, metadata=PSEUDONYM)
-    user_id = fields.String(required=True, metadata=PSEUDONYM)
-    erased = fields.List(fields.String(), required=True, metadata=PLAIN)  # "<what>: <count>"
-    kept = fields.List(fields.Nested(KeptDataV1), required=True, metadata=PLAIN)
-    replayed = fields.Boolean(load_default=False)  # answering erasure_replayed (a restored backup)

@@ -9,6 +9,7 @@ carries ``complainant_user_id``, ``status`` and ``due_at``).
 
 from marshmallow import Schema, fields
 
+from shared.events import privacy
 from shared.events.classification import FREE_TEXT, PLAIN, PSEUDONYM
 from shared.events.registry import event_schema
 
@@ -137,24 +138,11 @@ class ComplaintDueDateChangedV1(_ComplaintCase):
     note = fields.String(load_default="", metadata=FREE_TEXT)
 
 
-# --- privacy requests -------------------------------------------------------------------------
-# No personal data in these: ids, counts and summaries only (the audit service stores every event).
-
-class KeptDataV1(Schema):
-    data = fields.String(required=True, metadata=PLAIN)  # what is kept, in words (never the data itself)
-    reason = fields.String(required=True, metadata=PLAIN)
-    until = fields.String(load_default=None, allow_none=True, metadata=PLAIN)  # ISO 8601 UTC; null: no fixed end
-
+# --- privacy requests (the answer's shape is the participant contract, shared/events/privacy.py) ----
 
 @event_schema("content.privacy.erasure_completed", 1)
-class ErasureCompletedV1(Schema):
+class ErasureCompletedV1(privacy.ErasureCompletedV1):
     """content's answer to ``identity.privacy.erasure_requested`` / ``erasure_replayed``."""
-
-    request_id = fields.String(required=True, metadata=PSEUDONYM)
-    user_id = fields.String(required=True, metadata=PSEUDONYM)
-    erased = fields.List(fields.String(), required=True, metadata=PLAIN)  # "<what>: <count>"
-    kept = fields.List(fields.Nested(KeptDataV1), required=True, metadata=PLAIN)
-    replayed = fields.Boolean(load_default=False)  # answering erasure_replayed (a restored backup)
 
 
 @event_schema("content.retention.applied", 1)

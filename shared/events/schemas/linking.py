@@ -9,6 +9,7 @@ outcome of ``linking.link.approved`` / ``linking.link.rejected`` (it looks the a
 
 from marshmallow import Schema, fields
 
+from shared.events import privacy
 from shared.events.classification import FREE_TEXT, PLAIN, PSEUDONYM
 from shared.events.registry import event_schema
 
@@ -136,20 +137,6 @@ class PiiAccessedV1(Schema):
     fields_ = fields.List(fields.String(), data_key="fields", attribute="fields", load_default=list, metadata=PLAIN)
 
 
-class _KeptV1(Schema):
-    data = fields.String(required=True, metadata=PLAIN)  # what is kept, in words
-    reason = fields.String(required=True, metadata=PLAIN)  # why
-    until = fields.String(load_default=None, allow_none=True, metadata=PLAIN)  # ISO 8601 date(time); null: no end date
-
-
 @event_schema("linking.privacy.erasure_completed", 1)
-class ErasureCompletedV1(Schema):
-    """linking's answer to ``identity.privacy.erasure_requested`` / ``erasure_replayed``: what it erased
-    and what it keeps (categories and counts, never the data itself). content and audit answer with the
-    same shape on ``content.privacy.erasure_completed`` / ``audit.privacy.erasure_completed``."""
-
-    request_id = fields.String(required=True, metadata=PSEUDONYM)
-    user_id = fields.String(required=True, metadata=PSEUDONYM)
-    erased = fields.List(fields.String(), required=True, metadata=PLAIN)
-    kept = fields.List(fields.Nested(_KeptV1), required=True, metadata=PLAIN)
-    replayed = fields.Boolean(load_default=False)  # answering erasure_replayed (a restored backup)
+class ErasureCompletedV1(privacy.ErasureCompletedV1):
+    """linking's answer to ``identity.privacy.erasure_requested`` / ``erasure_replayed``."""

@@ -12,7 +12,7 @@ import pytest
 from services.audit.app import create_app
 from services.audit.bootstrap import Container, bootstrap
 from shared.events import Event
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.support.audit_keys import audit_keys_env
 from tests.support.signing import signed_open
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from services.audit.adapters import tables
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.integration.audit.conftest import REVIEWER, SUPPORT, events_at, make_event, store
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from services.audit.adapters import tables
 from services.audit.cli import audit as audit_cli
 from services.audit.handlers import integrity
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.integration.audit.conftest import REVIEWER, SUPPORT, events_at, make_event, store
 
 pytestmark = pytest.mark.integration

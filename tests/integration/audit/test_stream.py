@@ -12,7 +12,7 @@ import pytest
 
 from services.audit.adapters import tables
 from services.audit.handlers.stream import StreamTiming, open_stream
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.integration.audit.conftest import REVIEWER, SUPPORT, events_at, make_event, store
 from tests.integration.audit.test_api import outbox_types
 

@@ -23,7 +23,7 @@ from shared import clock
 from shared.bus.consumer import inbox_batch_handler
 from shared.config import CommonSettings
 from shared.events import new_event
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.support.signing import signed_open
 
 COMPANY_A = "company-a"

@@ -13,7 +13,7 @@ import psutil
 import pytest
 import requests
 
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.support.net import free_port, wait_for_port
 from tests.support.processes import VENV_BIN, Proc, base_env, wait_until
 from tests.support.signing import signed_send

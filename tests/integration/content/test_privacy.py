@@ -10,7 +10,7 @@ import pytest
 from marshmallow import ValidationError
 
 from services.content.domain.privacy import pseudonym
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.integration.content.conftest import (
     COMPANY_A,
     IDENTITY_SERVICE,

@@ -11,7 +11,7 @@ import pytest
 from services.content.app import create_app
 from services.content.bootstrap import bootstrap
 from services.content.domain.privacy import pseudonym
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.integration.content.conftest import (
     COMPANY_A,
     Content,

@@ -11,7 +11,7 @@ import redis
 from services.content.app import create_app
 from services.content.bootstrap import bootstrap
 from shared.bus.topology import queue_name
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.integration.content.conftest import (
     COMPANY_A,
     COMPANY_B,

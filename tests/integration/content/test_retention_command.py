@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from services.content.cli import content as content_command
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.integration.content.conftest import dump_tables, erasure_event
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,8 @@ import requests
 from sqlalchemy import create_engine, select
 
 from services.gateway.adapters import tables
-from shared.web.identity import Identity, sign_headers
+from shared.identity import Identity
+from shared.web.identity import sign_headers
 from tests.integration.gateway.conftest import SECRET
 from tests.integration.gateway.upstream_app import drop_session, pattern_bytes, put_session
 from tests.support.processes import wait_until

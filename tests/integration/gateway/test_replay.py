@@ -11,7 +11,8 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from shared.web.identity import H_BODY_DIGEST, H_NONCE, H_SIGNATURE, Identity, sign_headers
+from shared.identity import Identity
+from shared.web.identity import H_BODY_DIGEST, H_NONCE, H_SIGNATURE, sign_headers
 from tests.integration.gateway.conftest import SECRET
 from tests.integration.gateway.upstream_app import put_session
 

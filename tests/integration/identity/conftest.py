@@ -14,7 +14,7 @@ import redis
 from services.identity.app import create_app
 from services.identity.bootstrap import Container, bootstrap
 from services.identity.config import Settings
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.support.signing import signed_open
 
 GATEWAY = Identity(user_id="system:gateway")

@@ -344,7 +344,7 @@ def test_openapi_document_lists_identity_routes(client):
 
 
 def test_internal_user_contact_for_other_services(client):
-    from shared.web.identity import Identity
+    from shared.identity import Identity
 
     user = client.register("contact@example.com", phone="+1 555 0199")
     linking = Identity(user_id="system:linking")

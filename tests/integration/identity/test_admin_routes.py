@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.identity.handlers.staff import grant_role
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.integration.identity.conftest import PASSWORD, advance, confirm_address, outbox_events
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.web.identity import Identity, verify_anonymous_cookie
+from shared.identity import Identity
+from shared.web.identity import verify_anonymous_cookie
 from tests.integration.identity.conftest import PASSWORD, advance, cookie_value, outbox_events
 
 pytestmark = pytest.mark.integration

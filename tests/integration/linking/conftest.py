@@ -22,12 +22,13 @@ from services.linking.adapters import tables
 from services.linking.app import create_app
 from services.linking.bootstrap import Container, bootstrap
 from services.linking.config import Settings
-from services.linking.consumers import HANDLERS
+from services.linking.consumers import handlers_for
 from shared.bus.consumer import inbox_batch_handler
 from shared.config import CommonSettings
 from shared.events import Event, new_event
+from shared.identity import Identity
 from shared.web.app import create_base_app
-from shared.web.identity import Identity, require_system
+from shared.web.identity import require_system
 from tests.support.databases import drop_database_url, new_database_url
 from tests.support.net import free_port
 from tests.support.signing import signed_open
@@ -90,7 +91,7 @@ class Api:
     # --- identity's events, delivered through linking's own inbox handler ---------------------------
     def deliver(self, events: list[Event]) -> None:
         runtime = self.container.runtime
-        inbox_batch_handler(runtime.write_session, tables.processed_events, HANDLERS)(events)
+        inbox_batch_handler(runtime.write_session, tables.processed_events, handlers_for(self.container))(events)
 
     def register(self, *prefixes: str, phone: str | None = "+32 2 555 00 00") -> list[str]:
         """New users (random ids, so tests share a database without cleaning it) known to linking, and to

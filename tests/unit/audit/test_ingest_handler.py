@@ -18,10 +18,12 @@ def event(type_="identity.user.registered", actor="u1", subject="u1", payload=No
 
 
 class FakeChain:
+    chains = 1
+
     def __init__(self):
         self.stored: dict[str, int] = {}
 
-    def append(self, events, stored_at):
+    def append(self, events, stored_at, chain=0, skip_locked=False):
         rows = []
         for e in events:
             if e.event_id not in self.stored:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.audit.domain import sealing
-from services.audit.handlers import privacy
+from services.audit.handlers import ingest, privacy
 from shared.events import Event
+from shared.events.privacy import erasure_request
 from shared.events.schemas.audit import ErasureCompletedV1
-from shared.web.identity import Identity
+from shared.identity import Identity
 
 
 def test_seal_and_unseal():
@@ -100,9 +102,13 @@ def erasure(type_="identity.privacy.erasure_requested", **payload) -> Event:
                  payload=payload or {"request_id": "r1", "user_id": "u1"})
 
 
+def erase(uow, event: Event):
+    return privacy.erase_person(uow, erasure_request(event), SimpleNamespace(retention_days=30))
+
+
 def test_erasure_destroys_the_key_and_answers_with_a_valid_event():
     uow = FakeUow()
-    privacy.erase_person(uow, erasure(), 30)
+    erase(uow, erasure())
     assert uow.keys.destroyed == ["t-u1"]
     ((type_, subject, payload, actor),) = uow.emitted
     assert type_ == "audit.privacy.erasure_completed" and subject == "u1" and actor == "system:audit"
@@ -116,8 +122,8 @@ def test_erasure_destroys_the_key_and_answers_with_a_valid_event():
 
 def test_a_replay_answers_again_and_changes_nothing_more():
     uow = FakeUow()
-    privacy.erase_person(uow, erasure(), 30)
-    privacy.erase_person(uow, erasure("identity.privacy.erasure_replayed"), 30)
+    erase(uow, erasure())
+    erase(uow, erasure("identity.privacy.erasure_replayed"))
     assert uow.keys.live == set() and len(uow.emitted) == 2
     assert uow.emitted[1][2]["replayed"] is True
 
@@ -126,5 +132,5 @@ def test_a_replay_answers_again_and_changes_nothing_more():
                                      {"request_id": "", "user_id": "u1"}, {"request_id": "r", "user_id": 5}])
 def test_a_malformed_request_is_stored_but_not_answered(payload):
     uow = FakeUow()
-    assert privacy.erase_person(uow, erasure(**payload), 30) is None
+    ingest.answer_erasure(uow, erasure(**payload))
     assert uow.emitted == [] and uow.keys.destroyed == []

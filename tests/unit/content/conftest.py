@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.unit.content.fakes import FakeStorage, FakeUnitOfWork, State
 
 ANON = Identity(request_id="req-anon")

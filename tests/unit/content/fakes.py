@@ -14,7 +14,7 @@ from services.content.domain.memberships import Membership
 from services.content.domain.queries import CustomerQuery, QueryEntry, can_see
 from services.content.domain.viewer import Viewer
 from shared.events import Event, new_event
-from shared.web.identity import Identity
+from shared.identity import Identity
 
 
 @dataclass

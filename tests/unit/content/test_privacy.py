@@ -7,6 +7,7 @@ import copy
 import json
 import uuid
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -14,10 +15,12 @@ from services.content.domain.privacy import erasure_key, pseudonym
 from services.content.handlers import items, memberships, privacy, queries
 from shared import clock
 from shared.events import new_event
-from shared.web.identity import Identity
+from shared.events.privacy import ErasureRequest, erasure_request
+from shared.identity import Identity
 from tests.unit.content.fakes import FakeErasures, FakeMemberships
 
 RETENTION = timedelta(days=1095)
+SETTINGS = SimpleNamespace(complaint_retention_days=RETENTION.days)
 ALICE = Identity(user_id=str(uuid.uuid4()), request_id="req-alice")
 BOB = Identity(user_id=str(uuid.uuid4()), request_id="req-bob")
 AGENT = Identity(user_id=str(uuid.uuid4()), roles=frozenset({"support"}), request_id="req-agent")
@@ -38,7 +41,7 @@ def member(state, company: str, who: Identity) -> None:
 
 
 def erase(uow, user: Identity = ALICE, replayed: bool = False, request_id: str = REQUEST):
-    return privacy.erase_person(uow(WORKER), request_id, user.user_id, RETENTION, replayed=replayed)
+    return privacy.erase_person(uow(WORKER), ErasureRequest(request_id, user.user_id, replayed=replayed), SETTINGS)
 
 
 def mentions(state, user_id: str) -> list[str]:
@@ -254,7 +257,7 @@ def test_a_malformed_erasure_request_fails_loudly(payload, problem):
                       subject="x", payload={"request_id": "r", "user_id": "u"})
     broken = type(event)(**{**event.to_dict(), "payload": payload})
     with pytest.raises(ValueError, match=problem):
-        privacy.erasure_request(broken)
+        erasure_request(broken)
 
 
 # --- retention of kept complaints -----------------------------------------------------------------

@@ -9,7 +9,8 @@ import uuid
 from sqlalchemy import select
 
 from services.gateway.adapters import tables
-from shared.web.identity import Identity, sign_headers
+from shared.identity import Identity
+from shared.web.identity import sign_headers
 from tests.integration.gateway.upstream_app import drop_session, put_session
 from tests.unit.gateway.conftest import SECRET
 

@@ -23,8 +23,9 @@ from services.gateway.handlers import (
 )
 from shared.db import make_engine
 from shared.events import load_events
+from shared.identity import Identity
 from shared.web.errors import ApiError, Forbidden, PreconditionRequired, Unavailable
-from shared.web.identity import Identity, sign_anonymous_id
+from shared.web.identity import sign_anonymous_id
 from tests.unit.gateway.fakes import FakeCounters, FakeResolver, session
 
 SECRET = b"unit-secret"

@@ -20,7 +20,7 @@ from services.identity.domain.privacy import (
     erased_email,
 )
 from shared.events import Event, new_event
-from shared.web.identity import Identity
+from shared.identity import Identity
 
 
 class FakeUsers:

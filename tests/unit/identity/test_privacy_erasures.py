@@ -13,7 +13,7 @@ from services.identity.handlers import privacy_erasures as erasures
 from services.identity.handlers.profile import reauthenticate
 from services.identity.handlers.sessions import check_password_guess
 from shared import clock
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.unit.identity.privacy_fakes import FakeLedgerFile
 from tests.unit.identity.test_accounts_and_sessions import PASSWORD, login, register
 

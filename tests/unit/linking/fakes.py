@@ -10,7 +10,7 @@ from services.linking.domain import errors
 from services.linking.domain.model import Company, Contact, LinkRequest, Member, RequestStatus, Role, normalize_name
 from services.linking.domain.users import UserRecord
 from shared.events import Event, new_event
-from shared.web.identity import Identity
+from shared.identity import Identity
 
 
 @dataclass

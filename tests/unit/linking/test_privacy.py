@@ -5,7 +5,12 @@ from __future__ import annotations
 from services.linking.domain.model import Caller, RequestStatus, Role
 from services.linking.handlers import companies, link_requests, privacy, projection
 from shared.events import new_event
+from shared.events.privacy import ErasureRequest
 from tests.unit.linking.conftest import ADMIN, PRIMARY, ask, contact, join, know
+
+
+def erase(uow, request_id: str, user_id: str):
+    return privacy.erase_person(uow, ErasureRequest(request_id, user_id), None)  # linking reads no settings
 
 
 def second_company(uow, directory, primary: str):
@@ -23,7 +28,7 @@ def test_export_holds_contact_requests_shares_memberships_and_decisions(uow, dir
     asked = ask(uow, directory, company, "u-2")
     link_requests.reject_link_request(asked.id, "not now", Caller("u-1"), uow)
 
-    data = privacy.export_person("u-1", uow)
+    data = privacy.export_person(uow, "u-1")
 
     assert data["contact_details"] == {"name": "Person u-1", "email": "u-1@example.test", "phone": "+32 2 555 01 01"}
     by_company = {r["company"]["name"]: r for r in data["link_requests"]}
@@ -36,7 +41,7 @@ def test_export_holds_contact_requests_shares_memberships_and_decisions(uow, dir
     # a decision they made about someone else: the outcome, never the other person's details
     assert data["decisions_made"] == [{"request_id": asked.id, "company": {"id": company.id, "name": "Acme Corp"},
                                        "outcome": "rejected", "decided_at": data["decisions_made"][0]["decided_at"]}]
-    assert privacy.export_person("nobody", uow) == {"contact_details": None, "link_requests": [],
+    assert privacy.export_person(uow, "nobody") == {"contact_details": None, "link_requests": [],
                                                     "contact_shares": [], "memberships": [], "decisions_made": []}
 
 
@@ -46,7 +51,7 @@ def test_erasure_removes_memberships_withdraws_and_anonymizes_requests(uow, dire
     pending = ask(uow, directory, beta, "u-1", message="my phone is 555")
     uow.committed.clear()
 
-    report = privacy.erase_person("req-9", "u-1", uow)
+    report = erase(uow, "req-9", "u-1")
 
     assert not [m for m in uow.state.members.values() if m.user_id == "u-1"]
     assert "u-1" not in uow.state.users and uow.state.erased == {"u-1": "req-9"}
@@ -68,10 +73,10 @@ def test_erasure_removes_memberships_withdraws_and_anonymizes_requests(uow, dire
 
 def test_erasure_is_idempotent_and_keeps_the_person_out_of_the_projection(uow, directory, company):
     join(uow, directory, company, "u-1")
-    privacy.erase_person("req-1", "u-1", uow)
+    erase(uow, "req-1", "u-1")
     uow.committed.clear()
 
-    again = privacy.erase_person("req-1", "u-1", uow)
+    again = erase(uow, "req-1", "u-1")
 
     assert again.erased == [] and len(again.kept) == 1
     assert uow.types() == ["linking.privacy.erasure_completed"]
@@ -90,7 +95,7 @@ def test_a_primary_contact_hands_over_to_the_longest_serving_manager(uow, direct
     companies.change_role(company.id, "u-1", Role.MANAGER, PRIMARY, uow)
     uow.committed.clear()
 
-    report = privacy.erase_person("req-2", PRIMARY.user_id, uow)
+    report = erase(uow, "req-2", PRIMARY.user_id)
 
     assert uow.state.companies[company.id].primary_contact_user_id == "u-1"
     transferred = uow.of_type("linking.primary_contact.transferred")[0].payload
@@ -101,7 +106,7 @@ def test_a_primary_contact_hands_over_to_the_longest_serving_manager(uow, direct
 
 
 def test_a_sole_primary_contact_leaves_the_company_to_an_administrator(uow, company):
-    report = privacy.erase_person("req-3", PRIMARY.user_id, uow)
+    report = erase(uow, "req-3", PRIMARY.user_id)
     assert uow.state.companies[company.id].primary_contact_user_id == privacy.ERASED
     assert not uow.state.members
     assert any("administrator" in e for e in report.erased)
@@ -110,7 +115,7 @@ def test_a_sole_primary_contact_leaves_the_company_to_an_administrator(uow, comp
 def test_an_administrator_gives_a_company_left_without_manager_a_new_primary_contact(uow, directory, company):
     """After its sole manager is erased, a company is not stuck: someone asks to join, an administrator
     approves and names them primary contact, and they manage the company from then on."""
-    privacy.erase_person("req-5", PRIMARY.user_id, uow)
+    erase(uow, "req-5", PRIMARY.user_id)
     asked = ask(uow, directory, company, "u-9")
     link_requests.approve_link_request(asked.id, ADMIN, uow)
     named = companies.transfer_primary_contact(company.id, "u-9", ADMIN, uow)
@@ -128,7 +133,7 @@ def test_decisions_made_by_an_erased_manager_no_longer_name_them(uow, directory,
     asked = ask(uow, directory, company, "u-2")
     link_requests.approve_link_request(asked.id, Caller("u-1"), uow)
 
-    privacy.erase_person("req-4", "u-1", uow)
+    erase(uow, "req-4", "u-1")
 
     assert uow.state.requests[asked.id].decided_by == privacy.ERASED
     assert uow.state.requests[asked.id].user_id == "u-2"  # the other person's record is theirs

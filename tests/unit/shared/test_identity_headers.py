@@ -2,6 +2,7 @@ import io
 
 import pytest
 
+from shared.identity import Identity
 from shared.web.errors import NotAuthenticated
 from shared.web.identity import (
     H_BODY_DIGEST,
@@ -9,7 +10,6 @@ from shared.web.identity import (
     H_USER,
     STREAMED_BODY,
     CheckedBody,
-    Identity,
     guard_body,
     sign_anonymous_id,
     sign_headers,

@@ -4,9 +4,10 @@ import pytest
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from shared.identity import Identity
 from shared.web.app import accepts, create_base_app
 from shared.web.errors import Conflict
-from shared.web.identity import Identity, sign_headers
+from shared.web.identity import sign_headers
 
 SECRET = b"s" * 32
 

@@ -11,7 +11,7 @@ from services.web.bootstrap import Container
 from services.web.config import Settings
 from services.web.domain import csrf
 from services.web.domain.navigation import safe_next
-from shared.web.identity import Identity
+from shared.identity import Identity
 from tests.support.signing import signed_open
 
 SECRET = b"unit-web-secret"

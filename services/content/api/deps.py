@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, TypeVar
 
-from flask import current_app, g
+from flask import current_app
 
 from services.content.adapters.uow import ContentUnitOfWork
 from services.content.bootstrap import Container
@@ -20,13 +19,13 @@ def container() -> Container:
     return current_app.extensions["container"]
 
 
-def uow(read_only: bool = False) -> ContentUnitOfWork:
-    """Acting for the signed caller: their id is the events' actor, the request id their correlation id
-    (the one this response carries, even when the caller sent none)."""
-    identity = current_identity()
-    if not identity.request_id:
-        identity = replace(identity, request_id=g.get("request_id"))
-    return container().uow(identity, read_only=read_only)
+def uow() -> ContentUnitOfWork:
+    """Acting for the signed caller: their id is the events' actor, the request id their correlation id."""
+    return container().uow(current_identity())
+
+
+def read_uow() -> ContentUnitOfWork:
+    return container().read_uow(current_identity())
 
 
 def requires(*roles: str) -> Callable[[View], View]:

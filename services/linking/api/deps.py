@@ -37,8 +37,8 @@ def uow() -> LinkingUnitOfWork:
     return container().uow(current_identity())
 
 
-def reader() -> LinkingUnitOfWork:
-    return container().reader(current_identity())
+def read_uow() -> LinkingUnitOfWork:
+    return container().read_uow(current_identity())
 
 
 def directory() -> UserDirectory:
