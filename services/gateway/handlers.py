@@ -114,6 +114,9 @@ class Access:
     duration_ms: float = 0.0
 
 
+UNRECORDED_MESSAGE = "The access log cannot be written right now; try again shortly."
+
+
 class AccessLogUnavailable(ApiError):
     """The access event could not be made durable (spool disk full, database gone): nothing is served."""
 
@@ -130,8 +133,7 @@ def record_access(spool: AccessSpool, access: Access) -> None:
         spool.write(event_id, ACCESS_EVENT, body)
     except Exception as exc:  # noqa: BLE001 - any failure of the spool means the answer cannot be recorded
         log.exception("access event not spooled; answering 503 (request %s)", access.request_id)
-        raise AccessLogUnavailable("The access log cannot be written right now; try again shortly.",
-                                   headers={"Retry-After": "5"}) from exc
+        raise AccessLogUnavailable(UNRECORDED_MESSAGE, headers={"Retry-After": "5"}) from exc
 
 
 def access_event(access: Access) -> tuple[str, str]:

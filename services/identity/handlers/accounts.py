@@ -6,8 +6,6 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from services.identity.config import Settings
 from services.identity.domain import mails
 from services.identity.domain.errors import NotFound
@@ -17,6 +15,7 @@ from services.identity.handlers.email import issue_token
 from services.identity.handlers.mail import queue_mails
 from services.identity.handlers.ports import Counters, PasswordHasher
 from shared import clock
+from shared.uow import RecordConflict
 
 log = logging.getLogger("portal.identity")
 
@@ -45,7 +44,7 @@ def register(uow: Any, hasher: PasswordHasher, settings: Settings, *, name: str,
                 queue_mails(uow, [(owner.id, owner.email, mails.registration_attempt(settings.public_url, owner.name))],
                             subject=owner.id)
             uow.commit()
-    except IntegrityError:  # two registrations of one address raced: the loser is answered alike, unmailed
+    except RecordConflict:  # two registrations of one address raced: the loser is answered alike, unmailed
         log.info("registration raced another one for the same address")
     return user
 

@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from services.identity.config import Settings
 from services.identity.domain import errors
 from services.identity.domain.privacy import (
@@ -35,6 +33,7 @@ from services.identity.handlers.reauth import check_recent_auth
 from services.identity.handlers.sessions import end_user_sessions, throttle_key
 from shared import clock
 from shared.identity import Identity
+from shared.uow import RecordConflict
 
 
 def request_erasure(uow: Any, counters: Counters, settings: Settings, ledger_file: ErasureLedgerCopy, *,
@@ -68,7 +67,7 @@ def request_erasure(uow: Any, counters: Counters, settings: Settings, ledger_fil
                      payload={"request_id": request.id, "user_id": user_id})
             _complete_if_answered(uow, request.id, user_id, settings.privacy_services)
             uow.commit()
-    except IntegrityError as exc:  # a concurrent request won the one-running-erasure index
+    except RecordConflict as exc:  # a concurrent request won the one-running-erasure index
         raise errors.ErasureRunning("Your erasure is already under way.") from exc
     counters.bump_epoch()  # every session ended: the gateway must forget its cached ones now
     ledger_file.append(entry)

@@ -13,9 +13,10 @@ def test_docs_page_loads_only_its_own_files_under_a_strict_csp(gateway):
     resp = client.get("/api/docs")
     assert resp.status_code == 200 and resp.mimetype == "text/html"
     csp = dict(part.strip().split(" ", 1) for part in resp.headers["Content-Security-Policy"].split(";"))
-    assert csp["script-src"] == "'self'" and csp["default-src"] == "'none'"
+    assert csp["script-src"] == "'self'" and csp["style-src"] == "'self'" and csp["default-src"] == "'none'"
     page = resp.get_data(as_text=True)
     assert not re.search(r"<script(?![^>]*\bsrc=)", page), "no inline script"
+    assert not re.search(r"<style|\sstyle=", page), "no inline style"
     assert "//" not in "".join(re.findall(r'(?:src|href)="([^"]+)"', page)), "no CDN: every asset is ours"
     for ref in re.findall(r'(?:src|href)="([^"]+)"', page):
         with client.get(ref) as asset:
