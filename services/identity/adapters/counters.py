@@ -6,6 +6,8 @@ import logging
 
 import redis
 
+from shared.leftovers import ERASED_KEY, announce_erased
+
 log = logging.getLogger("portal.identity")
 
 EPOCH_KEY = "portal:sessions:epoch"
@@ -22,6 +24,13 @@ class RedisCounters:
             self._client.incr(EPOCH_KEY)
         except redis.RedisError as exc:
             log.warning("could not bump %s: %r", EPOCH_KEY, exc)
+
+    def announce_erased(self, user_id: str) -> None:
+        """Tell processes that keep copies and consume no events (the gateway's spool) who was erased."""
+        try:
+            announce_erased(self._client, user_id)
+        except redis.RedisError as exc:
+            log.warning("could not announce an erasure in %s: %r", ERASED_KEY, exc)
 
     def ip_failures(self, ip: str) -> int:
         try:

@@ -475,9 +475,13 @@ class FakeCounters:
         self.epoch = 0
         self.ip: dict[str, int] = {}
         self.resets: dict[str, int] = {}
+        self.erased: list[str] = []
 
     def bump_epoch(self) -> None:
         self.epoch += 1
+
+    def announce_erased(self, user_id: str) -> None:
+        self.erased.append(user_id)
 
     def ip_failures(self, ip: str) -> int:
         return self.ip.get(ip, 0)
@@ -502,3 +506,8 @@ class FakeMailer:
         if self.fail:
             raise OSError("mail server down")
         self.sent.append({"to": to, "subject": subject, "body": body, "mail_id": mail_id})
+
+    def forget(self, address: str) -> int:
+        kept = [m for m in self.sent if m["to"] != address]
+        gone, self.sent = len(self.sent) - len(kept), kept
+        return gone
