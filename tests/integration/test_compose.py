@@ -11,8 +11,10 @@ import json
 import re
 import secrets
 import shlex
+import stat
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -28,13 +30,14 @@ from services.cli.run_plan import (
     RABBITMQ_USERS,
     REDIS_USERS,
     SERVICES,
+    read_env_file,
     redis_acl,
     redis_password_env,
     redis_user,
 )
 from shared.bus.topology import queue_name
 from tests.support.audit_keys import audit_keys_env
-from tests.support.processes import REPO, base_env
+from tests.support.processes import REPO, VENV_BIN, base_env
 
 COMPOSE = REPO / "docker-compose.yml"
 RABBITMQ = REPO / "docker-compose.rabbitmq.yml"
@@ -227,6 +230,24 @@ def test_health_checks_and_dependencies_are_consistent(compose):
         assert "curl" not in " ".join(test) and "wget" not in " ".join(test), f"{name}: slim images have no curl"
 
 
+def test_what_portal_runs_supervisor_does_compose_does_too(compose):
+    """Every long-running process is restarted when it exits (the supervisor's restart) and has a health
+    check of its own; only the one-shot migration job is neither. The relay and the scheduler, which have no
+    web tier, are checked on the metrics listener their own process serves."""
+    for name, service in compose["services"].items():
+        if name == "migrate":
+            assert service.get("restart") == "no"
+            continue
+        assert service.get("restart") in ("unless-stopped", "always"), f"{name} is not restarted when it exits"
+        test = service.get("healthcheck", {}).get("test")
+        assert isinstance(test, list) and test[0] in ("CMD", "CMD-SHELL") and len(test) > 1, f"{name}: {test}"
+    for name in ("relay", "scheduler"):
+        service = compose["services"][name]
+        port = service["environment"].get("PORTAL_METRICS_PORT") or "9100"
+        assert port in service["expose"] or str(port) in [str(p) for p in service["expose"]]
+        assert f"http://127.0.0.1:{port}/metrics" in " ".join(service["healthcheck"]["test"]), name
+
+
 def test_no_secret_is_committed(compose):
     override = yaml.safe_load(RABBITMQ.read_text())
     for name, service in [*compose["services"].items(), *override["services"].items()]:
@@ -343,3 +364,25 @@ def test_every_process_without_a_web_tier_serves_its_metrics_and_every_web_tier_
         elif argv[:1] == ["gunicorn"]:
             _apps, configs = gunicorn_apps({name: argv})
             assert configs & {"shared.web.gunicorn_conf", "services.gateway.gunicorn_conf"}, name
+
+
+def test_portal_keys_makes_every_secret_the_compose_files_require(tmp_path):
+    """`portal keys` (run twice: values kept) writes a private env file holding every variable the compose files
+    require, the audit key pair's paths, and no master key."""
+    folder = tmp_path / "deploy-secrets"
+
+    def run() -> dict[str, str]:
+        done = subprocess.run([str(VENV_BIN / "portal"), "keys", "--dir", str(folder)], cwd=REPO,
+                              env=base_env({"PORTAL_VAR_DIR": str(tmp_path / "var")}), capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return read_env_file(folder / "portal-secrets.env")
+
+    first = run()
+    assert run() == first
+    assert stat.S_IMODE((folder / "portal-secrets.env").stat().st_mode) == 0o600
+    assert "PORTAL_EVENT_MASTER_KEY" not in first
+    required = set(re.findall(r"\$\{([A-Z0-9_]+):\?", COMPOSE.read_text() + RABBITMQ.read_text()))
+    assert required <= set(first), sorted(required - set(first))
+    for key_file in ("PORTAL_AUDIT_SIGNING_KEY_FILE", "PORTAL_AUDIT_PUBLIC_KEY_FILE"):
+        assert Path(first[key_file]).is_file(), key_file
