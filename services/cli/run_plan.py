@@ -24,10 +24,13 @@ DEFAULT_PORTS = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 81
 # CONFIG, DEBUG, KEYS, SHUTDOWN, ACL ...; INFO stays, the relay reads the broker's run id). The default user
 # is off. The gateway and the pages reach only their own keys; the services, the relay and the scheduler
 # need the broker's queues. `portal` is the supervisor's and the operator's commands' user; `admin`, given
-# to no process, is for the operator's redis-cli (BGREWRITEAOF before a backup).
+# to no process, is for the operator's redis-cli (BGREWRITEAOF before a backup). identity's user may also
+# run BGREWRITEAOF: once an erasure completes, the append-only file must stop holding the person's events
+# (docs/privacy.md, "The copies outside the tables").
 SERVICE_REDIS_RULES = "~* &* +@all -@dangerous +info"
 REDIS_USERS = {
-    **{s: SERVICE_REDIS_RULES for s in ("identity", "linking", "content", "audit", "relay", "scheduler", "portal")},
+    **{s: SERVICE_REDIS_RULES for s in ("linking", "content", "audit", "relay", "scheduler", "portal")},
+    "identity": SERVICE_REDIS_RULES + " +bgrewriteaof",
     "gateway": "~portal:rl:* ~portal:sessions:* resetchannels +@all -@dangerous",  # rate limits, session epoch
     "web": "~portal:nonce:* resetchannels +@all -@dangerous",  # the pages claim their calls' nonces only
     "admin": "~* &* +@all",
