@@ -16,6 +16,7 @@ from services.gateway.adapters.spool import AccessSpool, SpoolEraser
 from services.gateway.adapters.upstream import Upstreams
 from services.gateway.config import Settings
 from shared.runtime import Runtime, build_runtime
+from shared.web.nonces import NonceStore, RedisNonces
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -29,6 +30,7 @@ class Container:
     sessions: Sessions
     spool: AccessSpool
     openapi: MergedOpenApi
+    nonces: NonceStore  # nonces of signed callers' requests: a signed request id is believed once
     checks_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, "readyz"))
 
     def spool_eraser(self) -> SpoolEraser:
@@ -63,4 +65,5 @@ def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> 
         sessions=sessions,
         spool=AccessSpool(runtime.engine, runtime.table("outbox")),
         openapi=MergedOpenApi(upstreams, settings.openapi_cache_seconds, sorted(settings.api_services)),
+        nonces=RedisNonces(settings.redis_url),
     )

@@ -51,13 +51,14 @@ class RedisCounters:
         except redis.RedisError as exc:
             log.warning("per-IP throttle unavailable: %r", exc)
 
-    def count_reset_request(self, address_key: str, window: int) -> int:
-        """Count one password reset request for an address (its digest); how many in the window so far.
-        Fails closed: without Redis no reset mail goes out (the answer stays the same)."""
+    def count_address_mail(self, address_key: str, window: int) -> int:
+        """Count one mail of a kind a stranger can trigger (a password reset, a "someone tried to register")
+        for an address, named by a digest of the kind and the address; how many in the window so far.
+        Fails closed: without Redis no such mail goes out (the answer stays the same)."""
         try:
             return self._count(f"portal:identity:resets:{address_key}", window)
         except redis.RedisError as exc:
-            log.warning("per-address reset limit unavailable: %r", exc)
+            log.warning("per-address mail limit unavailable: %r", exc)
             return 1 << 30
 
     def _count(self, key: str, window: int) -> int:

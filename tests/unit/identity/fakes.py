@@ -453,9 +453,11 @@ class FakeHasher:
 
     def __init__(self, needs_rehash: bool = False) -> None:
         self.wasted = 0
+        self.hashed = 0
         self._needs_rehash = needs_rehash
 
     def hash(self, password: str) -> str:
+        self.hashed += 1
         return "fake$" + password[::-1]
 
     def verify(self, password_hash: str, password: str) -> bool:
@@ -490,7 +492,7 @@ class FakeCounters:
     def add_ip_failure(self, ip: str, window: int) -> None:
         self.ip[ip] = self.ip.get(ip, 0) + 1
 
-    def count_reset_request(self, address_key: str, window: int) -> int:
+    def count_address_mail(self, address_key: str, window: int) -> int:
         self.resets[address_key] = self.resets.get(address_key, 0) + 1
         return self.resets[address_key]
 
