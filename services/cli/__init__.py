@@ -78,6 +78,11 @@ def relay(services: tuple[str, ...]) -> None:
         thread.start()
         threads.append(thread)
         logging.getLogger("portal.relay").info("relay: %s outbox -> broker", service)
+        eraser = getattr(container, "spool_eraser", None)
+        if eraser is not None:  # the gateway's spool: erasure reaches its published rows
+            thread = threading.Thread(target=eraser().run_forever, args=(stop,), name=f"eraser-{service}")
+            thread.start()
+            threads.append(thread)
     _serve_metrics(state)
     for thread in threads:
         thread.join()

@@ -24,10 +24,13 @@ DEFAULT_PORTS = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 81
 # CONFIG, DEBUG, KEYS, SHUTDOWN, ACL ...; INFO stays, the relay reads the broker's run id). The default user
 # is off. The gateway and the pages reach only their own keys; the services, the relay and the scheduler
 # need the broker's queues. `portal` is the supervisor's and the operator's commands' user; `admin`, given
-# to no process, is for the operator's redis-cli (BGREWRITEAOF before a backup).
+# to no process, is for the operator's redis-cli (BGREWRITEAOF before a backup). identity's user may also
+# run BGREWRITEAOF: once an erasure completes, the append-only file must stop holding the person's events
+# (docs/privacy.md, "The copies outside the tables").
 SERVICE_REDIS_RULES = "~* &* +@all -@dangerous +info"
 REDIS_USERS = {
-    **{s: SERVICE_REDIS_RULES for s in ("identity", "linking", "content", "audit", "relay", "scheduler", "portal")},
+    **{s: SERVICE_REDIS_RULES for s in ("linking", "content", "audit", "relay", "scheduler", "portal")},
+    "identity": SERVICE_REDIS_RULES + " +bgrewriteaof",
     "gateway": "~portal:rl:* ~portal:sessions:* resetchannels +@all -@dangerous",  # rate limits, session epoch
     "web": "~portal:nonce:* resetchannels +@all -@dangerous",  # the pages claim their calls' nonces only
     "admin": "~* &* +@all",
@@ -90,8 +93,9 @@ class RunSettings:
             # One process per service, its threads covering the time spent waiting on the database and
             # other services: with six web tiers, four workers and Redis on one machine, the cores are kept
             # busy by the processes there are (argon2 releases the GIL, so identity's hashing uses both
-            # cores from one process). A second process per service only cost its ~70 MiB of memory;
-            # the gateway, which every request crosses, sizes itself (services/gateway/gunicorn_conf.py).
+            # cores from one process). A second process per service would cost memory
+            # (docs/performance.md, "Footprint"); the gateway, which every request crosses, sizes itself
+            # (services/gateway/gunicorn_conf.py).
             web_workers=env_int("PORTAL_WEB_WORKERS", 1),
             web_threads=env_int("PORTAL_WEB_THREADS", 8),
             worker_concurrency=env_int("PORTAL_WORKER_CONCURRENCY", 1),

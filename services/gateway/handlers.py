@@ -16,6 +16,7 @@ from services.gateway.adapters.counters import RequestCounters
 from services.gateway.adapters.sessions import Sessions
 from services.gateway.adapters.spool import AccessSpool
 from services.gateway.domain import policy
+from services.gateway.domain.access_route import route_template
 from services.gateway.domain.redaction import redact_query
 from services.gateway.domain.routing import Route
 from services.gateway.domain.sessions import SessionInfo
@@ -152,7 +153,7 @@ def access_event(access: Access) -> tuple[str, str]:
         "occurred_at": clock.isoformat(clock.now()),
         "producer": "gateway",
         "actor": ident.actor,
-        "subject": access.path[:500],
+        "subject": route_template(access.path),  # the route, never what a person typed (free text: payload)
         "correlation_id": access.request_id,
         "payload": {
             "method": access.method,

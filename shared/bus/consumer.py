@@ -21,7 +21,7 @@ from typing import Any
 
 from celery import Celery
 from marshmallow import ValidationError
-from sqlalchemy import Table
+from sqlalchemy import Engine, Table
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from shared.bus.topology import DELIVER_TASK
 from shared.events import Event, load_events, signing
 from shared.events.privacy import ERASURE_EVENTS, ErasureRequest, erasure_request
 from shared.inbox import DeadLetterStore, already_processed, mark_processed
+from shared.leftovers import checkpoint_wal
 
 log = logging.getLogger("portal.consumer")
 
@@ -176,18 +177,22 @@ def inbox_batch_handler(
     """A batch handler for projection-keeping services: one transaction, duplicates dropped."""
 
     def handle(events: list[Event]) -> None:
-        with session_factory() as session, session.begin():
-            seen = already_processed(session, processed, [e.event_id for e in events])
-            fresh: list[Event] = []
-            for event in events:
-                if event.event_id in seen:
-                    continue
-                seen.add(event.event_id)
-                handler = handlers.get(event.type)
-                if handler is not None:
-                    handler(session, event)
-                fresh.append(event)
-            mark_processed(session, processed, fresh)
+        with session_factory() as session:
+            with session.begin():
+                seen = already_processed(session, processed, [e.event_id for e in events])
+                fresh: list[Event] = []
+                for event in events:
+                    if event.event_id in seen:
+                        continue
+                    seen.add(event.event_id)
+                    handler = handlers.get(event.type)
+                    if handler is not None:
+                        handler(session, event)
+                    fresh.append(event)
+                mark_processed(session, processed, fresh)
+            bind = session.get_bind()
+        if any(e.type in ERASURE_EVENTS and e.type in handlers for e in fresh) and isinstance(bind, Engine):
+            checkpoint_wal(bind)  # the erased rows' old pages leave the WAL (shared/leftovers.py)
 
     return handle
 

@@ -230,6 +230,24 @@ def test_health_checks_and_dependencies_are_consistent(compose):
         assert "curl" not in " ".join(test) and "wget" not in " ".join(test), f"{name}: slim images have no curl"
 
 
+def test_what_portal_runs_supervisor_does_compose_does_too(compose):
+    """Every long-running process is restarted when it exits (the supervisor's restart) and has a health
+    check of its own; only the one-shot migration job is neither. The relay and the scheduler, which have no
+    web tier, are checked on the metrics listener their own process serves."""
+    for name, service in compose["services"].items():
+        if name == "migrate":
+            assert service.get("restart") == "no"
+            continue
+        assert service.get("restart") in ("unless-stopped", "always"), f"{name} is not restarted when it exits"
+        test = service.get("healthcheck", {}).get("test")
+        assert isinstance(test, list) and test[0] in ("CMD", "CMD-SHELL") and len(test) > 1, f"{name}: {test}"
+    for name in ("relay", "scheduler"):
+        service = compose["services"][name]
+        port = service["environment"].get("PORTAL_METRICS_PORT") or "9100"
+        assert port in service["expose"] or str(port) in [str(p) for p in service["expose"]]
+        assert f"http://127.0.0.1:{port}/metrics" in " ".join(service["healthcheck"]["test"]), name
+
+
 def test_no_secret_is_committed(compose):
     override = yaml.safe_load(RABBITMQ.read_text())
     for name, service in [*compose["services"].items(), *override["services"].items()]:
