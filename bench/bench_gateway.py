@@ -1,13 +1,18 @@
-"""Gateway throughput: requests/s through the gateway beside the same service called directly.
+"""Gateway throughput: requests/s through the gateway beside the same service called directly, and
+beside nginx in front of the same service.
 
 Same run, same machine: identity (the target is ``GET /policy``) runs under gunicorn on a private
-Redis and a fresh SQLite file; the load generator first calls it directly (with headers signed as the
-gateway would sign them, so the service does the same work), then through a gateway under gunicorn
-(rate limits on, an access event spooled per request). Goal: gateway >= 50 % of direct on 2 cores.
+Redis and a fresh SQLite file; the load generator calls it directly (with headers signed as the
+gateway would sign them, so the service does the same work), through nginx (Debian's, 2 workers,
+keep-alive upstream: the proxy a user would otherwise put there; the same signed headers passed on),
+through a gateway under gunicorn (rate limits on, an access event spooled per request), and through the
+same gateway with recording switched off (``bench/gateway_unrecorded.py``, loaded only here), which
+prices the access event. Goals: gateway >= 0.6x direct, recording <= 10 %.
 
 The load generator is ``wrk`` when it can be had (``apt-get install wrk`` is tried once, as root,
 non-interactively); otherwise a Python generator of keep-alive connections on threads in a few
-processes, which costs more CPU itself, so its figures are lower for both sides.
+processes, which costs more CPU itself, so its figures are lower for both sides. nginx is installed the
+same way (``apt-get install nginx``); without it the nginx figure is left out.
 
 ``run(report)`` is called by the benchmark runner; ``python bench/bench_gateway.py`` runs alone.
 Environment: BENCH_GATEWAY_SECONDS per round (default 5), BENCH_GATEWAY_ROUNDS (default 3; direct and
@@ -65,23 +70,63 @@ def connections() -> int:
 
 # --- load generators -------------------------------------------------------------------------------
 
-def find_wrk() -> str | None:
-    found = shutil.which("wrk")
+def find_tool(command: str, package: str | None = None, directories: tuple[str, ...] = ()) -> str | None:
+    """The path of ``command``, installing Debian's ``package`` (default: the command's name) when missing."""
+
+    def which() -> str | None:
+        return shutil.which(command) or next(
+            (str(Path(d) / command) for d in directories if (Path(d) / command).is_file()), None)
+
+    found = which()
     if found or os.environ.get("BENCH_NO_APT") or not shutil.which("apt-get") or os.geteuid() != 0:
         return found
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    # One quiet attempt (with fresh package lists if the first fails); no network means no wrk.
-    for steps in ([["apt-get", "install", "-y", "-qq", "wrk"]],
-                  [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]]):
+    install = ["apt-get", "install", "-y", "-qq", package or command]
+    # One quiet attempt (with fresh package lists if the first fails); no network means no tool.
+    for steps in ([install], [["apt-get", "update", "-qq"], install]):
         try:
             for step in steps:
                 subprocess.run(step, check=True, timeout=180, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
         except (OSError, subprocess.SubprocessError):
             continue
-        if shutil.which("wrk"):
+        if which():
             break
-    return shutil.which("wrk")
+    return which()
+
+
+def find_wrk() -> str | None:
+    return find_tool("wrk")
+
+
+def find_nginx() -> str | None:
+    return find_tool("nginx", directories=("/usr/sbin",))
+
+
+NGINX_CONF = """
+worker_processes 2;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/body; proxy_temp_path {dir}/proxy; fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi; scgi_temp_path {dir}/scgi;
+  upstream service {{ server 127.0.0.1:{upstream}; keepalive 32; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{ proxy_pass http://service; proxy_http_version 1.1; proxy_set_header Connection ""; }}
+  }}
+}}
+"""
+
+
+def nginx_proc(nginx: str, port: int, upstream: int, workdir: Path) -> Proc:
+    """Debian's nginx, 2 workers, keep-alive connections to the upstream, everything under ``workdir``."""
+    conf = workdir / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=workdir, port=port, upstream=upstream))
+    return Proc("nginx", [nginx, "-c", str(conf), "-p", str(workdir)], dict(os.environ), workdir)
 
 
 Headers = Callable[[], dict[str, str]]
@@ -192,6 +237,24 @@ def _up(url: str) -> bool:
         return False
 
 
+def alternate(targets: dict[str, tuple[str, Headers]], measure: Callable[[str, Headers, int], tuple[float, int]],
+              duration: int) -> dict[str, float]:
+    """Median requests/s of each target over ``rounds()`` rounds that alternate between them (on a shared
+    machine the load moves during a run, and it should move under every figure alike); raises on failures."""
+    for url, headers in targets.values():
+        measure(url, headers, 2)  # warm-up: connections, caches, lazy imports
+    found: dict[str, list[float]] = {name: [] for name in targets}
+    bad = 0
+    for _ in range(rounds()):
+        for name, (url, headers) in targets.items():
+            rate, failed = measure(url, headers, duration)
+            found[name].append(rate)
+            bad += failed
+    if bad:
+        raise RuntimeError(f"{bad} failed responses during the run")
+    return {name: round(statistics.median(values)) for name, values in found.items()}
+
+
 def run(report: Report) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
     server = start_redis()
@@ -215,6 +278,13 @@ def run(report: Report) -> None:
         for proc, url in ((identity, direct_url), (gateway, gateway_url)):
             wait_until(lambda url=url: _up(url), timeout=60, message=f"{proc.name} up")
         assert requests.get(gateway_url + "/api/identity/policy", timeout=5).status_code == 200
+        nginx = find_nginx()
+        nginx_url = None
+        if nginx:
+            nginx_port = free_port()
+            procs.append(nginx_proc(nginx, nginx_port, identity_port, workdir).start())
+            nginx_url = f"http://127.0.0.1:{nginx_port}"
+            wait_until(lambda: _up(nginx_url), timeout=30, message="nginx up")
 
         wrk = None if os.environ.get("BENCH_GATEWAY_TOOL") == "python" else find_wrk()
         duration = seconds()
@@ -228,25 +298,35 @@ def run(report: Report) -> None:
                 return wrk_rate(wrk, url, headers, length, fresh=headers is signed)
             return python_rate(url, headers, length)
 
-        direct_target, gateway_target = direct_url + "/policy", gateway_url + "/api/identity/policy"
-        measure(direct_target, signed, 2)  # warm-up: connections, caches, lazy imports
-        measure(gateway_target, dict, 2)
-        # Alternate short rounds and take medians: on a shared machine the load moves during a run,
-        # and it should move under both figures alike.
-        direct_rates, gateway_rates, bad = [], [], 0
-        for _ in range(rounds()):
-            rate, failed = measure(direct_target, signed, duration)
-            direct_rates.append(rate)
-            bad += failed
-            rate, failed = measure(gateway_target, dict, duration)
-            gateway_rates.append(rate)
-            bad += failed
-        if bad:
-            raise RuntimeError(f"{bad} failed responses during the run")
+        gateway_target = gateway_url + "/api/identity/policy"
+        targets: dict[str, tuple[str, Headers]] = {"direct": (direct_url + "/policy", signed),
+                                                   "gateway": (gateway_target, dict)}
+        if nginx_url:
+            targets["nginx"] = (nginx_url + "/policy", signed)
+        rates = alternate(targets, measure, duration)
+        # The gateway with recording off: the same process model, started once the others are measured
+        # (it replaces the recording gateway on the two cores).
+        gateway.stop()
+        procs.remove(gateway)
+        quiet = gunicorn("gateway-unrecorded", "bench.gateway_unrecorded:app", gateway_port, env, workdir).start()
+        procs.append(quiet)
+        wait_until(lambda: _up(gateway_url), timeout=60, message="unrecorded gateway up")
+        unrecorded = alternate({"gateway, recording off": (gateway_target, dict), "direct": targets["direct"]},
+                               measure, duration)
         tool = "wrk" if wrk else "python threads"
-        report(f"gateway GET /api/identity/policy ({tool}, {connections()} connections, median of {rounds()})",
-               round(statistics.median(gateway_rates)), "req/s", "identity called directly",
-               round(statistics.median(direct_rates)))
+        label = f"({tool}, {connections()} connections, median of {rounds()})"
+        report(f"gateway GET /api/identity/policy {label}", rates["gateway"], "req/s",
+               "identity called directly", rates["direct"])
+        if nginx_url:
+            report(f"gateway GET /api/identity/policy {label}", rates["gateway"], "req/s",
+                   "nginx in front of identity (2 workers, keep-alive upstream)", rates["nginx"])
+            report(f"nginx in front of identity {label}", rates["nginx"], "req/s", "identity called directly",
+                   rates["direct"])
+        # Recording on vs off, each against direct measured beside it (the runs are minutes apart).
+        report(f"gateway, recording on, as a share of direct {label}", round(rates["gateway"] / rates["direct"], 3),
+               "x direct", "the same gateway with recording off (bench build), as a share of direct",
+               round(unrecorded["gateway, recording off"] / unrecorded["direct"], 3))
+
     finally:
         for proc in procs:
             proc.stop()

@@ -125,9 +125,7 @@ def run(report: Report) -> None:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _print_report(name: str, value: float, unit: str, baseline_name: str, baseline_value: float) -> None:
-    print(f"{name}: {value} {unit} | {baseline_name}: {baseline_value} {unit} | x{value / baseline_value:.2f}")
-
-
 if __name__ == "__main__":
-    run(_print_report)
+    from bench import print_report
+
+    run(print_report)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import os
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,6 +55,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        _ENGINES.add(engine)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -78,7 +79,28 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ENGINES.add(engine)
+    return engine
+
+
+# Every engine this process made, so that a forked child (gunicorn's workers forked from a master that
+# imported the application, Celery's pool processes) never uses a connection its parent opened.
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def release_connections(close: bool = True) -> None:
+    """Empty every engine's pool. ``close=False`` in a forked child: the connections belong to the parent,
+    which may still use them; the child only forgets them (SQLAlchemy's advice for forks)."""
+    for engine in list(_ENGINES):
+        engine.dispose(close=close)
+
+
+def _after_fork_in_child() -> None:
+    release_connections(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -121,7 +143,12 @@ def _migration_lock(engine: Engine, service: str) -> Iterator[None]:
 
 
 def migrate(engine: Engine, migrations_dir: Path, service: str) -> None:
-    """Apply the service's Alembic migrations up to head (idempotent, safe to race)."""
+    """Apply the service's Alembic migrations up to head (idempotent, safe to race). Alembic is imported
+    here, not with this module: a process that does not migrate (``PORTAL_MIGRATE_ON_START=0``) starts
+    without it."""
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir))
     cfg.attributes["service"] = service

@@ -6,11 +6,17 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Table
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.events import Event, new_event
 from shared.identity import Identity
 from shared.outbox import add_events
+
+
+class RecordConflict(Exception):
+    """The database refused the change (a unique index or another constraint): typically a concurrent
+    use case got there first. Raised by the unit of work, so handlers never catch a SQLAlchemy error."""
 
 
 class UnitOfWork:
@@ -48,14 +54,16 @@ class UnitOfWork:
     def _start(self) -> None:
         """Hook for subclasses: build repositories on ``self.session``."""
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, _type: Any, error: BaseException | None, _tb: Any) -> None:
         if self._nested:
             if not self._committed and self._savepoint.is_active:
                 self._savepoint.rollback()
-            return  # the owner of the transaction closes the session
-        if not self._committed:
-            self.session.rollback()
-        self.session.close()
+        else:
+            if not self._committed:
+                self.session.rollback()
+            self.session.close()  # nested: the owner of the transaction closes the session
+        if isinstance(error, IntegrityError):
+            raise RecordConflict(str(error.orig)) from error
 
     def emit(self, type_: str, *, subject: str, payload: dict[str, Any], actor: str | None = None) -> Event:
         event = new_event(

@@ -16,7 +16,7 @@ from services.audit.config import Settings
 from shared.config import ConfigError
 from shared.db import is_sqlite
 from shared.identity import Identity
-from shared.runtime import Runtime, build_runtime
+from shared.runtime import Runtime, build_runtime, migrate_on_start
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -40,7 +40,7 @@ def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> 
     runtime = build_runtime(settings.common, tables.metadata, MIGRATIONS, run_migrations=False)
     if is_sqlite(runtime.engine):
         event.listen(runtime.engine, "connect", _tune_sqlite)
-    if run_migrations:
+    if run_migrations and migrate_on_start():
         runtime.migrate()
     anchor = anchor_for(settings.anchor_url, settings.anchor_path, settings.common.database_url)
     container = Container(settings=settings, runtime=runtime, anchor=anchor)

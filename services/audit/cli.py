@@ -23,6 +23,9 @@ def _container() -> Iterator[Any]:
         container.runtime.engine.dispose()
 
 
+RETENTION_DATABASE_URL = "PORTAL_AUDIT_RETENTION_DATABASE_URL"
+
+
 @click.group("audit")
 def audit() -> None:
     """The server log store: verify the chain, apply retention."""
@@ -50,8 +53,14 @@ def verify() -> None:
               help="Remove events stored more than DAYS days ago (except people under legal hold); at least "
                    "PORTAL_AUDIT_RETENTION_DAYS.")
 def retain(days: int) -> None:
-    """Remove old events by whole time ranges, leaving a signed record; the chain still verifies."""
+    """Remove old events by whole time ranges, leaving a signed record; the chain still verifies.
+    Connects as ``PORTAL_AUDIT_RETENTION_DATABASE_URL`` when set: the writer's role cannot delete events."""
+    import os
+
     from services.audit.handlers import retention
+
+    if os.environ.get(RETENTION_DATABASE_URL):
+        os.environ["AUDIT_DATABASE_URL"] = os.environ[RETENTION_DATABASE_URL]
 
     with _container() as container:
         try:

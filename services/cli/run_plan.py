@@ -24,10 +24,13 @@ DEFAULT_PORTS = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 81
 # CONFIG, DEBUG, KEYS, SHUTDOWN, ACL ...; INFO stays, the relay reads the broker's run id). The default user
 # is off. The gateway and the pages reach only their own keys; the services, the relay and the scheduler
 # need the broker's queues. `portal` is the supervisor's and the operator's commands' user; `admin`, given
-# to no process, is for the operator's redis-cli (BGREWRITEAOF before a backup).
+# to no process, is for the operator's redis-cli (BGREWRITEAOF before a backup). identity's user may also
+# run BGREWRITEAOF: once an erasure completes, the append-only file must stop holding the person's events
+# (docs/privacy.md, "The copies outside the tables").
 SERVICE_REDIS_RULES = "~* &* +@all -@dangerous +info"
 REDIS_USERS = {
-    **{s: SERVICE_REDIS_RULES for s in ("identity", "linking", "content", "audit", "relay", "scheduler", "portal")},
+    **{s: SERVICE_REDIS_RULES for s in ("linking", "content", "audit", "relay", "scheduler", "portal")},
+    "identity": SERVICE_REDIS_RULES + " +bgrewriteaof",
     "gateway": "~portal:rl:* ~portal:sessions:* resetchannels +@all -@dangerous",  # rate limits, session epoch
     "web": "~portal:nonce:* resetchannels +@all -@dangerous",  # the pages claim their calls' nonces only
     "admin": "~* &* +@all",
@@ -87,10 +90,14 @@ class RunSettings:
             service_ports={s: env_int(f"{s.upper()}_PORT", p) for s, p in DEFAULT_PORTS.items()},
             redis_url=os.environ.get("REDIS_URL") or None,
             redis_port=env_int("PORTAL_REDIS_PORT", 0) or None,
-            # Two cores: two processes per web tier let CPU-bound work (argon2, JSON) use both,
-            # threads cover the time spent waiting on the database and other services.
-            web_workers=env_int("PORTAL_WEB_WORKERS", 2),
-            web_threads=env_int("PORTAL_WEB_THREADS", 4),
+            # One process per service, its threads covering the time spent waiting on the database and
+            # other services: with six web tiers, four workers and Redis on one machine, the cores are kept
+            # busy by the processes there are (argon2 releases the GIL, so identity's hashing uses both
+            # cores from one process). A second process per service would cost memory
+            # (docs/performance.md, "Footprint"); the gateway, which every request crosses, sizes itself
+            # (services/gateway/gunicorn_conf.py).
+            web_workers=env_int("PORTAL_WEB_WORKERS", 1),
+            web_threads=env_int("PORTAL_WEB_THREADS", 8),
             worker_concurrency=env_int("PORTAL_WORKER_CONCURRENCY", 1),
             ready_timeout=env_float("PORTAL_READY_TIMEOUT", 120.0),
             stop_grace=env_float("PORTAL_STOP_GRACE", 10.0),
@@ -192,6 +199,15 @@ def load_or_create_secrets(path: Path, env: Mapping[str, str],
     if path.exists():
         os.chmod(path, 0o600)  # tighten a file someone copied in with looser permissions
     return {n: env.get(n) or stored[n] for n in names}
+
+
+# A containerised deployment's other credentials (docker-compose.yml, deploy/k8s): a PostgreSQL role per service
+# (deploy/postgres/01-roles.sql) and its superuser, a RabbitMQ user per process that uses the broker
+# (deploy/rabbitmq/definitions.sh).
+PG_ROLES = ("identity", "linking", "content", "gateway", "audit", "audit_writer", "audit_retention")
+RABBITMQ_USERS = ("identity", "linking", "content", "audit", "relay", "scheduler", "portal")
+DEPLOY_SECRET_NAMES = (*SECRET_NAMES, "POSTGRES_PASSWORD", *(f"PORTAL_PG_PASSWORD_{r.upper()}" for r in PG_ROLES),
+                       *(f"PORTAL_RABBITMQ_PASSWORD_{u.upper()}" for u in RABBITMQ_USERS))
 
 
 def write_private_env(path: Path, header: str, values: Mapping[str, str]) -> None:
@@ -326,11 +342,18 @@ def gunicorn_argv(settings: RunSettings, service: str, bind: str, root: Path = R
 
 
 def celery_argv(settings: RunSettings, service: str) -> tuple[str, ...]:
-    """``--quiet`` under JSON logs: Celery's start-up banner is text printed beside the log."""
+    """``--quiet`` under JSON logs: Celery's start-up banner is text printed beside the log.
+
+    One batch at a time (the default) runs in the worker process itself (``--pool solo``): a prefork pool
+    of one would add a second process per worker and copy every batch to it through a pipe. A worker
+    that dies is restarted by the supervisor, and the batch it held is delivered again within seconds
+    (shared/bus/reliable_redis.py: its consumer lease lapses) and deduplicated by ``event_id``."""
+    pool = ("--pool", "solo") if settings.worker_concurrency <= 1 else \
+        ("--pool", "prefork", "--concurrency", str(settings.worker_concurrency))
     return (
         _bin("celery"), "-A", f"services.{service}.worker", *(("--quiet",) if json_format() else ()),
         "worker", "-Q", f"events.{service}",
-        "-n", f"{service}@%h", "--pool", "prefork", "--concurrency", str(settings.worker_concurrency),
+        "-n", f"{service}@%h", *pool,
         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
     )
 
@@ -342,7 +365,10 @@ SCHEDULED = ("identity", "content", "audit")
 def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
          env: dict[str, str], redis_port: int | None = None) -> list[ChildSpec]:
     """Every child except Redis, in start order. With the embedded Redis (``redis_port``) each connects as its
-    own Redis user (``REDIS_URL``) and holds no Redis password but its own."""
+    own Redis user (``REDIS_URL``) and holds no Redis password but its own. ``portal run`` has applied every
+    migration before it starts them, so they skip their own (``shared/runtime.py``), and a child restarted
+    after a crash serves sooner."""
+    env = {**env, "PORTAL_MIGRATE_ON_START": "0"}
     specs = [ChildSpec(f"{s}-web", gunicorn_argv(settings, s, f"{LOCAL}:{settings.service_ports[s]}"),
                        metrics_env(settings, env, s))
              for s in layout.web if s != "gateway"]

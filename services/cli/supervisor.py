@@ -2,8 +2,9 @@
 
 It starts child processes in their own process groups (so a terminal's Ctrl-C reaches only us and
 we decide the stop order), prefixes every line they print with their name, keeps a pid file per
-child, restarts a child that dies unexpectedly with exponential backoff, and stops groups of
-children in order: SIGTERM to the whole process group, then SIGKILL after a grace period.
+child, restarts a child that dies unexpectedly (at once the first time, then with exponential
+backoff), and stops groups of children in order: SIGTERM to the whole process group, then SIGKILL
+after a grace period.
 
 It knows nothing about the portal; ``services/cli/run.py`` decides what to run.
 """
@@ -39,15 +40,20 @@ class ChildSpec:
 
 @dataclass(frozen=True)
 class Backoff:
-    """Restart delays: ``initial`` doubling up to ``maximum``; a child that ran ``stable_after``
-    seconds is considered healthy again and its next restart starts from ``initial``."""
+    """Restart delays. The first unexpected exit of a child that was running is restarted after ``first``
+    (at once by default: a crash of a working process should cost seconds of service, not a pause on
+    top); each further exit in a row waits ``initial``, doubling up to ``maximum``. A child that ran
+    ``stable_after`` seconds is considered healthy again and its next exit counts as a first one."""
 
     initial: float = 1.0
     maximum: float = 30.0
     stable_after: float = 30.0
+    first: float = 0.0
 
     def delay(self, consecutive_failures: int) -> float:
-        return min(self.maximum, self.initial * (2 ** max(0, consecutive_failures - 1)))
+        if consecutive_failures <= 1:
+            return min(self.first, self.maximum)
+        return min(self.maximum, self.initial * (2 ** (consecutive_failures - 2)))
 
 
 class LogMux:

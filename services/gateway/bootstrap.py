@@ -12,10 +12,11 @@ from services.gateway.adapters import tables
 from services.gateway.adapters.counters import RequestCounters
 from services.gateway.adapters.openapi import MergedOpenApi
 from services.gateway.adapters.sessions import IdentitySessions, SessionCache, Sessions
-from services.gateway.adapters.spool import AccessSpool
+from services.gateway.adapters.spool import AccessSpool, SpoolEraser
 from services.gateway.adapters.upstream import Upstreams
 from services.gateway.config import Settings
 from shared.runtime import Runtime, build_runtime
+from shared.web.nonces import NonceStore, RedisNonces
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -29,7 +30,12 @@ class Container:
     sessions: Sessions
     spool: AccessSpool
     openapi: MergedOpenApi
+    nonces: NonceStore  # nonces of signed callers' requests: a signed request id is believed once
     checks_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, "readyz"))
+
+    def spool_eraser(self) -> SpoolEraser:
+        """Run beside the spool's relay: erasure reaches the spool's published rows (adapters/spool.py)."""
+        return SpoolEraser(self.runtime.engine, self.runtime.table("outbox"), self.counters.client)
 
     def close(self) -> None:
         """Release connections and threads (tests, the relay's shutdown)."""
@@ -59,4 +65,5 @@ def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> 
         sessions=sessions,
         spool=AccessSpool(runtime.engine, runtime.table("outbox")),
         openapi=MergedOpenApi(upstreams, settings.openapi_cache_seconds, sorted(settings.api_services)),
+        nonces=RedisNonces(settings.redis_url),
     )

@@ -16,6 +16,7 @@ from services.gateway.adapters.counters import RequestCounters
 from services.gateway.adapters.sessions import Sessions
 from services.gateway.adapters.spool import AccessSpool
 from services.gateway.domain import policy
+from services.gateway.domain.access_route import route_template
 from services.gateway.domain.redaction import redact_query
 from services.gateway.domain.routing import Route
 from services.gateway.domain.sessions import SessionInfo
@@ -114,6 +115,9 @@ class Access:
     duration_ms: float = 0.0
 
 
+UNRECORDED_MESSAGE = "The access log cannot be written right now; try again shortly."
+
+
 class AccessLogUnavailable(ApiError):
     """The access event could not be made durable (spool disk full, database gone): nothing is served."""
 
@@ -130,8 +134,7 @@ def record_access(spool: AccessSpool, access: Access) -> None:
         spool.write(event_id, ACCESS_EVENT, body)
     except Exception as exc:  # noqa: BLE001 - any failure of the spool means the answer cannot be recorded
         log.exception("access event not spooled; answering 503 (request %s)", access.request_id)
-        raise AccessLogUnavailable("The access log cannot be written right now; try again shortly.",
-                                   headers={"Retry-After": "5"}) from exc
+        raise AccessLogUnavailable(UNRECORDED_MESSAGE, headers={"Retry-After": "5"}) from exc
 
 
 def access_event(access: Access) -> tuple[str, str]:
@@ -150,7 +153,7 @@ def access_event(access: Access) -> tuple[str, str]:
         "occurred_at": clock.isoformat(clock.now()),
         "producer": "gateway",
         "actor": ident.actor,
-        "subject": access.path[:500],
+        "subject": route_template(access.path),  # the route, never what a person typed (free text: payload)
         "correlation_id": access.request_id,
         "payload": {
             "method": access.method,

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from services.identity.domain.errors import Conflict, Invalid, NotFound
+from services.identity.domain.errors import Conflict, EmailUnverified, Invalid, NotFound
 from services.identity.domain.rules import STAFF_ROLES
 from shared.identity import Identity
 
@@ -31,9 +31,12 @@ def _container() -> Iterator[Any]:
 @click.command("grant-role")
 @click.argument("email")
 @click.argument("role", type=click.Choice(STAFF_ROLES))
-def grant_role(email: str, role: str) -> None:
+@click.option("--unconfirmed", is_flag=True,
+              help="Grant even though the address is not confirmed: you vouch that the account is the person's.")
+def grant_role(email: str, role: str, unconfirmed: bool) -> None:
     """Give the account with EMAIL a staff ROLE (admin, compliance, support, editor).
 
+    The address must be confirmed (its owner opened the mailed link), unless --unconfirmed.
     The person's open sessions end: they log in again to use the role.
     """
     from services.identity.handlers import staff
@@ -41,8 +44,8 @@ def grant_role(email: str, role: str) -> None:
     try:
         with _container() as c:
             user_id, changed = staff.grant_role(c.uow(Identity(user_id=OPERATOR)), c.counters, role=role,
-                                                granted_by=OPERATOR, email=email)
-    except (NotFound, Invalid) as exc:
+                                                granted_by=OPERATOR, email=email, confirmed_only=not unconfirmed)
+    except (NotFound, Invalid, EmailUnverified) as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"{'granted' if changed else 'already had'} {role} to {email} ({user_id})")
 

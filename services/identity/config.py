@@ -43,6 +43,7 @@ class Settings:
     reset_limit: int = 3  # reset mails per address per window; more requests are answered alike, mail nothing
     reset_window: int = 3600
     reset_min_seconds: float = 0.25  # every reset request is answered after at least this long, account or not
+    register_min_seconds: float = 0.1  # every registration is answered after at least this long, taken or not
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -74,6 +75,7 @@ class Settings:
             reset_limit=env_int("IDENTITY_RESET_LIMIT", 3),
             reset_window=env_int("IDENTITY_RESET_WINDOW", 3600),
             reset_min_seconds=env_float("IDENTITY_RESET_MIN_SECONDS", 0.25),
+            register_min_seconds=env_float("IDENTITY_REGISTER_MIN_SECONDS", 0.1),
         )
 
 

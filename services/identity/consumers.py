@@ -13,6 +13,7 @@ redelivery or a retry simply finds what is left to do.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ from services.identity.handlers.privacy_erasures import record_erasure_answer
 from services.identity.handlers.privacy_exports import collect_export
 from shared.bus.consumer import BatchHandler, EventHandler, inbox_batch_handler, register_consumer
 from shared.events import Event, privacy
+from shared.leftovers import compact_redis_log
 
 log = logging.getLogger("portal.identity.consumers")
 
@@ -53,17 +55,37 @@ class ExportIncomplete(RuntimeError):
 _answer_schema = privacy.ErasureCompletedV1(unknown=EXCLUDE)
 
 
-def _erasure_answer(container: Container, service: str) -> EventHandler:
+def _erasure_answer(container: Container, service: str, completed: list[str]) -> EventHandler:
     def handle(session: Session, event: Event) -> None:
         try:
             answer = _answer_schema.load(event.payload)
         except ValidationError as exc:
             raise ValueError(f"malformed {event.type}: {exc.messages}") from exc
-        record_erasure_answer(container.bound_uow(session), container.settings.privacy_services, service=service,
-                              request_id=answer["request_id"], user_id=answer["user_id"], erased=answer["erased"],
-                              kept=[Kept(**k) for k in answer["kept"]])
+        done = record_erasure_answer(container.bound_uow(session), container.settings.privacy_services,
+                                     service=service, request_id=answer["request_id"], user_id=answer["user_id"],
+                                     erased=answer["erased"], kept=[Kept(**k) for k in answer["kept"]])
+        if done:
+            completed.append(answer["request_id"])
 
     return handle
+
+
+REWRITE_AGAIN_SECONDS = 10.0
+
+
+def after_erasures(container: Container) -> None:
+    """Once an erasure completed (every service erased its own): the broker's Redis rewrites its append-only
+    file, which still holds every event published through it — the person's included — and the Redis of
+    the counters too when it is another one (``shared/leftovers.py``). Once more ``REWRITE_AGAIN_SECONDS``
+    later: the access events of the person's last requests (the erasure request itself) may still have been
+    on their way to the log store at completion, and the first rewrite copied them."""
+    common = container.settings.common
+    urls = list(dict.fromkeys([common.broker_url, common.redis_url or common.broker_url]))
+    for url in urls:
+        compact_redis_log(url)
+    again = threading.Timer(REWRITE_AGAIN_SECONDS, lambda: [compact_redis_log(url) for url in urls])
+    again.daemon = True
+    again.start()
 
 
 def _in_inbox(container: Container, use_case: Callable[..., Any], **kwargs: Any) -> EventHandler:
@@ -73,7 +95,7 @@ def _in_inbox(container: Container, use_case: Callable[..., Any], **kwargs: Any)
     return handle
 
 
-def handlers_for(container: Container) -> dict[str, EventHandler]:
+def handlers_for(container: Container, completed: list[str] | None = None) -> dict[str, EventHandler]:
     handlers: dict[str, EventHandler] = {
         LINK_APPROVED: _in_inbox(container, notifications.notify_link_decision, approved=True),
         LINK_REJECTED: _in_inbox(container, notifications.notify_link_decision, approved=False),
@@ -81,15 +103,21 @@ def handlers_for(container: Container) -> dict[str, EventHandler]:
     for type_ in COMPLAINT_EVENTS:
         handlers[type_] = _in_inbox(container, notifications.notify_complaint, event_type=type_)
     for service in container.settings.privacy_services:
-        handlers[privacy.erasure_completed(service)] = _erasure_answer(container, service)
+        handlers[privacy.erasure_completed(service)] = _erasure_answer(
+            container, service, completed if completed is not None else [])
     return handlers
 
 
 def batch_handler(container: Container) -> BatchHandler:
-    inbox = inbox_batch_handler(container.runtime.write_session, tables.processed_events, handlers_for(container))
+    completed: list[str] = []
+    inbox = inbox_batch_handler(container.runtime.write_session, tables.processed_events,
+                                handlers_for(container, completed))
 
     def handle(events: list[Event]) -> None:
+        completed.clear()
         inbox(events)
+        if completed:
+            after_erasures(container)
         if any(e.type in MAILING for e in events):
             # Sending is idempotent by itself (only unsent rows are sent), so a redelivered signal
             # simply finds nothing left to do.

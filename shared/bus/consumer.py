@@ -21,7 +21,7 @@ from typing import Any
 
 from celery import Celery
 from marshmallow import ValidationError
-from sqlalchemy import Table
+from sqlalchemy import Engine, Table
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from shared.bus.topology import DELIVER_TASK
 from shared.events import Event, load_events, signing
 from shared.events.privacy import ERASURE_EVENTS, ErasureRequest, erasure_request
 from shared.inbox import DeadLetterStore, already_processed, mark_processed
+from shared.leftovers import checkpoint_wal
 
 log = logging.getLogger("portal.consumer")
 
@@ -56,14 +57,17 @@ def register_consumer(
     handle_batch: BatchHandler,
     dead_letters: DeadLetterStore,
     max_attempts: int = 5,
+    check_payloads: bool = True,
 ) -> Any:
+    """The service's ``deliver`` task. ``check_payloads=False``: payloads of signed events are checked for
+    shape only (``load_events(signed_payloads=True)``), for a consumer that stores them as they are."""
     publisher = CeleryPublisher(app)
     signing.require_verify_keys(service)
 
     @app.task(name=DELIVER_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
     def deliver(self: Any, events: list[dict[str, Any]], attempt: int = 0) -> int:
         started, started_ns = time.perf_counter(), time.time_ns()
-        good_raw, good = _load_or_dead_letter(service, events, dead_letters, attempt)
+        good_raw, good = _load_or_dead_letter(service, events, dead_letters, attempt, check_payloads)
         metrics.BATCH_SIZE.labels(service).observe(len(events) if isinstance(events, list) else 1)
         try:
             if good:
@@ -96,7 +100,8 @@ def register_consumer(
     return deliver
 
 
-def _load_or_dead_letter(service: str, events: list[dict[str, Any]], dead_letters: DeadLetterStore, attempt: int):
+def _load_or_dead_letter(service: str, events: list[dict[str, Any]], dead_letters: DeadLetterStore, attempt: int,
+                         check_payloads: bool = True):
     """The events of the batch this service may act on: signed by their producer, well formed.
     Every other one goes to the dead letters with the reason."""
     if not isinstance(events, list):
@@ -112,13 +117,13 @@ def _load_or_dead_letter(service: str, events: list[dict[str, Any]], dead_letter
             dead_letters.add(raw if isinstance(raw, dict) else {"raw": raw}, reason, attempt + 1)
             metrics.DEAD_LETTERED.labels(service).inc()
     try:
-        return signed, load_events(signed)
+        return signed, load_events(signed, signed_payloads=not check_payloads)
     except ValidationError:
         pass
     good_raw, good = [], []
     for raw in signed:
         try:
-            good.append(load_events([raw])[0])
+            good.append(load_events([raw], signed_payloads=not check_payloads)[0])
             good_raw.append(raw)
         except ValidationError as exc:
             log.error("malformed event %s dead-lettered: %s", raw.get("event_id"), exc.messages)
@@ -172,18 +177,22 @@ def inbox_batch_handler(
     """A batch handler for projection-keeping services: one transaction, duplicates dropped."""
 
     def handle(events: list[Event]) -> None:
-        with session_factory() as session, session.begin():
-            seen = already_processed(session, processed, [e.event_id for e in events])
-            fresh: list[Event] = []
-            for event in events:
-                if event.event_id in seen:
-                    continue
-                seen.add(event.event_id)
-                handler = handlers.get(event.type)
-                if handler is not None:
-                    handler(session, event)
-                fresh.append(event)
-            mark_processed(session, processed, fresh)
+        with session_factory() as session:
+            with session.begin():
+                seen = already_processed(session, processed, [e.event_id for e in events])
+                fresh: list[Event] = []
+                for event in events:
+                    if event.event_id in seen:
+                        continue
+                    seen.add(event.event_id)
+                    handler = handlers.get(event.type)
+                    if handler is not None:
+                        handler(session, event)
+                    fresh.append(event)
+                mark_processed(session, processed, fresh)
+            bind = session.get_bind()
+        if any(e.type in ERASURE_EVENTS and e.type in handlers for e in fresh) and isinstance(bind, Engine):
+            checkpoint_wal(bind)  # the erased rows' old pages leave the WAL (shared/leftovers.py)
 
     return handle
 

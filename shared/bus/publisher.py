@@ -22,14 +22,17 @@ class Publisher(Protocol):
     def broker_epoch(self) -> str | None: ...
 
 
-def group_by_type(events: Iterable[dict[str, Any]], max_per_message: int) -> list[tuple[str, list]]:
-    """Consecutive runs of the same type, cut at ``max_per_message``; keeps the original order."""
+def group_by_type(events: Iterable[tuple[str, Any]], max_per_message: int) -> list[tuple[str, list]]:
+    """``(type, item)`` pairs as consecutive runs of the same type, cut at ``max_per_message``: ``(type,
+    [item, ...])`` in the original order."""
     groups: list[tuple[str, list]] = []
-    for ev in events:
-        if groups and groups[-1][0] == ev["type"] and len(groups[-1][1]) < max_per_message:
-            groups[-1][1].append(ev)
-        else:
-            groups.append((ev["type"], [ev]))
+    current: list = []
+    current_type: str | None = None
+    for type_, item in events:
+        if type_ != current_type or len(current) >= max_per_message:
+            current, current_type = [], type_
+            groups.append((type_, current))
+        current.append(item)
     return groups
 
 
@@ -78,7 +81,7 @@ class CeleryPublisher:
         """
         if not events:
             return
-        groups = group_by_type(({"type": t, "body": b} for t, b in events), self.max_per_message)
+        groups = group_by_type(events, self.max_per_message)
         with self.app.producer_pool.acquire(block=True) as producer:
             _declare_topology(producer)
             for type_, batch in groups:
@@ -87,7 +90,7 @@ class CeleryPublisher:
                                                    ignore_result=True)
                 headers, properties = message.headers, message.properties
                 headers["argsrepr"] = f"[<{len(batch)} {type_} events>]"
-                body = "[[[" + ",".join(item["body"] for item in batch) + "]],{}," + _EMBED + "]"
+                body = "[[[" + ",".join(batch) + "]],{}," + _EMBED + "]"
                 producer.publish(
                     body,
                     exchange=EVENTS_EXCHANGE.name,

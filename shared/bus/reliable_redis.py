@@ -14,9 +14,10 @@ consumer keeps a lease of its own alive (``portal:consumer:<id>``, renewed every
 ``LEASE_SECONDS``). Every consumer sweeps once a second: what a consumer whose lease lapsed still held is
 put back in its queue. A worker killed in the middle of a batch therefore has that batch delivered again
 within seconds by any consumer alive, instead of after kombu's visibility timeout (300 s here), which
-stays as the fallback for messages without an owner. A consumer stalled past its lease (its event loop
-blocked for more than ``LEASE_SECONDS``) can have a message it still works on delivered again: a
-duplicate, never a loss.
+stays as the fallback for messages without an owner. The lease is renewed by a thread of its own while
+the channel consumes, so a worker that runs its tasks in the consuming process (``--pool solo``, which
+blocks the event loop for a whole batch) keeps it through a long batch; only a process that is gone (or
+frozen whole) loses it.
 
 Used for single-queue consumers on messages without priority (every worker of this platform); anything
 else falls back to kombu's own behaviour.
@@ -24,6 +25,8 @@ else falls back to kombu's own behaviour.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import uuid
 from time import monotonic, time
 from typing import Any
@@ -120,6 +123,7 @@ class Channel(kombu_redis.Channel):
         self._consumer_id = uuid.uuid4().hex
         self._recovered: set[str] = set()
         self._beaten_at = -BEAT_SECONDS
+        self._keeper_stop: threading.Event | None = None
         self.delivering_from: str | None = None  # the queue of the message being handed over
 
     @property
@@ -141,7 +145,23 @@ class Channel(kombu_redis.Channel):
         with self.conn_or_acquire() as client:
             return self.qos.restore_orphans(client)
 
+    def _keep_lease(self) -> None:
+        """Renew the lease every ``BEAT_SECONDS`` from a daemon thread until the channel closes."""
+        if self._keeper_stop is not None:
+            return
+        stop = self._keeper_stop = threading.Event()
+
+        def keep() -> None:
+            while not stop.wait(BEAT_SECONDS):
+                # Redis away: the poller reconnects, the next beat tries again.
+                with contextlib.suppress(Exception):
+                    self.beat(force=True)
+
+        threading.Thread(target=keep, name="portal-consumer-lease", daemon=True).start()
+
     def close(self) -> None:
+        if self._keeper_stop is not None:
+            self._keeper_stop.set()
         if not self.closed:
             try:
                 with self.conn_or_acquire() as client:
@@ -155,6 +175,7 @@ class Channel(kombu_redis.Channel):
 
     def basic_consume(self, queue: str, *args: Any, **kwargs: Any) -> Any:
         self.beat(force=True)
+        self._keep_lease()
         if queue not in self._recovered:
             with self.conn_or_acquire() as client:
                 recover_inflight(client, queue, exclude=self._inflight_key(queue))

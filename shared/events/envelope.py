@@ -95,12 +95,17 @@ def _payload_loader(type_: str, version: int) -> CompiledPayload | None:
     return _compiled[key]
 
 
-def load_events(raw: list[dict[str, Any]], *, strict_payload: bool = True) -> list[Event]:
+def load_events(raw: list[dict[str, Any]], *, strict_payload: bool = True,
+                signed_payloads: bool = False) -> list[Event]:
     """Load envelopes as a consumer: unknown fields are excluded; payloads of known types are loaded
     with their schema (unknown fields dropped), payloads of unknown types are kept as they are.
 
     Raises ``marshmallow.ValidationError`` for a malformed envelope or payload. Valid events take
     the fast path (``fastcheck``); everything else is decided by marshmallow.
+
+    ``signed_payloads``: every envelope's producer signature was verified (``signing.refusal``), so each
+    payload was built through its schema by the producer; payloads are then checked for shape only
+    (``CompiledPayload.load_signed``), not value by value. Envelopes are checked all the same.
     """
     if not isinstance(raw, list):
         raise ValidationError({"_schema": ["a batch of events must be a list"]})
@@ -111,7 +116,7 @@ def load_events(raw: list[dict[str, Any]], *, strict_payload: bool = True) -> li
         if strict_payload:
             loader = _payload_loader(item["type"], item["version"])
             if loader is not None:
-                payload = loader.load(payload)
+                payload = loader.load_signed(payload) if signed_payloads else loader.load(payload)
         out.append(
             Event(
                 event_id=str(item["event_id"]),

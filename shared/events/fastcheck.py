@@ -69,6 +69,25 @@ class CompiledPayload:
         self.schema = schema
         self.fields = [(fld.data_key or name, fld) for name, fld in schema.fields.items()
                        if not fld.dump_only]
+        self.names = frozenset(key for key, _ in self.fields)
+        self.required = frozenset(key for key, fld in self.fields if fld.required)
+        self.defaults = [(key, fld.load_default) for key, fld in self.fields
+                         if not fld.required and fld.load_default is not missing]
+
+    def load_signed(self, payload: Any) -> dict[str, Any]:
+        """A payload whose producer signed it, and so built it through its schema: only its shape is
+        checked (no field the schema does not declare, every required one present; two set comparisons
+        instead of a check per field), and the defaults of absent fields are filled in. Any other
+        payload is loaded the checked way (``load``)."""
+        if type(payload) is not dict or not (payload.keys() <= self.names and self.required <= payload.keys()):
+            return self.load(payload)
+        missing_defaults = [(key, default) for key, default in self.defaults if key not in payload]
+        if not missing_defaults:
+            return payload
+        out = dict(payload)
+        for key, default in missing_defaults:
+            out[key] = default() if callable(default) else default
+        return out
 
     def load(self, payload: Any) -> dict[str, Any]:
         """Return the payload as a consumer sees it (unknown fields dropped, defaults filled)."""

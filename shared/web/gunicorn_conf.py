@@ -20,20 +20,34 @@ control_socket_disable = True  # many gunicorns share a machine (tests, make run
 
 
 def on_starting(server):
-    """Before any worker starts (and imports prometheus-client): every worker process of this master counts
-    into one multiprocess directory, which ``/metrics`` reads whole. ``portal run`` and the Kubernetes pods
-    give one (emptied or fresh); otherwise a new temporary one."""
+    """In the master, before it listens: the metrics directory and the log format, then the application
+    itself (what gunicorn's ``preload_app`` does, but after these two, which must come first).
+
+    - Every worker process of this master counts into one multiprocess directory, which ``/metrics`` reads
+      whole; it must be set before prometheus-client is imported. ``portal run`` and the Kubernetes pods
+      give one (emptied or fresh); otherwise a new temporary one.
+    - The log format before the application is imported, so Flask adds no handler of its own.
+    - The application is imported once, here, and the workers are forked from it: a restarted master
+      serves as soon as it listens (a request never waits in the listen backlog for a worker's import,
+      it is refused and the gateway answers 503 at once), a new worker is ready in milliseconds, and two
+      workers do not each import the service at the same time. What is not safe to share after a fork
+      is dropped in the child: database connections (``shared/db.py``), and Redis' pools check their pid.
+    """
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not directory:
         import tempfile
 
         directory = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="portal-metrics-")
     os.makedirs(directory, exist_ok=True)
-    # Before the application is imported in the workers, so Flask adds no handler of its own.
     from shared.logs import configure
     from shared.web.gunicorn_worker import service_of
 
     configure(service_of(server.cfg), "web")
+    if os.environ.get("PORTAL_WEB_PRELOAD", "1") not in ("0", "false", "no"):
+        server.app.wsgi()
+        from shared.db import release_connections
+
+        release_connections()  # the master serves nothing: it keeps no database connection open
 
 
 def child_exit(server, worker):

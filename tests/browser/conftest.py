@@ -99,12 +99,12 @@ def logged_in(browser: Browser, platform: Platform, who: Person) -> Page:
 
 @pytest.fixture
 def login_as(browser: Browser, platform: Platform) -> Iterator[Callable[..., tuple[Page, Person]]]:
-    """``login_as(role=None, first="Ada")`` -> (page, person): a new account (with a staff role if
-    given) logged in, in a browser of its own."""
+    """``login_as(role=None, first="Ada", confirmed=False)`` -> (page, person): a new account (with a staff
+    role if given, its address confirmed if asked) logged in, in a browser of its own."""
     opened: list[Page] = []
 
-    def make(role: str | None = None, first: str = "Ada") -> tuple[Page, Person]:
-        who = person(platform, first, role)
+    def make(role: str | None = None, first: str = "Ada", confirmed: bool = False) -> tuple[Page, Person]:
+        who = person(platform, first, role, confirmed=confirmed)
         tab = logged_in(browser, platform, who)
         opened.append(tab)
         return tab, who

@@ -50,7 +50,7 @@ def world(platform: Platform) -> dict:
 
 
 def test_profile_sessions_linking_download_and_question(platform: Platform, world: dict, login_as):
-    page, who = login_as(first="Cara")
+    page, who = login_as(first="Cara", confirmed=True)
     page.goto("/account")
     check_page(page)
     page.get_by_label("Full name").fill("")

@@ -41,7 +41,7 @@ def manager(browser, platform: Platform, login_as):
 
 def test_a_manager_approves_a_request_and_the_member_appears(platform: Platform, manager):
     page, _, company = manager
-    carl = person(platform, "Carl")
+    carl = person(platform, "Carl", confirmed=True)
     ask_to_join(platform, carl, company["id"], "Please add me, I run the Berlin office.")
     visit(page, "/manager")
     check_page(page)
@@ -61,7 +61,7 @@ def test_a_manager_approves_a_request_and_the_member_appears(platform: Platform,
 
 def test_a_rejection_carries_its_reason_to_the_person(platform: Platform, manager, browser):
     page, _, company = manager
-    rita = person(platform, "Rita")
+    rita = person(platform, "Rita", confirmed=True)
     request_id = ask_to_join(platform, rita, company["id"])["id"]
     visit(page, f"/manager/companies/{company['id']}")
     card = page.locator(f"[data-request='{request_id}']")
@@ -85,7 +85,7 @@ def test_a_rejection_carries_its_reason_to_the_person(platform: Platform, manage
 
 def test_promote_a_member_and_hand_over_the_primary_contact(platform: Platform, manager, browser):
     page, mona, company = manager
-    pia, ole = person(platform, "Pia"), person(platform, "Ole")
+    pia, ole = person(platform, "Pia", confirmed=True), person(platform, "Ole", confirmed=True)
     for who in (pia, ole):
         request_id = ask_to_join(platform, who, company["id"])["id"]
         resp = mona.http.post(f"{platform.url}/api/linking/link-requests/{request_id}/approve", timeout=T)

@@ -209,9 +209,14 @@ def test_support_works_a_complaint_case(platform: Platform, login_as, browser):
 def test_an_admin_grants_a_role_holds_and_publishes(platform: Platform, browser):
     boss = staff_person(platform, "Bea", "admin", "compliance")
     page = logged_in(browser, platform, boss)
-    newcomer = person(platform, "Nico")
+    newcomer = person(platform, "Nico", confirmed=True)
+    squatter = person(platform, "Sly")  # registered an address and never confirmed it
     visit(page, "/staff/roles")
     check_page(page)
+    page.get_by_label("Their email address").fill(squatter.email)
+    page.get_by_label("Role").select_option("editor")
+    page.get_by_role("button", name="Grant the role").click()
+    expect(page.locator("#f-email-error")).to_contain_text("Not confirmed")
     page.get_by_label("Their email address").fill("nobody-" + newcomer.email)
     page.get_by_label("Role").select_option("editor")
     page.get_by_role("button", name="Grant the role").click()

@@ -65,7 +65,16 @@ def test_sign_up_verify_and_log_in(platform: Platform, page: Page):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
     expect(page).to_have_url(re.compile(r"/login$"))
-    expect(page.get_by_role("status")).to_contain_text("We sent you an email")
+    expect(page.get_by_role("status")).to_contain_text("We sent an email to that address")
+    said = page.get_by_role("status").inner_text()
+    # the same address again (a stranger finding out whether it has an account): the same words
+    page.goto("/signup")
+    page.get_by_label("Full name").fill("Someone Else")
+    page.get_by_label("Email address").fill(address)
+    page.get_by_label("Password").fill("another long passphrase")
+    page.get_by_role("button", name="Create account").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    assert page.get_by_role("status").inner_text() == said
 
     token = wait_for_token(platform, address, "verify-email")
     page.goto(f"/verify-email#token={token}")  # the script posts the fragment's token

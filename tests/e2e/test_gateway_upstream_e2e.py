@@ -44,9 +44,9 @@ def test_a_refused_large_body_never_leaves_a_stale_connection_behind(platform: P
 
 def test_while_a_service_restarts_the_gateway_answers_503_with_retry_after_never_hangs(platform: Platform):
     """kill -9 of content's gunicorn master: the supervisor of ``portal run`` starts it again; meanwhile
-    every request is answered 200 or 503 with ``Retry-After``. A request that reaches the new master while
-    its worker still imports the service waits in the listen backlog for that import (seconds on a loaded
-    machine), bounded well below the gateway's 30 s read timeout."""
+    every request is answered 200 or 503 with ``Retry-After``, and none waits: the new master imports the
+    service before it listens (shared/web/gunicorn_conf.py), so a request is either refused (503 at once)
+    or served by a worker that is ready. The bound leaves room for a loaded machine."""
     url = f"{platform.url}/api/content/items"
     assert requests.get(url, timeout=T).status_code == 200
     master = platform.pids()["content-web"]
@@ -63,4 +63,4 @@ def test_while_a_service_restarts_the_gateway_answers_503_with_retry_after_never
     assert back == 5, answers[-20:]
     assert {status for status, _, _ in answers} <= {200, 503}, answers
     assert all(retry == "1" for status, retry, _ in answers if status == 503), answers
-    assert max(took for _, _, took in answers) < 15, answers
+    assert max(took for _, _, took in answers) < 5, answers

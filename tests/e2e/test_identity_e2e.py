@@ -9,10 +9,12 @@ moves it puts it back to 0. The gateway rate-limits per IP (300/min), so polling
 
 from __future__ import annotations
 
+import email
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from email import policy as email_policy
 from pathlib import Path
 
 import pytest
@@ -116,6 +118,32 @@ def test_email_verification_token_is_single_use_and_expires(platform: Platform, 
     clock.set(0)
     late = login(base, late_address)
     assert me(base, late).json()["email_verified"] is False
+
+
+def mail_subjects(platform: Platform, address: str) -> list[str]:
+    found = []
+    for path in sorted((platform.var_dir / "mail").glob("*.eml")):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email_policy.default)
+        if str(msg["To"]).strip().lower() == address:
+            found.append(str(msg["Subject"]))
+    return found
+
+
+def test_registering_a_taken_address_tells_the_stranger_nothing_and_mails_the_owner(platform: Platform):
+    base = platform.url
+    owner, address = register(base, "olga")
+    taken = requests.post(f"{base}/api/identity/users", timeout=T,
+                          json={"name": "Mallory", "email": address.upper(), "password": NEW_PASSWORD})
+    fresh = requests.post(f"{base}/api/identity/users", timeout=T,
+                          json={"name": "Mallory", "email": unique_email("mallory"), "password": NEW_PASSWORD})
+    assert taken.status_code == fresh.status_code == 201, (taken.text, fresh.text)
+    assert set(taken.json()) == set(fresh.json()) and taken.json()["id"] != owner["id"]
+    assert taken.json()["email_verified"] is False and "Set-Cookie" not in taken.headers
+    wait_until(lambda: "Someone tried to register with your address" in mail_subjects(platform, address),
+               timeout=90, interval=1.0, message="the owner's notice")
+    assert_error(requests.post(f"{base}/api/identity/sessions", json={"email": address, "password": NEW_PASSWORD},
+                               timeout=T), 401, "invalid_credentials")  # the stranger's password opens nothing
+    login(base, address)  # the owner's still does
 
 
 def test_password_reset_ends_other_sessions_and_refuses_the_old_password(platform: Platform):

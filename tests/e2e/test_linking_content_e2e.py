@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 import uuid
 from dataclasses import dataclass
 
 import pytest
 import requests
 
+from tests.support.people import confirm_email, grant
 from tests.support.platform import Platform
-from tests.support.processes import REPO, VENV_BIN, base_env, wait_until
+from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "correct horse battery staple"
@@ -43,16 +43,13 @@ def register(base: str, name: str, phone: str | None = None) -> tuple[dict, str]
     return resp.json(), email
 
 
-def grant(platform: Platform, email: str, role: str) -> None:
-    result = subprocess.run([str(VENV_BIN / "portal"), "grant-role", email, role], cwd=REPO, timeout=120,
-                            env=base_env({"PORTAL_VAR_DIR": str(platform.var_dir)}), capture_output=True,
-                            text=True, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
-
-
-def person(platform: Platform, name: str, role: str | None = None, phone: str | None = None) -> Actor:
-    """Register, grant a staff role (before logging in: a grant ends the person's sessions), log in."""
+def person(platform: Platform, name: str, role: str | None = None, phone: str | None = None,
+           confirmed: bool = False) -> Actor:
+    """Register, confirm the address if asked (a link request needs it), grant a staff role (before logging
+    in: a grant ends the person's sessions), log in."""
     user, email = register(platform.url, name, phone)
+    if confirmed:
+        confirm_email(platform, email)
     if role:
         grant(platform, email, role)
     http = requests.Session()
@@ -107,14 +104,14 @@ def world(platform: Platform) -> dict:
     base = platform.url
     actors = {
         "anonymous": anonymous(),
-        "user": person(platform, "Ursula"),
+        "user": person(platform, "Ursula", confirmed=True),
         "admin": person(platform, "Adam", "admin"),
         "editor": person(platform, "Edna", "editor"),
         "support": person(platform, "Sam", "support"),
         "manager": person(platform, "Mona"),
-        "member": person(platform, "Mel", phone="+44 20 7946 0001"),
+        "member": person(platform, "Mel", phone="+44 20 7946 0001", confirmed=True),
         "b_manager": person(platform, "Bert"),
-        "b_member": person(platform, "Bea"),
+        "b_member": person(platform, "Bea", confirmed=True),
     }
     admin = actors["admin"].http
     companies = {}
@@ -286,7 +283,7 @@ def test_lists_hide_what_the_caller_may_not_read(platform, world):
 def test_removed_member_loses_company_access_within_seconds(platform, world):
     base, actors = platform.url, world["actors"]
     company, item = world["companies"]["A"], world["items"]["company_a"]
-    leaving = person(platform, "Lee")
+    leaving = person(platform, "Lee", confirmed=True)
     join(base, actors["manager"], leaving, company)
     wait_until(lambda: can_read(leaving, base, item) == 200, timeout=60, interval=0.5,
                message="access after approval")
@@ -297,6 +294,31 @@ def test_removed_member_loses_company_access_within_seconds(platform, world):
     wait_until(lambda: can_read(leaving, base, item) == 404, timeout=30, interval=0.5,
                message="access gone after removal")
     assert can_read(actors["member"], base, item) == 200  # the other member keeps theirs
+
+
+def test_an_unconfirmed_address_carries_no_privileges(platform, world):
+    """Anyone can register someone else's address: until its owner opens the mailed link, it can neither
+    ask to join a company (its details would go to the managers) nor be given a staff role."""
+    base, actors = platform.url, world["actors"]
+    company = world["companies"]["A"]
+    squatter = person(platform, "Sly")
+    ask = f"{base}/api/linking/companies/{company}/link-requests"
+    error = assert_error(squatter.http.post(ask, json={"share_contact": True}, timeout=TIMEOUT), 403,
+                         "email_unverified")
+    assert "confirm" in error["message"].lower()
+    admin = actors["admin"].http
+    assert admin.post(f"{base}/api/identity/reauth", json={"password": PASSWORD}, timeout=TIMEOUT).status_code == 200
+    for path, body in ((f"/users/{squatter.user_id}/roles", {"role": "editor"}),
+                       ("/staff/roles", {"email": squatter.email, "role": "editor"})):
+        assert_error(admin.post(f"{base}/api/identity{path}", json=body, timeout=TIMEOUT), 409, "email_unverified",
+                     field="email")
+    assert squatter.http.get(f"{base}/api/identity/me", timeout=TIMEOUT).json()["roles"] == []
+
+    confirm_email(platform, squatter.email or "")  # the owner after all: both work at once
+    assert squatter.http.post(ask, json={"share_contact": True}, timeout=TIMEOUT).status_code == 201
+    granted = admin.post(f"{base}/api/identity/users/{squatter.user_id}/roles", json={"role": "editor"},
+                         timeout=TIMEOUT)
+    assert granted.status_code == 200 and granted.json()["roles"] == ["editor"], granted.text
 
 
 def test_collateral_upload_and_download_through_the_gateway(platform, world):

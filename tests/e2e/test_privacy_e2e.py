@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.support.people import grant
+from tests.support.people import confirm_email, grant
 from tests.support.platform import Platform, running_platform
 from tests.support.processes import wait_until
 
@@ -49,7 +49,7 @@ class Person:
     id: str
     email: str
     http: requests.Session
-    logged_in_at: float  # time.monotonic()
+    logged_in_at: float  # time.monotonic() when the password was last proved (login or re-authentication)
 
 
 def register(base: str, name: str) -> tuple[str, str]:
@@ -64,10 +64,13 @@ def login(base: str, email: str, password: str = PASSWORD) -> requests.Response:
     return requests.post(f"{base}/api/identity/sessions", json={"email": email, "password": password}, timeout=T)
 
 
-def person(platform: Platform, first: str, role: str | None = None) -> Person:
-    """Register (with a name unique to this run), grant a role before logging in, log in."""
+def person(platform: Platform, first: str, role: str | None = None, confirmed: bool = False) -> Person:
+    """Register (with a name unique to this run), confirm the address if asked, grant a role before
+    logging in, log in."""
     name = f"{first} Q{uuid.uuid4().hex[:6]}"
     user_id, email = register(platform.url, name)
+    if confirmed:
+        confirm_email(platform, email)
     if role:
         grant(platform, email, role)
     http = requests.Session()
@@ -91,6 +94,7 @@ def assert_error(resp: requests.Response, status: int, code: str | None = None) 
 def reauth(base: str, who: Person) -> None:
     resp = who.http.post(f"{base}/api/identity/reauth", json={"password": PASSWORD}, timeout=T)
     assert resp.status_code == 200, resp.text
+    who.logged_in_at = time.monotonic()
 
 
 def request_erasure(base: str, who: Person) -> dict:
@@ -131,7 +135,7 @@ def world(platform: Platform) -> dict:
     admin = person(platform, "Adam", "admin")
     rita = person(platform, "Rita", "compliance")
     mona = person(platform, "Mona")  # the company's manager
-    pia = person(platform, "Pia")  # the subject: data everywhere
+    pia = person(platform, "Pia", confirmed=True)  # the subject: data everywhere (asks to join)
     bob = person(platform, "Bob")  # another plain user
 
     company = admin.http.post(f"{base}/api/linking/companies", timeout=T, json={
@@ -232,7 +236,7 @@ def test_export_has_every_section_and_downloads_for_its_owner_only(platform: Pla
 
 def test_erasure_needs_reauth_then_erases_everywhere(platform: Platform, world: dict):
     base, pia, mona, rita = platform.url, world["pia"], world["mona"], world["rita"]
-    # The login's own authentication must be older than the window for the 428 to show.
+    # The last proof of the password (the export's re-authentication) must be older than the window.
     time.sleep(max(0.0, pia.logged_in_at + REAUTH_SECONDS + 3 - time.monotonic()))
     assert_error(pia.http.post(f"{base}/api/identity/privacy/erasures", timeout=T), 428, "reauth_required")
 

@@ -4,14 +4,14 @@ audit service's server log store under its ``X-Request-ID`` within seconds, with
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 
 import pytest
 import requests
 
+from tests.support.people import grant
 from tests.support.platform import Platform
-from tests.support.processes import REPO, VENV_BIN, base_env, wait_until
+from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "correct horse battery staple"
@@ -30,13 +30,6 @@ def login(base: str, email: str) -> tuple[requests.Session, str, str]:
     resp = session.post(f"{base}/api/identity/sessions", json={"email": email, "password": PASSWORD}, timeout=10)
     assert resp.status_code == 200, resp.text
     return session, resp.json()["csrf_token"], resp.headers["X-Request-ID"]
-
-
-def grant(platform: Platform, email: str, role: str) -> None:
-    result = subprocess.run([str(VENV_BIN / "portal"), "grant-role", email, role], cwd=REPO, timeout=120,
-                            env=base_env({"PORTAL_VAR_DIR": str(platform.var_dir)}), capture_output=True,
-                            text=True, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_each_access_reaches_the_audit_store_under_its_request_id(platform: Platform):

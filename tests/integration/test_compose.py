@@ -11,8 +11,10 @@ import json
 import re
 import secrets
 import shlex
+import stat
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -21,12 +23,24 @@ import pytest
 import yaml
 
 from services.cli import main as portal_cli
-from services.cli.run_plan import BACKENDS, SERVICES
+from services.cli.keys import event_keys_for
+from services.cli.run_plan import (
+    BACKENDS,
+    PG_ROLES,
+    RABBITMQ_USERS,
+    REDIS_USERS,
+    SERVICES,
+    read_env_file,
+    redis_acl,
+    redis_password_env,
+    redis_user,
+)
 from shared.bus.topology import queue_name
 from tests.support.audit_keys import audit_keys_env
-from tests.support.processes import REPO, base_env
+from tests.support.processes import REPO, VENV_BIN, base_env
 
 COMPOSE = REPO / "docker-compose.yml"
+RABBITMQ = REPO / "docker-compose.rabbitmq.yml"
 SPEC = REPO.parent / "shared" / "data" / "compose-spec.json"
 REQUIRED_SECRET = re.compile(r"^\$\{(?P<name>[A-Z0-9_]+):\?[^}]*\}$")
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|_KEY$|TOKEN")
@@ -88,19 +102,114 @@ def test_every_service_has_its_web_and_worker_and_the_platform_its_stores(compos
         assert {f"{service}-web", f"{service}-worker"} <= names
     assert {"gateway", "relay", "migrate", "postgres", "redis"} <= names
     assert "gateway-worker" not in names  # the gateway consumes no events
-    redis_cmd = " ".join(compose["services"]["redis"]["command"])
-    assert "--appendonly yes" in redis_cmd
-    assert '--requirepass "$$REDIS_PASSWORD"' in redis_cmd or '--requirepass "$REDIS_PASSWORD"' in redis_cmd
-    for name, service in compose["services"].items():  # every client names the password
-        url = (service.get("environment") or {}).get("REDIS_URL")
-        assert url is None or url.startswith("redis://:${REDIS_PASSWORD:?"), f"{name}: {url}"
     init_sql = "\n".join(
         (REPO / src.split(":")[0]).read_text()
         for src in compose["services"]["postgres"]["volumes"] if src.startswith("./deploy/")
     )
-    created = set(re.findall(r"CREATE DATABASE (\w+)", init_sql))
+    created = set(re.findall(r"^\\set name :prefix (\w+)$", init_sql, re.MULTILINE)) | {"audit"}
     stateful = {s for s in SERVICES if (REPO / "services" / s / "migrations").is_dir()}  # not the pages
     assert created >= stateful, "one PostgreSQL database per service"
+    assert "CREATE DATABASE :\"audit\" OWNER :\"audit\"" in init_sql
+
+
+def _process(container: str) -> str:
+    """The `portal run` child a compose container corresponds to (the pages' container is called web)."""
+    return "web-web" if container == "web" else container
+
+
+def test_redis_has_the_same_acl_users_as_portal_run(compose):
+    """deploy/redis/users.sh (what compose's Redis loads) writes exactly the users and rules of the embedded Redis
+    of `portal run` (run_plan.redis_acl), which tests/e2e/test_make_run.py checks through real processes."""
+    redis = compose["services"]["redis"]
+    assert "--aclfile" in redis["command"][-1] and "requirepass" not in redis["command"][-1]
+    passwords = {redis_password_env(u): secrets.token_hex(8) for u in REDIS_USERS}
+    assert set(redis["environment"]) >= set(passwords)
+    script = subprocess.run(["sh", str(REPO / "deploy" / "redis" / "users.sh")], env={"PATH": "/usr/bin:/bin",
+                            **passwords}, capture_output=True, text=True, timeout=30, check=True)
+    assert script.stdout == redis_acl(passwords)
+    assert script.stdout.splitlines()[0].startswith("user default off")
+
+
+def _all_containers(compose) -> dict[str, dict]:
+    """Every container's merged environment, with docker-compose.rabbitmq.yml laid over the base file."""
+    override = yaml.safe_load(RABBITMQ.read_text())["services"]
+    merged = {}
+    for name, service in compose["services"].items():
+        env = dict(service.get("environment") or {})
+        env.update((override.get(name) or {}).get("environment") or {})
+        merged[name] = env
+    return merged
+
+
+def test_each_container_has_its_own_users_and_only_its_event_keys(compose):
+    """No container holds the event master key; each holds exactly the pair keys `portal run` gives the same
+    process, connects to Redis as its own ACL user, to PostgreSQL as its own role (audit's writer for audit,
+    the retention role for retention) and, with RabbitMQ, to the broker as its own user."""
+    envs = _all_containers(compose)
+    for name, env in envs.items():
+        assert "PORTAL_EVENT_MASTER_KEY" not in env, name
+        if name in ("postgres", "redis", "rabbitmq"):
+            continue
+        keys = {k for k in env if k.startswith("PORTAL_EVENT_KEY_")}
+        assert keys == (set() if name == "migrate" else event_keys_for(_process(name))), name
+        for key in keys:
+            assert env[key] == f"${{{key}:?run portal keys}}", name
+        user = "portal" if name == "migrate" else redis_user(_process(name))
+        assert env["REDIS_URL"] == f"redis://{user}:${{{redis_password_env(user)}:?run portal keys}}@redis:6379/0"
+        for key, url in env.items():
+            if key.endswith("_URL") and url.startswith("postgresql"):
+                role = url.split("://", 1)[1].split(":", 1)[0]
+                assert role in PG_ROLES and f"PORTAL_PG_PASSWORD_{role.upper()}" in url, (name, key)
+                database = url.rsplit("/", 1)[1]
+                assert role == database or role.startswith(database + "_") or database == "audit", (name, key)
+        if name.startswith("audit-"):
+            assert env["AUDIT_DATABASE_URL"].startswith("postgresql+psycopg://audit_writer:")
+        if "PORTAL_BROKER_URL" in env:
+            assert env["PORTAL_BROKER_URL"].startswith(f"amqp://{user}:${{PORTAL_RABBITMQ_PASSWORD_{user.upper()}:?")
+    assert envs["scheduler"]["PORTAL_AUDIT_RETENTION_DATABASE_URL"].startswith("postgresql+psycopg://audit_retention:")
+    assert envs["migrate"]["AUDIT_DATABASE_URL"].startswith("postgresql+psycopg://audit:")  # the owner migrates
+    consumers = {f"{s}-worker" for s in BACKENDS} | {"relay", "scheduler", "migrate"}
+    assert consumers <= {n for n, e in envs.items() if "PORTAL_BROKER_URL" in e}
+
+
+def test_the_rabbitmq_file_is_valid_and_its_users_work_on_a_real_broker():
+    """docker-compose.rabbitmq.yml against the Compose schema; deploy/rabbitmq/definitions.sh's output imported
+    into the machine's RabbitMQ (user names prefixed, removed afterwards): a user gets in with its password
+    and not with another, and has no management tag."""
+    override = yaml.safe_load(RABBITMQ.read_text())
+    validator = jsonschema.Draft7Validator(json.loads(SPEC.read_text()))
+    assert not [e.message for e in validator.iter_errors(override)]
+    prefix = f"t{secrets.token_hex(4)}_"
+    passwords = {f"PORTAL_RABBITMQ_PASSWORD_{u.upper()}": secrets.token_hex(16) for u in RABBITMQ_USERS}
+    assert set(override["services"]["rabbitmq"]["environment"]) == set(passwords)
+    script = subprocess.run(["sh", str(REPO / "deploy" / "rabbitmq" / "definitions.sh")], capture_output=True,
+                            env={"PATH": "/usr/bin:/bin", **passwords, "PORTAL_RABBITMQ_PREFIX": prefix,
+                                 "PORTAL_RABBITMQ_VHOST": f"{prefix}portal"}, text=True, timeout=30, check=True)
+    definitions = json.loads(script.stdout)
+    assert {u["name"] for u in definitions["users"]} == {prefix + u for u in RABBITMQ_USERS}
+    assert all(u["tags"] == [] for u in definitions["users"])
+    from kombu import Connection
+
+    try:  # on standard input: rabbitmqctl runs as the rabbitmq user, which cannot read a private tmp dir
+        imported = subprocess.run(["rabbitmqctl", "import_definitions"], input=script.stdout, capture_output=True,
+                                  text=True, timeout=60, check=False)
+        assert imported.returncode == 0, imported.stdout + imported.stderr
+
+        def connects(user: str, password: str) -> bool:
+            try:
+                with Connection(f"amqp://{prefix}{user}:{password}@127.0.0.1:5672/{prefix}portal",
+                                connect_timeout=5) as conn:
+                    conn.ensure_connection(max_retries=3, interval_start=0.5)
+                return True
+            except Exception:  # noqa: BLE001 - refused
+                return False
+
+        assert connects("relay", passwords["PORTAL_RABBITMQ_PASSWORD_RELAY"])
+        assert not connects("relay", passwords["PORTAL_RABBITMQ_PASSWORD_AUDIT"])
+    finally:
+        for user in RABBITMQ_USERS:
+            subprocess.run(["rabbitmqctl", "delete_user", prefix + user], capture_output=True, timeout=60, check=False)
+        subprocess.run(["rabbitmqctl", "delete_vhost", f"{prefix}portal"], capture_output=True, timeout=60, check=False)
 
 
 def test_health_checks_and_dependencies_are_consistent(compose):
@@ -121,8 +230,27 @@ def test_health_checks_and_dependencies_are_consistent(compose):
         assert "curl" not in " ".join(test) and "wget" not in " ".join(test), f"{name}: slim images have no curl"
 
 
-def test_no_secret_is_committed(compose):
+def test_what_portal_runs_supervisor_does_compose_does_too(compose):
+    """Every long-running process is restarted when it exits (the supervisor's restart) and has a health
+    check of its own; only the one-shot migration job is neither. The relay and the scheduler, which have no
+    web tier, are checked on the metrics listener their own process serves."""
     for name, service in compose["services"].items():
+        if name == "migrate":
+            assert service.get("restart") == "no"
+            continue
+        assert service.get("restart") in ("unless-stopped", "always"), f"{name} is not restarted when it exits"
+        test = service.get("healthcheck", {}).get("test")
+        assert isinstance(test, list) and test[0] in ("CMD", "CMD-SHELL") and len(test) > 1, f"{name}: {test}"
+    for name in ("relay", "scheduler"):
+        service = compose["services"][name]
+        port = service["environment"].get("PORTAL_METRICS_PORT") or "9100"
+        assert port in service["expose"] or str(port) in [str(p) for p in service["expose"]]
+        assert f"http://127.0.0.1:{port}/metrics" in " ".join(service["healthcheck"]["test"]), name
+
+
+def test_no_secret_is_committed(compose):
+    override = yaml.safe_load(RABBITMQ.read_text())
+    for name, service in [*compose["services"].items(), *override["services"].items()]:
         for key, value in (service.get("environment") or {}).items():
             if SECRET_NAME.search(key):
                 assert REQUIRED_SECRET.match(str(value)), f"{name}: {key} must be ${{{key}:?...}}, not a value"
@@ -236,3 +364,25 @@ def test_every_process_without_a_web_tier_serves_its_metrics_and_every_web_tier_
         elif argv[:1] == ["gunicorn"]:
             _apps, configs = gunicorn_apps({name: argv})
             assert configs & {"shared.web.gunicorn_conf", "services.gateway.gunicorn_conf"}, name
+
+
+def test_portal_keys_makes_every_secret_the_compose_files_require(tmp_path):
+    """`portal keys` (run twice: values kept) writes a private env file holding every variable the compose files
+    require, the audit key pair's paths, and no master key."""
+    folder = tmp_path / "deploy-secrets"
+
+    def run() -> dict[str, str]:
+        done = subprocess.run([str(VENV_BIN / "portal"), "keys", "--dir", str(folder)], cwd=REPO,
+                              env=base_env({"PORTAL_VAR_DIR": str(tmp_path / "var")}), capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return read_env_file(folder / "portal-secrets.env")
+
+    first = run()
+    assert run() == first
+    assert stat.S_IMODE((folder / "portal-secrets.env").stat().st_mode) == 0o600
+    assert "PORTAL_EVENT_MASTER_KEY" not in first
+    required = set(re.findall(r"\$\{([A-Z0-9_]+):\?", COMPOSE.read_text() + RABBITMQ.read_text()))
+    assert required <= set(first), sorted(required - set(first))
+    for key_file in ("PORTAL_AUDIT_SIGNING_KEY_FILE", "PORTAL_AUDIT_PUBLIC_KEY_FILE"):
+        assert Path(first[key_file]).is_file(), key_file

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from services.audit.adapters.tables import audit_events
 from services.cli.run_plan import read_env_file
+from services.gateway.handlers import UNRECORDED_MESSAGE
 from tests.support.platform import Platform
 
 ACCESS = "gateway.request.completed"
@@ -37,6 +38,17 @@ class Answer:
     status: int
     at: float  # monotonic, when the answer arrived
     took: float  # seconds the request waited for it
+    unrecorded: bool = False  # the gateway refused it (503) because it could not record it: not in the store
+
+
+def refused_unrecorded(resp: requests.Response) -> bool:
+    """The gateway's 503 when its spool cannot take the access event (a full disk): nothing was served."""
+    if resp.status_code != 503:
+        return False
+    try:
+        return resp.json()["error"]["message"] == UNRECORDED_MESSAGE
+    except (ValueError, KeyError, TypeError):
+        return False
 
 
 @dataclass
@@ -71,7 +83,8 @@ class Load:
                 with self._lock:
                     if rid:
                         now = time.monotonic()
-                        self.answers.append(Answer(rid, resp.status_code, now, now - started))
+                        self.answers.append(Answer(rid, resp.status_code, now, now - started,
+                                                   refused_unrecorded(resp)))
                     else:  # an answer without a request id never came from the gateway's handler
                         self.failures.append((time.monotonic(), f"status {resp.status_code} without request id"))
             self._stop.wait(max(0.0, period - (time.monotonic() - started)))
@@ -119,6 +132,7 @@ class Figures:
     lost: int
     duplicated: int
     server_errors: int
+    unrecorded: int  # refused with 503 because the access could not be recorded (spool disk full)
     unanswered: int
     recover_s: float
     back_s: float  # from the fault until the process is back (ready), or continued after a stop
@@ -127,7 +141,9 @@ class Figures:
     def line(self) -> str:
         catch_up = f"{self.catch_up_s:.1f}" if self.catch_up_s is not None else "never"
         return (f"{self.fault:<32} answered {self.answered:>6} ({self.per_second:5.1f}/s)  lost {self.lost}  "
-                f"duplicated {self.duplicated}  5xx {self.server_errors}  unanswered {self.unanswered}  "
+                f"duplicated {self.duplicated}  5xx {self.server_errors}"
+                + (f" ({self.unrecorded} unrecorded)" if self.unrecorded else "")
+                + f"  unanswered {self.unanswered}  "
                 f"recover {self.recover_s:.1f}s  back {self.back_s:.1f}s  catch-up {catch_up}s")
 
 
@@ -215,7 +231,7 @@ def run_fault(platform: Platform, fault: Fault, *, before: float = 4.0, after: f
                 assert wait_for(lambda: back(platform, fault.target, pid, readies), timeout=60), \
                     f"{fault.target} was not started again"
             returned = time.monotonic()
-            backlog = {a.request_id for a in load.snapshot()[0]}
+            backlog = {a.request_id for a in load.snapshot()[0] if not a.unrecorded}
 
             def drained() -> bool:
                 counts = store.counts()
@@ -226,7 +242,8 @@ def run_fault(platform: Platform, fault: Fault, *, before: float = 4.0, after: f
             time.sleep(max(0.0, returned + after - time.monotonic()))
         answers, failures = load.snapshot()
         answered = {a.request_id for a in answers}
-        wait_for(lambda: all(n >= 1 for n in _counts_of(store, answered)), timeout=catch_up_timeout, interval=0.25)
+        recorded = {a.request_id for a in answers if not a.unrecorded}  # what must be in the store
+        wait_for(lambda: all(n >= 1 for n in _counts_of(store, recorded)), timeout=catch_up_timeout, interval=0.25)
         time.sleep(1.0)  # late duplicates, if any, would land now
         counts = store.counts()
         # Not serving: a 5xx, no answer at all, or an answer that kept the client waiting (a hang).
@@ -235,9 +252,10 @@ def run_fault(platform: Platform, fault: Fault, *, before: float = 4.0, after: f
         return Figures(
             fault=fault.name, answered=len(answered),
             per_second=len(answers) / max(0.001, last - first),
-            lost=sum(1 for rid in answered if counts.get(rid, 0) == 0),
+            lost=sum(1 for rid in recorded if counts.get(rid, 0) == 0),
             duplicated=sum(1 for rid in answered if counts.get(rid, 0) > 1),
             server_errors=sum(1 for a in answers if a.status >= 500),
+            unrecorded=sum(1 for a in answers if a.unrecorded),
             unanswered=len(failures),
             recover_s=max((at - struck for at in bad if at >= struck), default=0.0),
             back_s=returned - struck,

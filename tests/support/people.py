@@ -55,14 +55,27 @@ def portal(platform: Platform, *args: str) -> subprocess.CompletedProcess:
 
 
 def grant(platform: Platform, email: str, role: str) -> None:
-    """``portal grant-role``: ends the person's open sessions, so grant before logging in."""
-    granted = portal(platform, "grant-role", email, role)
+    """``portal grant-role --unconfirmed`` (the test vouches for the person, whose address is not confirmed):
+    ends the person's open sessions, so grant before logging in."""
+    granted = portal(platform, "grant-role", email, role, "--unconfirmed")
     assert granted.returncode == 0, granted.stderr[-2000:]
 
 
-def person(platform: Platform, first: str, role: str | None = None) -> Person:
-    """A new account, given ``role`` before logging in (a role change ends the person's sessions)."""
+def confirm_email(platform: Platform, address: str) -> None:
+    """Open the confirmation link mailed at registration (what a link request or a staff role needs)."""
+    from tests.support.mailbox import wait_for_token
+
+    token = wait_for_token(platform, address, "verify-email")
+    resp = requests.post(f"{platform.url}/api/identity/email/verify", json={"token": token}, timeout=T)
+    assert resp.status_code == 200 and resp.json()["email_verified"] is True, resp.text
+
+
+def person(platform: Platform, first: str, role: str | None = None, confirmed: bool = False) -> Person:
+    """A new account, given ``role`` before logging in (a role change ends the person's sessions);
+    ``confirmed``: its address confirmed through the mailed link."""
     user_id, address = register(platform.url, first)
+    if confirmed:
+        confirm_email(platform, address)
     if role:
         grant(platform, address, role)
     return Person(user_id, address, first.title(), log_in(platform.url, address))

@@ -25,6 +25,8 @@ from tests.support.redis_server import shared_redis_url
 LAYOUT = Layout.discover(only=chosen_services())
 READY = re.compile(r"Portal ready at (http://\S+)|Services ready \(no gateway yet\)")
 NOT_READY = re.compile(r"warning: not ready after .*")
+# Two cores shared with the rest of the suite: fewer processes and threads than ``make run``'s defaults.
+TEST_SIZING = {"PORTAL_WEB_WORKERS": "1", "PORTAL_WEB_THREADS": "2", "GATEWAY_WORKERS": "1", "GATEWAY_THREADS": "4"}
 
 
 @dataclass
@@ -70,8 +72,10 @@ def _ready(proc: Proc) -> bool:
 
 
 @contextmanager
-def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[Platform]:
-    """``portal run`` on free ports in ``tmp_path``; stopped (and its databases dropped) on exit."""
+def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None,
+                     test_sizing: bool = True) -> Iterator[Platform]:
+    """``portal run`` on free ports in ``tmp_path``; stopped (and its databases dropped) on exit.
+    ``test_sizing=False`` keeps ``make run``'s own process and thread counts (benchmarks)."""
     var_dir = tmp_path / "var"
     port = free_port()
     ports = {s: free_port() for s in DEFAULT_PORTS}
@@ -81,10 +85,7 @@ def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None) ->
         "PORT": str(port),
         **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()},
         **{f"{s.upper()}_METRICS_PORT": str(p) for s, p in metrics_ports.items()},
-        "PORTAL_WEB_WORKERS": "1",  # two cores shared with the rest of the suite
-        "PORTAL_WEB_THREADS": "2",
-        "GATEWAY_WORKERS": "1",
-        "GATEWAY_THREADS": "4",
+        **(TEST_SIZING if test_sizing else {}),
         "PORTAL_STOP_GRACE": "8",
         "PORTAL_READY_TIMEOUT": "100",
         "NO_COLOR": "1",

@@ -8,6 +8,7 @@ and binds its own queue ``events.probe`` to ``probe.#``. A handler fails while t
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
@@ -42,6 +43,8 @@ def runtime():
 
 
 def _store(session, event):
+    if event.payload.get("sleep"):  # a long batch
+        time.sleep(float(event.payload["sleep"]))
     fail_file = os.environ.get("PROBE_FAIL_FILE")
     if event.payload.get("fail") and fail_file and Path(fail_file).exists():
         raise RuntimeError("probe asked to fail")

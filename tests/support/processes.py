@@ -69,10 +69,10 @@ def base_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 def celery_worker(service: str, env: dict[str, str], log_dir: Path, concurrency: int = 1,
-                  name: str | None = None) -> Proc:
+                  name: str | None = None, pool: str = "prefork") -> Proc:
     return Proc(name or f"{service}-worker", [
         str(VENV_BIN / "celery"), "-A", f"services.{service}.worker", "worker",
-        "-Q", f"events.{service}", "--concurrency", str(concurrency), "--pool", "prefork",
+        "-Q", f"events.{service}", "--concurrency", str(concurrency), "--pool", pool,
         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
         "-n", f"{name or service}@%h",
     ], env, log_dir)

@@ -13,6 +13,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from services.cli.keys import event_keys_for
+from services.cli.run_plan import PG_ROLES, redis_user
 from tests.support.kustomize import build
 from tests.support.processes import REPO
 
@@ -75,8 +77,33 @@ def test_relay_and_scheduler_run_once_and_the_gateway_is_the_only_public_entry()
     assert "--bind" in gateway["containers"][0]["command"] and "0.0.0.0:9100" in gateway["containers"][0]["command"]
     config = objects["ConfigMap", "portal-config"]["data"]
     assert config["PORTAL_LOG_FORMAT"] == "json"
-    secret = objects["Secret", "portal-secrets"]["stringData"]
-    assert {"PORTAL_DATABASE_URL_TEMPLATE", "GATEWAY_SPOOL_URL", "REDIS_URL", "PORTAL_INTERNAL_SECRET"} <= set(secret)
+    assert set(objects["Secret", "portal-secrets"]["stringData"]) == {"PORTAL_INTERNAL_SECRET"}
+
+
+def test_each_process_gets_its_own_credentials_and_only_its_event_keys():
+    """No pod is given the event master key; each Deployment (and the migrate Job) reads a Secret of its own
+    holding exactly the pair keys the code gives that process, its own Redis ACL user and PostgreSQL roles."""
+    objects = by_kind(build(K8S / "base"))
+    workloads = {name: doc for (kind, name), doc in objects.items() if kind in ("Deployment", "Job")}
+    for (kind, name), doc in objects.items():
+        if kind == "Secret":
+            assert "PORTAL_EVENT_MASTER_KEY" not in doc["stringData"], name
+    for name, doc in workloads.items():
+        process = "web-web" if name == "web" else name
+        for c in pod(doc)["containers"]:
+            refs = [r["secretRef"]["name"] for r in c["envFrom"] if "secretRef" in r]
+            assert refs == ["portal-secrets", f"portal-{name}"], name
+        secret = objects["Secret", f"portal-{name}"]["stringData"]
+        assert {k for k in secret if k.startswith("PORTAL_EVENT_KEY_")} == event_keys_for(process), name
+        user = "portal" if name == "migrate" else redis_user(process)
+        assert secret["REDIS_URL"].startswith(f"redis://{user}:"), name
+        roles = {re.match(r"postgresql\+psycopg://([^:]+):", v).group(1) for k, v in secret.items()
+                 if k.endswith("_URL") and v.startswith("postgresql")}
+        assert roles <= set(PG_ROLES), name
+        if name.startswith("audit-"):
+            assert secret["AUDIT_DATABASE_URL"].startswith("postgresql+psycopg://audit_writer:"), name
+    retention = objects["Secret", "portal-scheduler"]["stringData"]["PORTAL_AUDIT_RETENTION_DATABASE_URL"]
+    assert retention.startswith("postgresql+psycopg://audit_retention:")
 
 
 @pytest.mark.parametrize("directory", OVERLAYS, ids=lambda p: p.name)

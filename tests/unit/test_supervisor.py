@@ -154,6 +154,11 @@ def test_a_service_with_its_own_gunicorn_conf_sizes_itself(tmp_path):
     assert "--no-control-socket" in own and "--no-control-socket" in plain
 
 
+def test_children_skip_their_own_migrations_which_portal_run_applied_before_starting_them(tmp_path):
+    specs = plan(settings(tmp_path), full_layout(), ("identity",), {"PORTAL_MIGRATE_ON_START": "1"})
+    assert {s.env["PORTAL_MIGRATE_ON_START"] for s in specs} == {"0"}
+
+
 def test_plan_without_a_gateway_or_outboxes_starts_neither(tmp_path):
     layout = Layout(web=("linking",), workers=("linking",), migrations=("linking",),
                     missing=("identity", "content", "audit", "gateway"))
@@ -209,9 +214,10 @@ def test_readiness_is_the_gateways_only_when_every_service_exists(tmp_path):
                                           "gateway": "http://127.0.0.1:18080/healthz"}
 
 
-def test_backoff_doubles_up_to_its_maximum():
+def test_the_first_exit_restarts_at_once_and_further_ones_back_off_up_to_the_maximum():
     backoff = Backoff(initial=1, maximum=10)
-    assert [backoff.delay(n) for n in range(1, 6)] == [1, 2, 4, 8, 10]
+    assert [backoff.delay(n) for n in range(1, 7)] == [0, 1, 2, 4, 8, 10]
+    assert Backoff(first=0.5).delay(1) == 0.5
 
 
 def test_exit_descriptions():

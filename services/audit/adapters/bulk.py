@@ -16,13 +16,14 @@ from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 
-def time_value(session: Session) -> Callable[[datetime, str], Any]:
-    """``(moment, its iso text) -> value for the driver``; the iso text is ``chain.iso(moment)``."""
+def time_value(session: Session) -> Callable[[datetime | None, str], Any]:
+    """``(moment or None, its iso text) -> value for the driver``; the iso text is ``chain.iso(moment)``,
+    the moment is parsed from it when not given."""
     if session.get_bind().dialect.name == "sqlite":
         # SQLAlchemy's SQLite DATETIME storage format (naive UTC, microseconds: "2026-01-31 12:00:00.000000"),
         # so reads and range comparisons made through SQLAlchemy see the same text.
         return lambda _moment, text: f"{text[:10]} {text[11:26]}"
-    return lambda moment, _text: moment
+    return lambda moment, text: moment if moment is not None else datetime.fromisoformat(text)
 
 
 def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple]) -> None:

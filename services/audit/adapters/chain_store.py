@@ -33,6 +33,15 @@ _NEXT_NUMBERS = "SELECT nextval('audit_events_seq') FROM generate_series(1, %s)"
 _STORED_IDS = select(E.c.event_id).where(E.c.event_id.in_(bindparam("ids", expanding=True)))
 
 
+def stored_time(text: str) -> tuple[str, datetime | None]:
+    """An event's time as stored and hashed (``chain.iso``), and the moment itself when it had to be parsed
+    for that. Producers write times in that form already (``clock.isoformat``); then it is taken as it is."""
+    if len(text) == 32 and text[10] == "T" and text[19] == "." and text.endswith("+00:00"):
+        return text, None
+    moment = datetime.fromisoformat(text).astimezone(UTC)
+    return iso(moment), moment
+
+
 class HeadBusy(RuntimeError):
     """Another writer holds this chain's head (``lock_head(skip_locked=True)``)."""
 
@@ -149,8 +158,7 @@ class ChainStore:
         values: list[tuple] = []
         for e, plan, seq in zip(fresh, plans, numbers, strict=True):
             actor, payload = self._sealed(e, tokens, plan, sealer)
-            occurred = datetime.fromisoformat(e.occurred_at).astimezone(UTC)
-            occurred_iso = iso(occurred)
+            occurred_iso, occurred = stored_time(e.occurred_at)
             record = {
                 "seq": seq, "event_id": e.event_id, "type": e.type, "actor": actor, "subject": e.subject,
                 "correlation_id": e.correlation_id, "occurred_at": occurred_iso, "stored_at": stored_iso,
@@ -202,7 +210,7 @@ class ChainStore:
             if owner_token is not None:
                 people.add(owner_token)
             plans.append((names, owner_token))
-        ring = self.keys.for_batch(people, now) if people else {}
+        ring = self.keys.for_batch(people, now, commit_new=self.chains > 1) if people else {}
         return tokens, [(names, owner, ring) for names, owner in plans]
 
     @staticmethod

@@ -116,21 +116,32 @@ class PersonKeys:
         return int(self.session.execute(select(func.count()).select_from(K).where(
             K.c.wrapped.is_not(None), K.c.key_id.not_in(list(self.wraps)))).scalar_one())
 
-    def for_batch(self, people: Iterable[str], now: datetime) -> dict[str, AESGCM]:
+    def for_batch(self, people: Iterable[str], now: datetime, *, commit_new: bool = False) -> dict[str, AESGCM]:
         """A cipher for every person of a batch: their key, a new key for someone new, and for an erased
-        person a throwaway key nobody keeps (what is sealed with it is unreadable from the start)."""
+        person a throwaway key nobody keeps (what is sealed with it is unreadable from the start).
+
+        ``commit_new``: new keys are committed at once in a short transaction of their own (writers of several
+        chains, docs/audit.md "Several chains"), so a writer meeting the same new person waits for that
+        INSERT only, never for another writer's whole batch; a key whose batch then fails is a key with
+        nothing sealed under it yet."""
         wanted = set(people)
         ring = self.load(wanted, strict=True)
         fresh = [p for p in wanted if p not in ring]
-        keys = {p: sealing.new_key() for p in fresh}
+        keys = {p: sealing.new_key() for p in sorted(fresh)}
         if keys:
-            # Writers of different chains (docs/audit.md, "Several chains") may meet a new person at the same
-            # moment: the first key committed wins, the other writer reads it.
+            # The first key committed for a person wins; a writer that lost the race reads it.
             dialect = self.session.get_bind().dialect.name
-            stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(K)
-            made = set(self.session.execute(stmt.on_conflict_do_nothing().returning(K.c.person), [
-                {"person": p, "wrapped": sealing.wrap(self.wrap, p, k), "key_id": self.wrap_id, "created_at": now}
-                for p, k in keys.items()]).scalars())
+            base = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(K)
+            stmt = base.on_conflict_do_nothing().returning(K.c.person)
+            rows = [{"person": p, "wrapped": sealing.wrap(self.wrap, p, k), "key_id": self.wrap_id, "created_at": now}
+                    for p, k in keys.items()]
+            if commit_new:
+                engine: Any = self.session.get_bind()
+                with engine.connect() as conn:
+                    made = set(conn.execute(stmt, rows).scalars())
+                    conn.commit()
+            else:
+                made = set(self.session.execute(stmt, rows).scalars())
             if len(made) < len(keys):
                 ring.update(self.load(set(keys) - made, strict=True))
                 keys = {p: k for p, k in keys.items() if p in made}

@@ -317,7 +317,7 @@ def verify_chains(rows: Iterable[Mapping[str, Any]], *, verifier: signing.Verifi
         head = heads.get(chain)
         if head is None:
             named = "the signed root" if chain in rooted else "its checkpoints or anchored heads"
-            broken(0, f"chain {chain} missing: its head row is gone ({named} name it)")
+            broken(0, f"chain {chain} missing: its head row is gone (named by {named})")
             continue
         name = f"chain {chain}: "
         if head.seq > 0 or head.signature:

@@ -19,6 +19,7 @@ from services.audit.handlers import privacy
 from shared import clock
 from shared.events import Event
 from shared.events.privacy import ERASURE_EVENTS, MalformedErasureRequest, erasure_request
+from shared.leftovers import checkpoint_wal, engine_of
 
 UowFactory = Callable[..., AuditUnitOfWork]
 
@@ -68,6 +69,7 @@ def store_events(uow_factory: UowFactory, events: Sequence[Event]) -> int:
 
 def _store(uow: AuditUnitOfWork, events: Sequence[Event], chain: int, skip_locked: bool = False) -> int:
     rows = uow.chain.append(events, clock.now(), chain, skip_locked)
+    erased = False
     if rows:
         by_id = {e.event_id: e for e in events}
         stored = [(row["seq"], by_id[row["event_id"]]) for row in rows]
@@ -75,7 +77,11 @@ def _store(uow: AuditUnitOfWork, events: Sequence[Event], chain: int, skip_locke
         for _seq, event in stored:
             if event.type in ERASURE_EVENTS:
                 answer_erasure(uow, event)
+                erased = True
+    bind = engine_of(uow)
     uow.commit()
+    if erased and bind is not None:
+        checkpoint_wal(bind)  # the destroyed key's and forgotten copies' old pages leave the WAL
     return len(rows)
 
 

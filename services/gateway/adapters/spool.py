@@ -16,15 +16,20 @@ new one. Any other database goes through SQLAlchemy Core.
 
 from __future__ import annotations
 
+import json
+import logging
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, insert
+from sqlalchemy import Engine, Table, delete, func, insert, or_, select
 
 from shared import clock
+from shared.leftovers import ERASED_KEEP_SECONDS, checkpoint_wal, erased_since
 
+log = logging.getLogger(__name__)
 _SQLITE_INSERT = "INSERT INTO {table} (event_id, type, body, created_at) VALUES (?, ?, ?, ?)"
 _PG_INSERT = "INSERT INTO {table} (event_id, type, body, created_at) VALUES (%s, %s, %s, %s)"
 
@@ -93,3 +98,60 @@ def _sqlite_datetime(moment: datetime) -> str:
     """How SQLAlchemy stores a UtcDateTime on SQLite (naive UTC, microseconds), so the relay and its
     purge read these rows like any other."""
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+class SpoolEraser:
+    """Erasure reaches the spool: the published rows naming a person announced erased (``shared/leftovers.py``,
+    identity announces each erasure in Redis) are deleted, then the WAL is checkpointed and truncated, so the
+    person's paths, queries, addresses and user agents are gone from the spool's file too.
+
+    A newly announced person costs one scan of the spool's rows (a day of requests at most: published rows are
+    purged after a day anyway). For ``RECENT`` after the announcement the rows published since then are looked
+    at again every cycle: requests in flight during the erasure, and rows not yet published when it came (they
+    must still reach the log store first; the store seals them unreadable)."""
+
+    RECENT = 600.0  # seconds
+
+    def __init__(self, engine: Engine, table: Table, client: Any) -> None:
+        self.raw_engine = engine
+        self.engine = engine.execution_options(write=True)
+        self.table = table
+        self.client = client
+        self.since = time.time() - ERASED_KEEP_SECONDS  # at start: everyone announced in the last two days
+        self.recent: dict[str, tuple[float, int]] = {}  # user id -> (announced at, highest row id then)
+
+    def run_once(self) -> int:
+        t = self.table
+        fresh = erased_since(self.client, self.since)
+        removed = 0
+        with self.engine.begin() as conn:
+            # Rows after this one may still be published: looked at again while the person is recent.
+            unsent = conn.execute(select(func.min(t.c.id)).where(t.c.sent_at.is_(None))).scalar_one()
+            mark = int(unsent) - 1 if unsent is not None else int(
+                conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one())
+            for user_id, at in fresh:
+                self.since = max(self.since, at)
+                removed += self._delete(conn, [user_id], after=0)
+                self.recent[user_id] = (at, mark)
+            now = time.time()
+            self.recent = {u: v for u, v in self.recent.items() if now - v[0] < self.RECENT}
+            if self.recent and not fresh:
+                removed += self._delete(conn, list(self.recent), after=min(v[1] for v in self.recent.values()))
+        if removed:
+            checkpoint_wal(self.raw_engine)
+        return removed
+
+    def _delete(self, conn: Any, people: list[str], after: int) -> int:
+        t = self.table
+        naming = or_(*[t.c.body.contains(json.dumps(p), autoescape=True) for p in people])
+        result = conn.execute(delete(t).where(t.c.sent_at.is_not(None), t.c.id > after, naming))
+        return int(result.rowcount or 0)
+
+    def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # noqa: BLE001 - Redis or the spool down: try again later, never stop the relay
+                log.exception("spool eraser: could not look for erased people; retrying")
+                stop.wait(5.0)
+            stop.wait(interval)

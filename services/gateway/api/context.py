@@ -3,6 +3,7 @@ and the access event at its end; Flask hooks for the gateway's own endpoints."""
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from services.gateway.handlers import Access, record_access
 from shared import metrics
 from shared.web.errors import ApiError, error_response
 from shared.web.identity import H_SIGNATURE, verify_headers
+
+log = logging.getLogger(__name__)
 
 UNLOGGED_PATHS = frozenset({"/healthz", "/readyz"})  # probes every few seconds are not accesses
 
@@ -46,14 +49,18 @@ def read_edge(container: Container, environ: dict) -> Edge:
 
 
 def _validly_signed(container: Container, environ: dict) -> bool:
-    """A caller holding the internal secret (another service, a test harness) is trusted."""
+    """A caller holding the internal secret (another service, a test harness) is trusted, once per
+    signature: its nonce is claimed, so a captured signed request sent again gets a fresh request id
+    (it cannot plant its id on other requests' log lines and events). Without Redis to claim it in, the
+    offered id is not believed."""
     if "HTTP_" + H_SIGNATURE.upper().replace("-", "_") not in environ:
         return False
     try:
         verify_headers(container.settings.common.internal_secret, EnvironHeaders(environ),
                        environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""), service="gateway",
-                       query=environ.get("QUERY_STRING", ""))
-    except ApiError:
+                       query=environ.get("QUERY_STRING", ""), nonces=container.nonces)
+    except ApiError as exc:
+        log.info("offered X-Request-ID not believed: %s", exc.message)
         return False
     return True
 

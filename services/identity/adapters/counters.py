@@ -6,6 +6,8 @@ import logging
 
 import redis
 
+from shared.leftovers import ERASED_KEY, announce_erased
+
 log = logging.getLogger("portal.identity")
 
 EPOCH_KEY = "portal:sessions:epoch"
@@ -22,6 +24,13 @@ class RedisCounters:
             self._client.incr(EPOCH_KEY)
         except redis.RedisError as exc:
             log.warning("could not bump %s: %r", EPOCH_KEY, exc)
+
+    def announce_erased(self, user_id: str) -> None:
+        """Tell processes that keep copies and consume no events (the gateway's spool) who was erased."""
+        try:
+            announce_erased(self._client, user_id)
+        except redis.RedisError as exc:
+            log.warning("could not announce an erasure in %s: %r", ERASED_KEY, exc)
 
     def ip_failures(self, ip: str) -> int:
         try:
@@ -42,13 +51,14 @@ class RedisCounters:
         except redis.RedisError as exc:
             log.warning("per-IP throttle unavailable: %r", exc)
 
-    def count_reset_request(self, address_key: str, window: int) -> int:
-        """Count one password reset request for an address (its digest); how many in the window so far.
-        Fails closed: without Redis no reset mail goes out (the answer stays the same)."""
+    def count_address_mail(self, address_key: str, window: int) -> int:
+        """Count one mail of a kind a stranger can trigger (a password reset, a "someone tried to register")
+        for an address, named by a digest of the kind and the address; how many in the window so far.
+        Fails closed: without Redis no such mail goes out (the answer stays the same)."""
         try:
             return self._count(f"portal:identity:resets:{address_key}", window)
         except redis.RedisError as exc:
-            log.warning("per-address reset limit unavailable: %r", exc)
+            log.warning("per-address mail limit unavailable: %r", exc)
             return 1 << 30
 
     def _count(self, key: str, window: int) -> int:

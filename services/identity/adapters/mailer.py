@@ -7,6 +7,8 @@ import os
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.policy import default
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
@@ -17,6 +19,7 @@ from shared import clock
 
 class Mailer(Protocol):
     def send(self, *, to: str, subject: str, body: str, mail_id: str) -> None: ...
+    def forget(self, address: str) -> int: ...
 
 
 def _message(sender: str, to: str, subject: str, body: str, mail_id: str) -> EmailMessage:
@@ -36,6 +39,21 @@ class FileMailer:
         self.directory = directory
         self.sender = sender
 
+    def forget(self, address: str) -> int:
+        """Delete the spooled mails sent to ``address`` (an erasure); how many."""
+        wanted = address.strip().lower()
+        gone = 0
+        for path in self.directory.glob("*.eml") if wanted and self.directory.is_dir() else ():
+            try:
+                with path.open("rb") as fh:
+                    to = BytesHeaderParser(policy=default).parse(fh).get("To", "")
+                if str(to).strip().lower() == wanted:
+                    path.unlink()
+                    gone += 1
+            except FileNotFoundError:
+                continue
+        return gone
+
     def send(self, *, to: str, subject: str, body: str, mail_id: str) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         final = self.directory / f"{clock.now():%Y%m%dT%H%M%S%f}-{mail_id}.eml"  # names sort by time
@@ -46,6 +64,9 @@ class FileMailer:
 
 class SmtpMailer:
     """``smtp://user:pass@host:587?starttls=1`` or ``smtps://user:pass@host:465``."""
+
+    def forget(self, address: str) -> int:
+        return 0  # nothing is kept here: the mail server's copies are outside the platform
 
     def __init__(self, url: str, sender: str, timeout: float = 10.0) -> None:
         parts = urlsplit(url)

@@ -70,7 +70,7 @@ def download_export(args, export_id):
 def request_erasure(_body):
     c, ident = container(), require_user()
     erasure = erasures.request_erasure(uow(), c.counters, c.settings, c.ledger_file, user_id=ident.user_id or "",
-                                       session_id=ident.session_id)
+                                       session_id=ident.session_id, mailer=c.mailer)
     return erasures.erasure_status(read_uow(), request_id=erasure.id, viewer=ident,
                                    services=c.settings.privacy_services)
 

@@ -33,6 +33,12 @@ class EmailTaken(web.Conflict):
     code = "email_taken"
 
 
+class EmailUnverified(web.Conflict):
+    """The person's address is not confirmed: whoever registered it may not be its owner."""
+
+    code = "email_unverified"
+
+
 class Invalid(web.Invalid):
     pass
 

@@ -39,6 +39,16 @@ def email_change_notice(name: str, new_email: str) -> Draft:
         "If this was not you, change your password and end your other sessions.\n"))
 
 
+def registration_attempt(public_url: str, name: str) -> Draft:
+    """To an address that already has an account, instead of telling the registering browser so."""
+    return Draft("registration_attempt", "Someone tried to register with your address", (
+        f"Hello {name},\n\nsomeone just tried to create a portal account with this address, which already has "
+        "one: yours. Nothing was changed.\n\n"
+        f"If it was you, log in: {public_url}/login\n"
+        f"Forgot your password? Ask for a reset link here: {public_url}/forgot-password\n\n"
+        "If it was not you, you need not do anything.\n"))
+
+
 def password_reset(public_url: str, name: str, token: str, minutes: int) -> Draft:
     return Draft("password_reset", "Reset your password", (
         f"Hello {name},\n\nto choose a new password, open:\n\n"

@@ -96,7 +96,7 @@ def request_password_reset(uow: Any, counters: Counters, settings: Settings, ema
     """Mail a reset link if the address has an account, at most ``reset_limit`` times per address per window
     (counted for every address, known or not); the caller answers the same either way."""
     address = normalize_email(email)
-    if counters.count_reset_request(throttle_key(address), settings.reset_window) > settings.reset_limit:
+    if counters.count_address_mail(throttle_key(address), settings.reset_window) > settings.reset_limit:
         log.info("password reset for %s not mailed: over the per-address limit", throttle_key(address)[:12])
         return
     with uow:

@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from services.identity.config import Settings
 from services.identity.domain import errors
 from services.identity.domain.privacy import (
@@ -35,14 +33,20 @@ from services.identity.handlers.reauth import check_recent_auth
 from services.identity.handlers.sessions import end_user_sessions, throttle_key
 from shared import clock
 from shared.identity import Identity
+from shared.leftovers import checkpoint_wal, engine_of
+from shared.uow import RecordConflict
 
 
 def request_erasure(uow: Any, counters: Counters, settings: Settings, ledger_file: ErasureLedgerCopy, *,
-                    user_id: str, session_id: str | None) -> ErasureRequest:
-    """Erase me everywhere: needs a recent re-authentication; withheld while a legal hold stands."""
+                    user_id: str, session_id: str | None, mailer: Any = None) -> ErasureRequest:
+    """Erase me everywhere: needs a recent re-authentication; withheld while a legal hold stands. After the
+    commit, the copies outside the tables go too: the mails spooled to the person's address (``mailer``),
+    the pages the WAL still holds, and the gateway's spool (told through ``counters.announce_erased``)."""
     now = clock.now()
+    address = ""
     try:
         with uow:
+            bind = engine_of(uow)
             if uow.privacy.running_erasure_of(user_id) is not None:  # e.g. a second click racing the first
                 raise errors.ErasureRunning("Your erasure is already under way.")
             user = uow.users.get(user_id)
@@ -60,6 +64,7 @@ def request_erasure(uow: Any, counters: Counters, settings: Settings, ledger_fil
                 uow.commit()
                 return request
             uow.privacy.add_erasure(request)
+            address = user.email
             erase_own_data(uow, user_id, now)
             uow.privacy.add_result(request.id, ErasureResult(IDENTITY, IDENTITY_ERASED, IDENTITY_KEPT, now))
             entry = LedgerEntry(request_id=request.id, user_id=user_id, requested_at=now)
@@ -68,10 +73,15 @@ def request_erasure(uow: Any, counters: Counters, settings: Settings, ledger_fil
                      payload={"request_id": request.id, "user_id": user_id})
             _complete_if_answered(uow, request.id, user_id, settings.privacy_services)
             uow.commit()
-    except IntegrityError as exc:  # a concurrent request won the one-running-erasure index
+    except RecordConflict as exc:  # a concurrent request won the one-running-erasure index
         raise errors.ErasureRunning("Your erasure is already under way.") from exc
     counters.bump_epoch()  # every session ended: the gateway must forget its cached ones now
     ledger_file.append(entry)
+    counters.announce_erased(user_id)
+    if mailer is not None and address:
+        mailer.forget(address)
+    if bind is not None:
+        checkpoint_wal(bind)
     return request
 
 
@@ -168,6 +178,8 @@ def replay_erasures(uow: Any, counters: Counters, ledger_file: ErasureLedgerCopy
             ledger_file.append(entry)
     if ended:
         counters.bump_epoch()
+    for entry in entries.values():
+        counters.announce_erased(entry.user_id)
     return list(entries.values())
 
 

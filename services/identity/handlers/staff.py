@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.identity.domain.errors import Invalid, NotFound
+from services.identity.domain.errors import EmailUnverified, Invalid, NotFound
 from services.identity.domain.rules import check_role, normalize_email
 from services.identity.handlers.ports import Counters
 from services.identity.handlers.sessions import end_user_sessions
@@ -19,13 +19,20 @@ def _find(uow: Any, *, user_id: str | None = None, email: str | None = None) -> 
 
 
 def grant_role(uow: Any, counters: Counters, *, role: str, granted_by: str, user_id: str | None = None,
-               email: str | None = None) -> tuple[str, bool]:
+               email: str | None = None, confirmed_only: bool = True) -> tuple[str, bool]:
     """Give a staff role. Gaining privileges ends the person's open sessions, so the privileges only
     ever belong to a session id issued after the change (no fixated session gains them).
-    Returns ``(user_id, changed)``."""
+    Only to a confirmed address (409 ``email_unverified``): anyone can register someone else's address,
+    and a role granted to the address an administrator knows must reach its owner, not whoever typed it
+    first. ``confirmed_only=False`` is the operator vouching for the person (``portal grant-role
+    --unconfirmed``). Returns ``(user_id, changed)``."""
     check_role(role)
     with uow:
         user = _find(uow, user_id=user_id, email=email)
+        if confirmed_only and not user.email_verified:
+            raise EmailUnverified(
+                "This person has not confirmed their email address yet; a role goes only to a confirmed one.",
+                fields={"email": ["Not confirmed yet: they must open the link we mailed them first."]})
         changed = uow.users.add_role(user.id, role, clock.now(), granted_by)
         if changed:
             uow.emit("identity.role.granted", subject=user.id,

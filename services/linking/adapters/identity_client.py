@@ -1,8 +1,10 @@
-"""The synchronous fallback to identity for contact details the users projection does not hold yet."""
+"""identity's answer about one person, asked synchronously: the contact details the users projection does
+not hold yet, and whether the person's address is confirmed (asked at every link request)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote
 
@@ -14,10 +16,19 @@ from shared.web.errors import Unavailable
 log = logging.getLogger("portal.linking.identity")
 
 
+@dataclass(frozen=True)
+class Account:
+    contact: Contact
+    email_verified: bool  # the person proved they receive mail at ``contact.email``
+
+
 class UserDirectory(Protocol):
+    def lookup(self, user_id: str, request_id: str | None = None) -> Account | None:
+        """The user's contact details and whether their address is confirmed, None when identity does not
+        know them; raises ``IdentityUnavailable`` when identity cannot answer."""
+
     def find(self, user_id: str, request_id: str | None = None) -> Contact | None:
-        """The user's contact details, None when identity does not know them; raises
-        ``IdentityUnavailable`` when identity cannot answer."""
+        """``lookup``'s contact details."""
 
 
 class IdentityDirectory:
@@ -27,6 +38,10 @@ class IdentityDirectory:
         self.client = client
 
     def find(self, user_id: str, request_id: str | None = None) -> Contact | None:
+        account = self.lookup(user_id, request_id)
+        return account.contact if account else None
+
+    def lookup(self, user_id: str, request_id: str | None = None) -> Account | None:
         try:
             resp = self.client.get(f"/internal/users/{quote(user_id, safe='')}", request_id=request_id)
         except Unavailable as exc:
@@ -43,8 +58,10 @@ class IdentityDirectory:
             user = body.get("user", body) if isinstance(body, dict) else {}
             found_id = str(user.get("id") or user.get("user_id") or "")
             name, email, phone = user.get("name"), user.get("email"), user.get("phone")
+            verified = user.get("email_verified") is True  # absent or anything but JSON true: not confirmed
         except (ValueError, AttributeError) as exc:
             raise errors.IdentityUnavailable("The identity service gave an unreadable answer.") from exc
         if found_id != user_id or not isinstance(name, str) or not isinstance(email, str):
             raise errors.IdentityUnavailable("The identity service gave an unreadable answer.")
-        return Contact(user_id=user_id, name=name, email=email, phone=phone if isinstance(phone, str) else None)
+        contact = Contact(user_id=user_id, name=name, email=email, phone=phone if isinstance(phone, str) else None)
+        return Account(contact=contact, email_verified=verified)

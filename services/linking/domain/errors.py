@@ -25,6 +25,12 @@ class NotTheRequester(Forbidden):
     code = "not_the_requester"
 
 
+class EmailUnverified(Forbidden):
+    """The caller has not confirmed their address: it would be shared with a company's managers unproven."""
+
+    code = "email_unverified"
+
+
 class CompanyExists(Conflict):
     code = "company_exists"
 

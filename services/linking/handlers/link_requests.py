@@ -20,13 +20,13 @@ from services.linking.domain.model import (
 )
 from services.linking.handlers.common import (
     Page,
+    ResolvedContact,
     emit_contact_shared,
     emit_member_added,
     get_company,
     page_of,
     record_staff_read,
     remember_contact,
-    resolve_contact,
 )
 from shared import clock
 
@@ -57,9 +57,17 @@ def request_link(cmd: RequestLink, caller: Caller, uow: LinkingUnitOfWork, direc
         raise errors.ShareContactRequired()
     with uow:
         get_company(uow, cmd.company_id)
-    resolved = resolve_contact(uow, directory, caller.user_id)
-    if resolved is None:  # a logged-in user identity does not know: treat identity as not answering
+    # identity is asked every time (signed, synchronously): only it knows whether the address is confirmed
+    # now, and confirming it must count at once, not when an event reaches the projection. Its answer is
+    # also the freshest copy of the contact details, so that is what is shared (and kept in the projection).
+    account = directory.lookup(caller.user_id, request_id=uow.context.request_id)
+    if account is None:  # a logged-in user identity does not know: treat identity as not answering
         raise errors.IdentityUnavailable("Your contact details cannot be read from the identity service.")
+    if not account.email_verified:
+        raise errors.EmailUnverified(
+            "Confirm your email address first (the link we mailed you): a link request shares it with the "
+            "company's managers.")
+    resolved = ResolvedContact(account.contact, from_identity=True)
     with uow:
         company = get_company(uow, cmd.company_id, lock=True)
         if uow.members.get(company.id, caller.user_id) is not None:

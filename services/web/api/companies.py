@@ -40,7 +40,8 @@ def join(company_id: str):
                 return done(f"Your request to join {company['name']} is sent. Its managers will decide.",
                             "/companies")
             except ApiFailure as exc:
-                errors = form_failure(exc)
+                # a 403 the form can explain: confirm the address first
+                errors = {"_form": [exc.message]} if exc.code == "email_unverified" else form_failure(exc)
     return render("companies/join.html", 200 if not errors else 400, company=company, errors=errors,
                   values=form_values())
 

@@ -71,8 +71,9 @@ def signup():
             body["phone"] = request.form["phone"]
         try:
             api("identity", "POST", "/users", json=body)
-            return done("Your account is created. We sent you an email: open its link to verify your address, "
-                        "then log in.", "/login")
+            # The same words whether or not the address already had an account (the owner is mailed instead).
+            return done("Thank you. We sent an email to that address: open its link to confirm it, then log in.",
+                        "/login")
         except ApiFailure as exc:
             errors = form_failure(exc)
     return render("public/signup.html", 200 if not errors else 400, errors=errors, values=form_values())

@@ -143,7 +143,7 @@ def test_a_whole_chain_dropped_is_named_by_the_signed_root(chained, tmp_path):
         conn.execute(delete(H).where(H.c.id == 2))
     result = integrity.verify(chained.uow)
     assert not result.ok
-    assert any(p == "chain 1 missing: its head row is gone (the signed root name it)" for _s, p in result.problems)
+    assert any(p == "chain 1 missing: its head row is gone (named by the signed root)" for _s, p in result.problems)
 
 
 def test_the_number_of_chains_is_fixed_once_the_store_holds_events(chained, monkeypatch):

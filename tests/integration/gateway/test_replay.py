@@ -71,3 +71,18 @@ def test_a_signed_body_cannot_be_swapped(stack, store):
     headers["Content-Type"] = "application/json"
     assert "body" in refused(requests.post(stack.env["CONTENT_URL"] + "/echo", data=b'{"grant":"admin!!"}',
                                            headers=headers, timeout=10))
+
+
+def test_a_signed_request_id_is_believed_once(stack):
+    """A trusted caller's signed ``X-Request-ID`` names its request's log lines and events; captured and sent
+    again, the signature's nonce is already claimed and the gateway gives the replay an id of its own."""
+    request_id = f"trace-{uuid.uuid4()}"
+    signed = sign_headers(SECRET.encode(), Identity(user_id="system:test", request_id=request_id), "GET",
+                          "/api/content/echo", service="gateway")
+    first = requests.get(stack.url + "/api/content/echo", headers=signed, timeout=10)
+    assert first.headers["X-Request-ID"] == request_id
+    assert first.json()["identity"]["request_id"] == request_id
+    replayed = requests.get(stack.url + "/api/content/echo", headers=signed, timeout=10)
+    assert replayed.status_code == 200  # the request itself is anyone's to make; only its id is refused
+    assert replayed.headers["X-Request-ID"] != request_id
+    assert replayed.json()["identity"]["request_id"] == replayed.headers["X-Request-ID"]

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import statistics
+import time
+import uuid
+
 import pytest
 
-from tests.integration.identity.conftest import GATEWAY, PASSWORD, cookie_value, outbox_events, set_cookie_header
+from services.identity.app import create_app
+from services.identity.bootstrap import bootstrap
+from services.identity.config import Settings
+from tests.integration.identity.conftest import (
+    GATEWAY,
+    PASSWORD,
+    IdentityClient,
+    cookie_value,
+    outbox_events,
+    set_cookie_header,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -22,12 +36,83 @@ def test_register_returns_the_profile_and_never_a_secret(client, container):
     assert "password" not in str(event)
 
 
-def test_register_duplicate_email_is_409_whatever_the_case(client):
-    client.register("dup@example.com")
+def test_registering_a_taken_address_answers_as_for_a_new_one(client, container):
+    """No enumeration: an address with an account gets the same status and body shape as a new one, no
+    second account, and no session or token for the stranger; its owner is mailed instead."""
+    owner = client.register("dup@example.com")
     resp = client.call("POST", "/users", json={"name": "X", "email": "DUP@example.com",
                                                "password": "another long password"})
-    assert resp.status_code == 409
-    assert resp.get_json()["error"]["code"] == "email_taken"
+    fresh = client.call("POST", "/users", json={"name": "X", "email": "new-dup@example.com",
+                                                "password": "another long password"})
+    assert resp.status_code == fresh.status_code == 201, resp.get_json()
+    body, other = resp.get_json(), fresh.get_json()
+    assert set(body) == set(other) == {"id", "name", "email", "phone", "email_verified"}
+    assert body == {**body, "name": "X", "email": "dup@example.com", "phone": None, "email_verified": False}
+    assert body["id"] != owner["id"] and len(body["id"]) == len(other["id"])
+    assert set_cookie_header(resp, "portal_session") is None
+    registered = [e["payload"]["email"] for e in outbox_events(container, "identity.user.registered")]
+    assert registered.count("dup@example.com") == 1
+    from sqlalchemy import select
+
+    from services.identity.adapters import tables
+    with container.runtime.engine.connect() as conn:
+        mails = conn.execute(select(tables.mails.c.to_address, tables.mails.c.template, tables.mails.c.user_id)
+                             .order_by(tables.mails.c.created_at)).all()
+    to_owner = [(m.template, m.user_id) for m in mails if m.to_address == "dup@example.com"]
+    assert to_owner == [("verify_email", owner["id"]), ("registration_attempt", owner["id"])]
+    # the owner's password still works, the stranger's never does
+    client.login("dup@example.com")
+    assert client.call("POST", "/sessions", json={"email": "dup@example.com",
+                                                  "password": "another long password"}).status_code == 401
+
+
+def test_a_stranger_cannot_flood_the_owner_with_registration_notices(client, container):
+    client.register("flood@example.com")
+    for _ in range(container.settings.reset_limit + 3):
+        resp = client.call("POST", "/users", json={"name": "X", "email": "flood@example.com",
+                                                   "password": "another long password"})
+        assert resp.status_code == 201
+    from sqlalchemy import func, select
+
+    from services.identity.adapters import tables
+    with container.runtime.engine.connect() as conn:
+        notices = conn.execute(select(func.count()).select_from(tables.mails).where(
+            tables.mails.c.template == "registration_attempt")).scalar_one()
+    assert notices == container.settings.reset_limit
+
+
+def test_registration_takes_as_long_for_a_taken_address(identity_env, clock_file, monkeypatch, client, container):
+    """Medians of interleaved runs, with the production argon2 parameters and no floor (the work alone), and a
+    margin wide enough for a loaded machine: a taken address must not be answered in a fraction of the time
+    (before: no hash, no write — an early 409)."""
+    monkeypatch.delenv("IDENTITY_ARGON2_MEMORY_KIB")
+    monkeypatch.delenv("IDENTITY_ARGON2_TIME_COST")
+    monkeypatch.setenv("IDENTITY_REGISTER_MIN_SECONDS", "0")
+    real = bootstrap(Settings.from_env(), run_migrations=False)
+    try:
+        timed = IdentityClient(create_app(real), real.settings.common.internal_secret)
+        timed.register("timed@example.com")
+
+        def ask(address: str) -> float:
+            started = time.perf_counter()
+            resp = timed.call("POST", "/users", json={"name": "T", "email": address,
+                                                      "password": "another long password"})
+            assert resp.status_code == 201, resp.get_json()
+            return time.perf_counter() - started
+
+        runs: dict[str, list[float]] = {"taken": [], "new": []}
+        for _ in range(9):
+            runs["taken"].append(ask("timed@example.com"))
+            runs["new"].append(ask(f"t-{uuid.uuid4().hex[:10]}@example.com"))
+        taken, new = statistics.median(runs["taken"]), statistics.median(runs["new"])
+        assert taken > 0.5 * new and new > 0.5 * taken, runs  # the hash dominates both
+    finally:
+        real.runtime.engine.dispose()
+    # and every answer waits for the floor at least
+    started = time.perf_counter()
+    assert client.call("POST", "/users", json={"name": "T", "email": "timed@example.com",
+                                               "password": "another long password"}).status_code == 201
+    assert time.perf_counter() - started >= container.settings.register_min_seconds
 
 
 @pytest.mark.parametrize("body, field", [
@@ -299,6 +384,10 @@ def test_password_change_proves_the_current_one_and_ends_the_other_sessions(clie
     assert wrong.status_code == 401 and wrong.get_json()["error"]["code"] == "invalid_credentials"
     short = client.call("POST", "/password", here, json={"current_password": PASSWORD, "new_password": "short"})
     assert short.status_code == 422 and "new_password" in short.get_json()["error"]["fields"]
+    common = client.call("POST", "/password", here, json={"current_password": PASSWORD,
+                                                          "new_password": "Qwerty123456"})
+    assert common.status_code == 422, common.get_json()
+    assert "too common" in common.get_json()["error"]["fields"]["new_password"][0]
     missing = client.call("POST", "/password", here, json={"new_password": "a brand new passphrase"})
     assert missing.status_code == 422 and "current_password" in missing.get_json()["error"]["fields"]
     assert client.call("POST", "/password", json={"current_password": PASSWORD,

@@ -7,7 +7,7 @@ import pytest
 
 from services.identity.handlers.staff import grant_role
 from shared.identity import Identity
-from tests.integration.identity.conftest import PASSWORD, advance, outbox_events
+from tests.integration.identity.conftest import PASSWORD, advance, confirm_address, outbox_events
 
 pytestmark = pytest.mark.integration
 
@@ -45,12 +45,17 @@ def test_only_admins_pass_and_are_checked_before_the_body(client, container, who
 def admin(client, container):
     """A real administrator, just logged in (role changes need a recent re-authentication)."""
     user = client.register("root@example.com", name="Ro Ot")
-    grant_role(container.uow(), container.counters, role="admin", granted_by="cli", user_id=user["id"])
+    grant_role(container.uow(), container.counters, role="admin", granted_by="cli", user_id=user["id"],
+               confirmed_only=False)
     return client.login("root@example.com")
 
 
 def test_an_admin_grants_by_email_and_sees_the_staff_list(client, container, admin):
     ed = client.register("ed@example.com", name="Ed Itor")
+    unconfirmed = client.call("POST", "/staff/roles", admin, json={"email": "ed@example.com", "role": "editor"})
+    assert unconfirmed.status_code == 409 and error(unconfirmed)["code"] == "email_unverified"
+    assert "email" in error(unconfirmed)["fields"]
+    confirm_address(container, ed["id"])
     resp = client.call("POST", "/staff/roles", admin, json={"email": " ED@example.com", "role": "editor"})
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json() == {"user_id": ed["id"], "roles": ["editor"]}
@@ -70,6 +75,7 @@ def test_an_admin_grants_by_email_and_sees_the_staff_list(client, container, adm
 
 def test_role_changes_need_a_recent_reauthentication(client, container, admin, clock_file):
     ed = client.register("ed@example.com")
+    confirm_address(container, ed["id"])
     advance(clock_file, container.settings.reauth_seconds + 1)
     for method, path, body in (("POST", "/staff/roles", {"email": "ed@example.com", "role": "editor"}),
                                ("POST", f"/users/{ed['id']}/roles", {"role": "editor"}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import re
+import statistics
 import time
 import uuid
 from pathlib import Path
@@ -172,11 +173,19 @@ def test_password_resets_are_limited_per_address_and_take_the_same_time(client, 
     address = f"limit-{uuid.uuid4().hex[:8]}@example.com"
     client.register(address)
     floor = container.settings.reset_min_seconds
-    for ask in ("unknown", "known"):
-        started = time.monotonic()
-        who = address if ask == "known" else f"nobody-{uuid.uuid4().hex[:8]}@example.com"
-        assert client.call("POST", "/password-resets", json={"email": who}).status_code == 202
-        assert time.monotonic() - started >= floor, ask  # no quicker answer for an address without an account
+    runs: dict[str, list[float]] = {"unknown": [], "known": []}
+    for _ in range(3):  # interleaved, within the per-address limit; medians, for a loaded machine
+        for ask in ("unknown", "known"):
+            started = time.monotonic()
+            who = address if ask == "known" else f"nobody-{uuid.uuid4().hex[:8]}@example.com"
+            assert client.call("POST", "/password-resets", json={"email": who}).status_code == 202
+            runs[ask].append(time.monotonic() - started)
+    assert min(runs["unknown"] + runs["known"]) >= floor, runs  # no quicker answer without an account
+    assert abs(statistics.median(runs["known"]) - statistics.median(runs["unknown"])) < 0.5 * floor, runs
+    mailed = [m for m in deliver(container) if m["To"] == address and "Reset" in m["Subject"]]
+    assert len(mailed) == 3
+    address = f"limit-{uuid.uuid4().hex[:8]}@example.com"
+    client.register(address)
     for _ in range(container.settings.reset_limit + 2):  # a stranger hammering the address
         resp = client.call("POST", "/password-resets", json={"email": address.upper()})
         assert resp.status_code == 202 and resp.get_json()["status"] == "accepted"  # answered alike, over the limit too

@@ -38,7 +38,8 @@ def person(client):
 @pytest.fixture
 def compliance(client, container):
     staff = client.register()
-    grant_role(container.uow(), container.counters, role="compliance", granted_by="test", user_id=staff["id"])
+    grant_role(container.uow(), container.counters, role="compliance", granted_by="test", user_id=staff["id"],
+               confirmed_only=False)
     return client.login(staff["email"])
 
 

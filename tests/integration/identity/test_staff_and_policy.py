@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from services.cli import main as portal
-from tests.integration.identity.conftest import GATEWAY, outbox_events
+from tests.integration.identity.conftest import GATEWAY, confirm_address, outbox_events
 
 pytestmark = pytest.mark.integration
 
@@ -18,6 +18,10 @@ def run(*args: str):
 def test_grant_role_command(client, container):
     user = client.register("staff@example.com")
     caller = client.login("staff@example.com")
+    unconfirmed = run("grant-role", "STAFF@example.com", "compliance")
+    assert unconfirmed.exit_code == 1 and "not confirmed" in unconfirmed.output
+    assert outbox_events(container, "identity.role.granted") == []
+    confirm_address(container, user["id"])
     result = run("grant-role", "STAFF@example.com", "compliance")
     assert result.exit_code == 0, result.output
     assert "granted compliance" in result.output
@@ -32,7 +36,7 @@ def test_grant_role_command(client, container):
 
 def test_grant_role_command_errors_are_clear(client):
     client.register("someone@example.com")
-    unknown_email = run("grant-role", "ghost@example.com", "admin")
+    unknown_email = run("grant-role", "ghost@example.com", "admin", "--unconfirmed")
     assert unknown_email.exit_code == 1 and "No account with email" in unknown_email.output
     unknown_role = CliRunner().invoke(portal, ["grant-role", "someone@example.com", "overlord"])
     assert unknown_role.exit_code == 2 and "overlord" in unknown_role.output
@@ -66,10 +70,15 @@ def test_policy_publish_command_and_acceptance(client, container, tmp_path):
 def test_roles_by_api_are_for_admins_only(client, container):
     target = client.register("target@example.com")
     client.register("boss@example.com")
-    run("grant-role", "boss@example.com", "admin")
+    run("grant-role", "boss@example.com", "admin", "--unconfirmed")
     boss = client.login("boss@example.com")
     other = client.login("target@example.com")
     assert client.call("POST", f"/users/{target['id']}/roles", other, json={"role": "admin"}).status_code == 403
+    unconfirmed = client.call("POST", f"/users/{target['id']}/roles", boss, json={"role": "editor"})
+    assert unconfirmed.status_code == 409 and unconfirmed.get_json()["error"]["code"] == "email_unverified"
+    assert "email" in unconfirmed.get_json()["error"]["fields"]
+    assert client.resolve(other.token).status_code == 200  # nothing happened: the session stays
+    confirm_address(container, target["id"])
     resp = client.call("POST", f"/users/{target['id']}/roles", boss, json={"role": "editor"})
     assert resp.status_code == 200 and resp.get_json()["roles"] == ["editor"]
     bad = client.call("POST", f"/users/{target['id']}/roles", boss, json={"role": "overlord"})
@@ -84,7 +93,7 @@ def test_roles_by_api_are_for_admins_only(client, container):
 def test_staff_read_of_a_person_is_logged_about_that_person(client, container):
     person = client.register("person@example.com", phone="+1 555 0101")
     client.register("helper@example.com")
-    run("grant-role", "helper@example.com", "support")
+    run("grant-role", "helper@example.com", "support", "--unconfirmed")
     helper = client.login("helper@example.com")
     nosy = client.login("person@example.com")
     assert client.call("GET", f"/users/{person['id']}", nosy, query={"reason": "curious"}).status_code == 403
@@ -100,7 +109,7 @@ def test_staff_read_of_a_person_is_logged_about_that_person(client, container):
 def test_admin_revokes_every_session_of_a_user(client, container):
     target = client.register("lost-laptop@example.com")
     client.register("root@example.com")
-    run("grant-role", "root@example.com", "admin")
+    run("grant-role", "root@example.com", "admin", "--unconfirmed")
     admin = client.login("root@example.com")
     sessions = [client.login("lost-laptop@example.com") for _ in range(2)]
     resp = client.call("DELETE", f"/users/{target['id']}/sessions", admin)

@@ -73,6 +73,7 @@ class Api:
     client: Any
     secret: bytes
     container: Container
+    identity: StubIdentity | None = None
     admins: set[str] = field(default_factory=set)
 
     def call(self, method: str, path: str, who: str | None = None, request_id: str | None = None,
@@ -93,9 +94,16 @@ class Api:
         inbox_batch_handler(runtime.write_session, tables.processed_events, handlers_for(self.container))(events)
 
     def register(self, *prefixes: str, phone: str | None = "+32 2 555 00 00") -> list[str]:
-        """New users (random ids, so tests share a database without cleaning it) known to linking."""
+        """New users (random ids, so tests share a database without cleaning it) known to linking, and to
+        identity with a confirmed address (what a link request needs)."""
         ids = [f"{p}-{uuid.uuid4().hex[:10]}" for p in prefixes]
-        self.deliver([registered(u, phone=phone) for u in ids])
+        events = [registered(u, phone=phone) for u in ids]
+        self.deliver(events)
+        if self.identity is not None:
+            for event in events:
+                self.identity.users[event.payload["user_id"]] = {
+                    "id": event.payload["user_id"], **{k: event.payload[k] for k in ("name", "email", "phone")},
+                    "email_verified": True}
         return ids
 
     def admin(self) -> str:
@@ -152,7 +160,7 @@ def identity_stub(secret) -> Iterator[StubIdentity]:
 def api(linking_db, redis_url, secret, identity_stub) -> Iterator[Api]:
     container = bootstrap(linking_settings(linking_db, redis_url, secret, identity_stub.url))
     app = create_app(container)
-    yield Api(client=app.test_client(), secret=secret, container=container)
+    yield Api(client=app.test_client(), secret=secret, container=container, identity=identity_stub)
     container.runtime.engine.dispose()
 
 

@@ -98,11 +98,28 @@ def test_contact_details_fall_back_to_identity_over_http(api: Api, world: World,
                                      "phone": None, "email_verified": True}
     api.ok("POST", f"/companies/{world.a['id']}/link-requests", newcomer, 201, json={"share_contact": True})
     api.ok("POST", f"/companies/{world.b['id']}/link-requests", newcomer, 201, json={"share_contact": True})
-    assert identity_stub.calls.count(newcomer) == 1  # remembered in the projection after the first call
+    assert identity_stub.calls.count(newcomer) == 2  # asked at every request: is the address confirmed now?
     listed = api.ok("GET", f"/companies/{world.a['id']}/link-requests", world.manager)["items"]
     assert {"name": "New Comer", "email": "new@example.test", "phone": None} in [i["contact"] for i in listed]
     shared = [e for e in api.outbox(subject_user_id=newcomer)]
     assert shared[0]["payload"]["data_categories"] == ["name", "email"]
+
+
+def test_an_unconfirmed_address_cannot_ask_to_join(api: Api, world: World, identity_stub):
+    """Asking to join shares the address with the company's managers: only a confirmed one may, and
+    confirming counts at once (identity is asked, not the projection fed by events)."""
+    (newcomer,) = api.register("unconfirmed")
+    identity_stub.users[newcomer]["email_verified"] = False
+    path = f"/companies/{world.a['id']}/link-requests"
+    resp = api.call("POST", path, newcomer, json={"share_contact": True})
+    assert resp.status_code == 403, resp.get_json()
+    error = resp.get_json()["error"]
+    assert error["code"] == "email_unverified" and "Confirm your email address" in error["message"]
+    assert api.outbox(user_id=newcomer) == [] and api.outbox(subject_user_id=newcomer) == []
+    del identity_stub.users[newcomer]["email_verified"]  # an answer without the flag is no confirmation
+    assert api.call("POST", path, newcomer, json={"share_contact": True}).status_code == 403
+    identity_stub.users[newcomer]["email_verified"] = True
+    api.ok("POST", path, newcomer, 201, json={"share_contact": True})
 
 
 def test_unknown_to_identity_gives_503(api: Api, world: World):
@@ -111,7 +128,7 @@ def test_unknown_to_identity_gives_503(api: Api, world: World):
     assert resp.status_code == 503 and resp.get_json()["error"]["code"] == "identity_unavailable"
 
 
-def test_identity_down_gives_503_but_known_users_still_work(api: Api, world: World, linking_db, redis_url, secret):
+def test_identity_down_gives_503_to_link_requests_only(api: Api, world: World, linking_db, redis_url, secret):
     down = bootstrap(linking_settings(linking_db, redis_url, secret, f"http://127.0.0.1:{free_port()}"),
                      run_migrations=False)
     try:
@@ -120,7 +137,11 @@ def test_identity_down_gives_503_but_known_users_still_work(api: Api, world: Wor
                           json={"share_contact": True})
         assert resp.status_code == 503 and resp.get_json()["error"]["code"] == "identity_unavailable"
         assert "Traceback" not in resp.get_data(as_text=True)
-        other.ok("POST", f"/companies/{world.b['id']}/link-requests", world.member, 201, json={"share_contact": True})
+        # a person linking knows is refused too: only identity can say their address is confirmed now
+        known = other.call("POST", f"/companies/{world.b['id']}/link-requests", world.member,
+                           json={"share_contact": True})
+        assert known.status_code == 503 and known.get_json()["error"]["code"] == "identity_unavailable"
+        other.ok("GET", f"/companies/{world.a['id']}/link-requests", world.manager)  # what needs no identity works
     finally:
         down.runtime.engine.dispose()
 

@@ -100,7 +100,7 @@ def test_erasure_is_withheld_under_a_legal_hold(platform):
     from services.identity.handlers import grant_role
 
     grant_role(platform.identity.uow(), platform.identity.counters, role="compliance", granted_by="test",
-               user_id=staff["id"])
+               user_id=staff["id"], confirmed_only=False)
     compliance = platform.http.login(staff["email"])
     hold = platform.http.call("POST", "/privacy/holds", compliance,
                               json={"user_id": user["id"], "reason": "Litigation hold 7"})

@@ -136,3 +136,25 @@ def test_a_message_left_in_flight_by_a_killed_worker_is_delivered_again(probe_en
                    all(client.llen(k) == 0 for k in client.scan_iter(match=f"{INFLIGHT_PREFIX}:*")), timeout=10)
     finally:
         worker.stop()
+
+
+def test_a_solo_worker_keeps_its_lease_through_a_batch_longer_than_the_lease(probe, redis_url):
+    """``--pool solo`` runs the batch in the consuming process, so kombu's event loop (which sweeps and
+    used to renew the lease) is blocked for the whole batch: the lease must be renewed all the same, or the
+    batch would be taken for a dead consumer's and delivered again while still being worked on."""
+    import time
+
+    import redis
+
+    from shared.bus.reliable_redis import LEASE_SECONDS, OWNERS_KEY, lease_key
+
+    rt, worker, _ = probe
+    client = redis.Redis.from_url(redis_url)
+    rt.publisher().publish([probe_event(5, sleep=LEASE_SECONDS + 3).to_dict()])
+    held = wait_until(lambda: client.hgetall(OWNERS_KEY), timeout=30, message=worker.output)
+    consumer = next(iter(held.values())).decode().split(" ", 1)[0]
+    time.sleep(LEASE_SECONDS + 1)
+    assert count(rt, probe_worker.seen) == 0, "the batch is still being worked on"
+    assert client.exists(lease_key(consumer)), "the lease lapsed while the batch was being worked on"
+    wait_until(lambda: count(rt, probe_worker.seen) == 1, timeout=30, message=worker.output)
+    assert client.llen("events.probe") == 0

@@ -44,3 +44,12 @@ def test_times_hash_the_same_whatever_offset_or_text_they_came_in():
 
 def test_payload_text_is_canonical_and_ascii():
     assert canonical_payload({"b": 1, "a": "\x00é"}) == '{"a":"\\u0000\\u00e9","b":1}'
+
+
+def test_stored_time_takes_canonical_text_as_it_is_and_normalises_the_rest():
+    from services.audit.adapters.chain_store import stored_time
+
+    moment = datetime(2026, 1, 31, 12, 0, 0, 120000, tzinfo=UTC)
+    assert stored_time(iso(moment)) == (iso(moment), None)
+    for text in ("2026-01-31T13:00:00.120000+01:00", "2026-01-31T12:00:00.12+00:00", "2026-01-31T12:00:00.120+00:00"):
+        assert stored_time(text) == (iso(moment), moment)

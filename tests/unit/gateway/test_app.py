@@ -205,8 +205,9 @@ def test_one_access_event_per_request_in_the_spool(gateway, store):
     by_rid = {b["correlation_id"]: b for b in bodies}
     assert set(by_rid) == {rid, rid_404}  # health probes are not logged
     event = by_rid[rid]
-    assert event["type"] == "gateway.request.completed" and event["subject"] == "/api/content/echo"
+    assert event["type"] == "gateway.request.completed" and event["subject"] == "/api/content/{}"
     payload = event["payload"]
+    assert payload["path"] == "/api/content/echo"  # the full path in the payload (sealed by the store)
     assert payload["status"] == 200 and payload["method"] == "GET" and payload["query"] == "q=1"
     assert payload["user_agent"] == "pytest-ua" and payload["service"] == "content"
     assert event["actor"] == payload["user_id"] and payload["user_id"].startswith("user-")

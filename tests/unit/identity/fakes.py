@@ -453,9 +453,11 @@ class FakeHasher:
 
     def __init__(self, needs_rehash: bool = False) -> None:
         self.wasted = 0
+        self.hashed = 0
         self._needs_rehash = needs_rehash
 
     def hash(self, password: str) -> str:
+        self.hashed += 1
         return "fake$" + password[::-1]
 
     def verify(self, password_hash: str, password: str) -> bool:
@@ -473,9 +475,13 @@ class FakeCounters:
         self.epoch = 0
         self.ip: dict[str, int] = {}
         self.resets: dict[str, int] = {}
+        self.erased: list[str] = []
 
     def bump_epoch(self) -> None:
         self.epoch += 1
+
+    def announce_erased(self, user_id: str) -> None:
+        self.erased.append(user_id)
 
     def ip_failures(self, ip: str) -> int:
         return self.ip.get(ip, 0)
@@ -486,7 +492,7 @@ class FakeCounters:
     def add_ip_failure(self, ip: str, window: int) -> None:
         self.ip[ip] = self.ip.get(ip, 0) + 1
 
-    def count_reset_request(self, address_key: str, window: int) -> int:
+    def count_address_mail(self, address_key: str, window: int) -> int:
         self.resets[address_key] = self.resets.get(address_key, 0) + 1
         return self.resets[address_key]
 
@@ -500,3 +506,8 @@ class FakeMailer:
         if self.fail:
             raise OSError("mail server down")
         self.sent.append({"to": to, "subject": subject, "body": body, "mail_id": mail_id})
+
+    def forget(self, address: str) -> int:
+        kept = [m for m in self.sent if m["to"] != address]
+        gone, self.sent = len(self.sent) - len(kept), kept
+        return gone

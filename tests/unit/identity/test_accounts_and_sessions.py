@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from services.identity import handlers
-from services.identity.domain.errors import EmailTaken, Invalid, InvalidCredentials, SessionInvalid, Throttled
+from services.identity.domain.errors import Invalid, InvalidCredentials, SessionInvalid, Throttled
 from services.identity.domain.rules import token_hash
 from services.identity.handlers.sessions import LoginRequest, email_digest, revoke_other_sessions, revoke_session
 from tests.unit.identity.conftest import make_settings
@@ -39,10 +39,23 @@ def test_register_stores_a_hash_and_accepts_the_current_policy(uow, store, hashe
     assert store.policies.accepted(user.id)[0][0] == "1"
 
 
-def test_register_refuses_a_taken_email_and_short_passwords(uow, store, hasher):
+def test_a_taken_address_gets_the_same_answer_after_the_same_hash_and_its_owner_a_mail(uow, store, hasher,
+                                                                                      counters):
+    owner = register(uow, hasher)
+    before, events = hasher.hashed, len(store.events)
+    answer = handlers.register(uow, hasher, make_settings(), name="Eve", email="ADA@example.com", phone=None,
+                               password="another long password", counters=counters)
+    assert hasher.hashed == before + 1  # the same costly step as a new account
+    assert answer.id != owner.id and answer.email == "ada@example.com" and answer.email_verified is False
+    assert set(answer.profile()) == set(owner.profile())
+    assert list(store.users.rows) == [owner.id]  # nothing stored for the stranger
+    assert types(store)[events:] == ["identity.mail.queued"]
+    assert [(m.to_address, m.template) for m in store.mails.rows.values()][-1] == (
+        "ada@example.com", "registration_attempt")
+
+
+def test_register_refuses_short_passwords(uow, store, hasher):
     register(uow, hasher)
-    with pytest.raises(EmailTaken):
-        register(uow, hasher, email="ADA@example.com")
     with pytest.raises(Invalid) as exc:
         register(uow, hasher, email="b@example.com", password="too short")
     assert "password" in exc.value.fields

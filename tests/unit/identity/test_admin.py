@@ -5,16 +5,18 @@ from __future__ import annotations
 import pytest
 
 from services.identity import handlers
-from services.identity.domain.errors import Invalid
+from services.identity.domain.errors import EmailUnverified, Invalid
 from services.identity.handlers import admin
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def people(uow, hasher, settings):
+def people(uow, store, hasher, settings):
     def register(name: str, email: str):
-        return handlers.register(uow, hasher, settings, name=name, email=email, phone=None, password=PASSWORD)
+        user = handlers.register(uow, hasher, settings, name=name, email=email, phone=None, password=PASSWORD)
+        store.users.update(user.id, email_verified=True)  # they opened the confirmation link
+        return user
 
     return register("Boss", "boss@example.com"), register("Ed", "ed@example.com"), register("Cy", "cy@example.com")
 
@@ -52,3 +54,20 @@ def test_granting_by_email_reuses_grant_role_and_an_unknown_address_is_a_field_e
 def test_policy_versions_are_listed_newest_first(uow, settings, counters):
     handlers.publish_policy(uow, settings, counters, version="2", text="more", reduces_rights=True, actor="boss")
     assert [(p.version, p.reduces_rights) for p in admin.list_policy_versions(uow)] == [("2", True), ("1", False)]
+
+
+def test_a_role_goes_only_to_a_confirmed_address(uow, store, counters, people, hasher, settings):
+    """Anyone can register someone else's address: a role granted to it must reach the address's owner."""
+    squatter = handlers.register(uow, hasher, settings, name="Sly", email="new-hire@example.com", phone=None,
+                                 password=PASSWORD)
+    for grant in (lambda: admin.grant_role_by_email(uow, counters, email="new-hire@example.com", role="admin",
+                                                    granted_by="boss"),
+                  lambda: handlers.grant_role(uow, counters, role="admin", granted_by="boss", user_id=squatter.id)):
+        with pytest.raises(EmailUnverified) as err:
+            grant()
+        assert (err.value.status, err.value.code) == (409, "email_unverified") and "email" in err.value.fields
+    assert store.users.roles(squatter.id) == frozenset()
+    assert not [e for e in store.events if e.type == "identity.role.granted"]
+    # the operator may vouch for a person (``portal grant-role --unconfirmed``)
+    assert handlers.grant_role(uow, counters, role="admin", granted_by="system:cli", user_id=squatter.id,
+                               confirmed_only=False) == (squatter.id, True)

@@ -13,8 +13,10 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def user(uow, hasher, settings):
-    return handlers.register(uow, hasher, settings, name="Ada", email="ada@example.com", phone=None, password=PASSWORD)
+def user(uow, store, hasher, settings):
+    ada = handlers.register(uow, hasher, settings, name="Ada", email="ada@example.com", phone=None, password=PASSWORD)
+    store.users.update(ada.id, email_verified=True)  # she opened the confirmation link
+    return store.users.get(ada.id)
 
 
 def test_a_rights_reducing_version_needs_acceptance_until_accepted(uow, store, user, settings, counters):

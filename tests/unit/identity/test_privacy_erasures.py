@@ -182,3 +182,24 @@ def test_replay_reapplies_the_ledger_after_a_restore(uow, store, counters, setti
     ledger.lines.clear()
     erasures.replay_erasures(uow, counters, ledger)
     assert [e.request_id for e in ledger.lines] == [request.id]
+
+
+def test_the_copies_outside_the_tables_go_after_the_commit(uow, store, counters, settings, ledger, person):
+    """The mails spooled to the person's address are deleted, and the erasure is announced to the processes
+    that keep copies without consuming events (the gateway's spool); a withheld erasure touches neither."""
+    from tests.unit.identity.fakes import FakeMailer
+
+    user, session = person
+    mailer = FakeMailer()
+    mailer.send(to=user.email, subject="Welcome", body="hello", mail_id="m1")
+    mailer.send(to="someone@example.com", subject="Welcome", body="hello", mail_id="m2")
+    hold = erasures.place_hold(uow, owner_id="compliance-1", user_id=user.id, reason="litigation 7", until=None)
+    withheld = erasures.request_erasure(uow, counters, settings, ledger, user_id=user.id,
+                                        session_id=session.session.id, mailer=mailer)
+    assert withheld.status == "withheld" and len(mailer.sent) == 2 and counters.erased == []
+
+    erasures.release_hold(uow, hold_id=hold.id, released_by="compliance-2")
+    erasures.request_erasure(uow, counters, settings, ledger, user_id=user.id, session_id=session.session.id,
+                             mailer=mailer)
+    assert [m["to"] for m in mailer.sent] == ["someone@example.com"]
+    assert counters.erased == [user.id]

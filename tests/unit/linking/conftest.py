@@ -44,6 +44,7 @@ def company(uow: FakeUnitOfWork, directory: FakeDirectory) -> Company:
 
 def ask(uow: FakeUnitOfWork, directory: FakeDirectory, company: Company, user_id: str, message: str | None = None):
     know(uow, contact(user_id))
+    directory.contacts.setdefault(user_id, contact(user_id))  # identity knows them, their address confirmed
     return link_requests.request_link(link_requests.RequestLink(company.id, True, message), Caller(user_id), uow,
                                       directory)
 

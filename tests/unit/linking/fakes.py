@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field, replace
 
+from services.linking.adapters.identity_client import Account
 from services.linking.domain import errors
 from services.linking.domain.model import Company, Contact, LinkRequest, Member, RequestStatus, Role, normalize_name
 from services.linking.domain.users import UserRecord
@@ -215,9 +216,15 @@ class FakeDirectory:
         self.contacts = {c.user_id: c for c in contacts}
         self.calls: list[str] = []
         self.down = False
+        self.unverified: set[str] = set()  # people who have not confirmed their address
 
-    def find(self, user_id: str, request_id: str | None = None) -> Contact | None:
+    def lookup(self, user_id: str, request_id: str | None = None) -> Account | None:
         self.calls.append(user_id)
         if self.down:
             raise errors.IdentityUnavailable("identity is down")
-        return self.contacts.get(user_id)
+        found = self.contacts.get(user_id)
+        return Account(found, email_verified=user_id not in self.unverified) if found else None
+
+    def find(self, user_id: str, request_id: str | None = None) -> Contact | None:
+        account = self.lookup(user_id, request_id)
+        return account.contact if account else None

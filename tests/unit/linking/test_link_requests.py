@@ -6,7 +6,7 @@ from services.linking.domain import errors
 from services.linking.domain.model import Caller, RequestStatus, Role
 from services.linking.handlers import companies, link_requests
 from services.linking.handlers.link_requests import RequestLink
-from tests.unit.linking.conftest import ADMIN, PRIMARY, ask, contact, join, know
+from tests.unit.linking.conftest import ADMIN, PRIMARY, ask, contact, join
 
 
 def test_share_contact_must_be_true(uow, directory, company):
@@ -35,11 +35,23 @@ def test_request_is_pending_and_discloses_contact_to_current_managers(uow, direc
         "recipient_manager_ids": sorted([PRIMARY.user_id, "manager-2"]),
         "data_categories": ["name", "email", "phone"], "legal_basis": "consent",
         "link_request_id": request.id, "trigger": "link_requested"}
-    assert directory.calls == [PRIMARY.user_id]  # the requester came from the projection
+    assert directory.calls == [PRIMARY.user_id, "manager-2", "u-1"]  # identity asked about each requester
+
+
+def test_an_unconfirmed_address_cannot_ask_to_join(uow, directory, company):
+    directory.contacts["u-7"] = contact("u-7")
+    directory.unverified.add("u-7")
+    with pytest.raises(errors.EmailUnverified) as err:
+        link_requests.request_link(RequestLink(company.id, True, None), Caller("u-7"), uow, directory)
+    assert err.value.status == 403 and err.value.code == "email_unverified"
+    assert uow.state.requests == {} and uow.committed == []
+    directory.unverified.discard("u-7")  # confirmed: it counts at once (identity is asked, not the projection)
+    asked = link_requests.request_link(RequestLink(company.id, True, None), Caller("u-7"), uow, directory)
+    assert asked.user_id == "u-7"
 
 
 def test_a_missing_phone_is_not_reported_as_shared(uow, directory, company):
-    know(uow, contact("u-1", phone=None))
+    directory.contacts["u-1"] = contact("u-1", phone=None)
     link_requests.request_link(RequestLink(company.id, True, None), Caller("u-1"), uow, directory)
     assert uow.of_type("linking.contact.shared")[0].payload["data_categories"] == ["name", "email"]
 

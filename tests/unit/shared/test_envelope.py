@@ -58,3 +58,33 @@ def test_missing_required_payload_field_is_rejected():
     del raw["payload"]["email"]
     with pytest.raises(ValidationError):
         load_events([raw])
+
+
+def test_signed_payloads_are_taken_as_they_are_when_their_shape_matches_the_schema():
+    raw = make(phone="+100").to_dict()
+    (ev,) = load_events([raw], signed_payloads=True)
+    assert ev.payload is raw["payload"]  # not rebuilt field by field
+
+
+def test_signed_payloads_get_the_defaults_of_absent_fields():
+    raw = make().to_dict()
+    assert "phone" not in raw["payload"]
+    (ev,) = load_events([raw], signed_payloads=True)
+    assert ev.payload == {"user_id": "u1", "name": "Ann", "email": "ann@example.com", "phone": None}
+    assert "phone" not in raw["payload"]  # the envelope itself is left alone
+
+
+def test_signed_payloads_of_another_shape_are_loaded_the_checked_way():
+    raw = make().to_dict()
+    raw["payload"]["added_later"] = 2
+    (ev,) = load_events([raw], signed_payloads=True)
+    assert "added_later" not in ev.payload
+    del raw["payload"]["email"]
+    with pytest.raises(ValidationError):
+        load_events([raw], signed_payloads=True)
+
+
+def test_signed_payloads_do_not_spare_the_envelope_check():
+    raw = make().to_dict() | {"occurred_at": "yesterday"}
+    with pytest.raises(ValidationError):
+        load_events([raw], signed_payloads=True)

@@ -2,7 +2,7 @@ from shared.bus.publisher import group_by_type
 
 
 def ev(i, t):
-    return {"event_id": str(i), "type": t}
+    return t, {"event_id": str(i), "type": t}
 
 
 def test_groups_consecutive_types_and_keeps_order():
