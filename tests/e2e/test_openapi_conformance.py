@@ -1,7 +1,9 @@
 """The merged OpenAPI document tells the truth: Schemathesis, as a client developer would run it, against the
 gateway's ``/openapi.json`` of a running platform, anonymous and logged in, with the checks
 ``not_a_server_error``, ``status_code_conformance``, ``content_type_conformance`` and
-``response_schema_conformance``: 0 failures.
+``response_schema_conformance``: 0 failures. No operation has a ``default`` response (each lists the
+statuses its code can answer, ``shared/web/outcomes.py``), so ``status_code_conformance`` holds every
+status answered to the document.
 
 The budget (``PORTAL_SCHEMATHESIS_EXAMPLES`` cases per operation, default 15; a time budget would make
 Schemathesis repeat fuzzing until it is spent) keeps each run to a few minutes on two cores; the seed is
