@@ -175,7 +175,7 @@ def run(report: Report, n: int | None = None, pg: bool | None = None) -> None:
         floor_s = time.perf_counter() - t
         report(f"audit chain verification of {counted:,} rows, {where} (RSS growth {verify_rss:.0f} MB; {_load()})",
                round(verify_s, 2), "s", "reading the same rows and SHA-256 over each row's bytes", round(floor_s, 2))
-        report(f"audit store load of {n:,} events (batches of 5,000, no broker)", round(load_rate), "events/s",
+        report(f"audit store load of {n:,} events (batches of {batch_size:,}, no broker)", round(load_rate), "events/s",
                "search p50 (ms) for scale", round(statistics.median(timings), 2))
     finally:
         engine.dispose()

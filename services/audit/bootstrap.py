@@ -45,7 +45,11 @@ def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> 
     anchor = anchor_for(settings.anchor_url, settings.anchor_path, settings.common.database_url)
     container = Container(settings=settings, runtime=runtime, anchor=anchor)
     if run_migrations:
-        _ensure_chains(container)
+        try:
+            _ensure_chains(container)
+        except ConfigError:
+            runtime.engine.dispose()
+            raise
     return container
 
 

@@ -93,8 +93,9 @@ class RunSettings:
             # One process per service, its threads covering the time spent waiting on the database and
             # other services: with six web tiers, four workers and Redis on one machine, the cores are kept
             # busy by the processes there are (argon2 releases the GIL, so identity's hashing uses both
-            # cores from one process). A second process per service only cost its ~70 MiB of memory;
-            # the gateway, which every request crosses, sizes itself (services/gateway/gunicorn_conf.py).
+            # cores from one process). A second process per service would cost memory
+            # (docs/performance.md, "Footprint"); the gateway, which every request crosses, sizes itself
+            # (services/gateway/gunicorn_conf.py).
             web_workers=env_int("PORTAL_WEB_WORKERS", 1),
             web_threads=env_int("PORTAL_WEB_THREADS", 8),
             worker_concurrency=env_int("PORTAL_WORKER_CONCURRENCY", 1),

@@ -25,7 +25,9 @@ class Settings:
     argon2_parallelism: int
     throttle_free_failures: int  # consecutive failures allowed before delays start
     throttle_max_delay: int  # the longest delay between two guesses on one account (seconds)
-    throttle_max_failures: int  # consecutive failures after which only a password reset unlocks
+    throttle_max_failures: int  # consecutive failures after which the guessers are locked out for a while
+    throttle_lock_seconds: int  # how long that lock lasts (then it lifts by itself)
+    device_cookie_seconds: int  # how long a browser that logged in stays a known device
     ip_failure_limit: int  # failed logins per IP per window, across accounts
     ip_failure_window: int
     verify_token_seconds: int
@@ -58,6 +60,8 @@ class Settings:
             throttle_free_failures=env_int("IDENTITY_THROTTLE_FREE_FAILURES", 5),
             throttle_max_delay=env_int("IDENTITY_THROTTLE_MAX_DELAY", 15 * 60),
             throttle_max_failures=env_int("IDENTITY_THROTTLE_MAX_FAILURES", 100),
+            throttle_lock_seconds=env_int("IDENTITY_THROTTLE_LOCK_SECONDS", 3600),
+            device_cookie_seconds=env_int("IDENTITY_DEVICE_COOKIE_SECONDS", 180 * 24 * 3600),
             ip_failure_limit=env_int("IDENTITY_IP_FAILURE_LIMIT", 100),
             ip_failure_window=env_int("IDENTITY_IP_FAILURE_WINDOW", 15 * 60),
             verify_token_seconds=env_int("IDENTITY_VERIFY_TOKEN_SECONDS", 48 * 3600),

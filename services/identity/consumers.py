@@ -13,6 +13,7 @@ redelivery or a retry simply finds what is left to do.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -69,13 +70,22 @@ def _erasure_answer(container: Container, service: str, completed: list[str]) ->
     return handle
 
 
+REWRITE_AGAIN_SECONDS = 10.0
+
+
 def after_erasures(container: Container) -> None:
     """Once an erasure completed (every service erased its own): the broker's Redis rewrites its append-only
     file, which still holds every event published through it — the person's included — and the Redis of
-    the counters too when it is another one (``shared/leftovers.py``)."""
+    the counters too when it is another one (``shared/leftovers.py``). Once more ``REWRITE_AGAIN_SECONDS``
+    later: the access events of the person's last requests (the erasure request itself) may still have been
+    on their way to the log store at completion, and the first rewrite copied them."""
     common = container.settings.common
-    for url in dict.fromkeys([common.broker_url, common.redis_url or common.broker_url]):
+    urls = list(dict.fromkeys([common.broker_url, common.redis_url or common.broker_url]))
+    for url in urls:
         compact_redis_log(url)
+    again = threading.Timer(REWRITE_AGAIN_SECONDS, lambda: [compact_redis_log(url) for url in urls])
+    again.daemon = True
+    again.start()
 
 
 def _in_inbox(container: Container, use_case: Callable[..., Any], **kwargs: Any) -> EventHandler:

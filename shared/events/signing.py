@@ -87,12 +87,15 @@ def reset_keys() -> None:
 _keyed: dict[bytes, Any] = {}
 
 
+# Built once: ``json.dumps`` with options builds a new encoder per call (every event, signed and verified).
+_SIGNED = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _signed_text(envelope: Mapping[str, Any]) -> bytes:
-    return json.dumps(
+    return _SIGNED.encode(
         [envelope.get("event_id"), envelope.get("type"), envelope.get("version"), envelope.get("occurred_at"),
          envelope.get("producer"), envelope.get("actor"), envelope.get("subject"),
          envelope.get("correlation_id"), envelope.get("payload")],
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
     ).encode()
 
 

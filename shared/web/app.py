@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -9,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -17,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from shared import metrics, tracing
 from shared.identity import Identity
+from shared.web import outcomes
 from shared.web.errors import (
     ApiError,
     ErrorSchema,
@@ -37,12 +39,23 @@ JSON_TYPES = frozenset({"application/json"})
 
 
 class PortalApi(Api):
-    """flask-smorest, with its HTTP errors in the contract's shape, and its documents saying so."""
+    """flask-smorest, with its HTTP errors in the contract's shape, and its documents saying so: each
+    operation lists the error statuses its code can answer (``shared/web/outcomes.py``), no ``default``."""
 
     ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None  # type: ignore[assignment]
+    _document: str | None = None
 
     def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
         return http_exception_response(error)
+
+    def _openapi_json(self):  # type: ignore[no-untyped-def]
+        app = current_app
+        if self._document is None:  # read once per process: the code does not change while it runs
+            spec = outcomes.document(self.spec.to_dict(), app.view_functions, app.url_map.iter_rules(),
+                                     "#/components/schemas/Error")
+            self._document = json.dumps(spec, indent=2)
+        return app.response_class(self._document, mimetype="application/json")
 
 
 def accepts(*mimetypes: str):
@@ -151,6 +164,17 @@ def create_base_app(
         return jsonify(status="ready", service=name, checks=sorted(checks))
 
     return app, api
+
+
+def warm_documents(app: Flask) -> None:
+    """Build each API's OpenAPI document now (reading the views' code takes seconds on a busy machine),
+    so the first ``GET /openapi.json`` (the gateway waits 5 s) is answered at once."""
+    apis = (app.extensions.get("flask-smorest") or {}).get("apis") or {}
+    for entry in apis.values():
+        api = entry.get("ext_obj") if isinstance(entry, dict) else None
+        if isinstance(api, PortalApi):
+            with app.app_context():
+                api._openapi_json()  # noqa: SLF001 - the same code path as the request
 
 
 def observe_response(service: str, resp: Response) -> None:

@@ -58,8 +58,16 @@ def child_exit(server, worker):
 
 
 def post_worker_init(worker):
-    """After the fork: this worker's root handler, same format (shared/logs.py)."""
+    """After the fork: this worker's root handler, same format (shared/logs.py); the OpenAPI document
+    built in the background (``shared/web/app.py`` ``warm_documents``)."""
     from shared.logs import configure
     from shared.web.gunicorn_worker import service_of
 
     configure(service_of(worker.cfg), "web")
+    app = getattr(worker, "wsgi", None)
+    if hasattr(app, "extensions"):  # a service's Flask app: its OpenAPI document, built aside
+        import threading
+
+        from shared.web.app import warm_documents
+
+        threading.Thread(target=warm_documents, args=(app,), name="openapi-warm", daemon=True).start()

@@ -90,6 +90,7 @@ def test_sign_up_verify_and_log_in(platform: Platform, page: Page):
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/account/sessions$"))
     expect(page.get_by_text("this device")).to_be_visible()
+    assert "portal_device" in cookie_names(page)  # a known device of the account from now on (docs/identity.md)
     check_page(page)
 
     # Every page view is an access event in the audit store (the static files are not), and the

@@ -61,6 +61,7 @@ def test_portal_run_starts_everything_and_serves_through_the_gateway(platform: P
     secrets_file = platform.var_dir / "secrets.env"
     assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
     assert "PORTAL_INTERNAL_SECRET=" in secrets_file.read_text()
+    assert "PORTAL_EVENT_MASTER_KEY" not in secrets_file.read_text()
     if not platform.external_redis:
         assert (platform.var_dir / "redis").is_dir()  # the append-only file lives there
         # The embedded Redis answers only with the password of var/secrets.env (it is in portal.env's URL).

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.cli.keys import ensure_audit_keys
+from services.cli.keys import ensure_audit_keys, event_keys_for
 from services.cli.run_plan import (
     SECRET_NAMES,
     Layout,
@@ -26,11 +26,14 @@ from services.cli.run_plan import (
     local_env_path,
     plan,
     readiness_urls,
+    redis_acl,
+    redis_user,
     stop_stages,
     write_private_env,
 )
 from services.cli.supervisor import Backoff, ChildSpec, LogMux, Supervisor, describe_exit
 from shared.config import ConfigError
+from shared.events.signing import derive_pair_key, pair_env
 from tests.support.processes import wait_until
 
 ALL = ("identity", "linking", "content", "audit", "web", "gateway")
@@ -195,6 +198,31 @@ def test_the_audit_signing_key_is_generated_once_and_given_only_to_the_signers(t
     assert wrap_holders == {"audit-web", "audit-worker", "scheduler", "relay"}
     assert all(s.env["PORTAL_INTERNAL_SECRET"] == "s" for s in specs)
     assert all(s.env["PORTAL_AUDIT_PUBLIC_KEY_FILE"] == keys["PORTAL_AUDIT_PUBLIC_KEY_FILE"] for s in specs)
+
+
+def test_children_hold_their_own_event_keys_and_redis_user_and_never_the_master(tmp_path):
+    """Secrets made from a master key (the tests' platforms): the pair keys derive from it, so what it signed still
+    verifies; each child gets only its pairs, its own Redis user's URL and no Redis password."""
+    master = "m" * 16 + "aster-key-for-this-test"
+    values = load_or_create_secrets(tmp_path / "secrets.env", {"PORTAL_EVENT_MASTER_KEY": master})
+    assert "PORTAL_EVENT_MASTER_KEY" not in values
+    assert "PORTAL_EVENT_MASTER_KEY" not in (tmp_path / "secrets.env").read_text()
+    assert values[pair_env("identity", "audit")] == derive_pair_key(master, "identity", "audit")
+    env = {**values, "PORTAL_EVENT_MASTER_KEY": master}
+    specs = {s.name: s for s in plan(settings(tmp_path), full_layout(), ("identity",), env, redis_port=6390)}
+    for name, spec in specs.items():
+        assert "PORTAL_EVENT_MASTER_KEY" not in spec.env, name
+        assert {k for k in spec.env if k.startswith("PORTAL_EVENT_KEY_")} == event_keys_for(name), name
+        assert not [k for k in spec.env if k.startswith("PORTAL_REDIS_PASSWORD")], name
+        user = redis_user(name)
+        assert spec.env["REDIS_URL"] == f"redis://{user}:{values[f'PORTAL_REDIS_PASSWORD_{user.upper()}']}@127.0.0.1:6390/0"
+    consumers = ("identity", "linking", "content", "audit")
+    assert event_keys_for("content-web") == {pair_env("content", c) for c in consumers}
+    assert pair_env("identity", "audit") in event_keys_for("audit-worker")
+    assert pair_env("identity", "audit") not in event_keys_for("content-worker") | event_keys_for("relay")
+    assert event_keys_for("relay") == event_keys_for("web-web") == set()
+    acl = redis_acl(values).splitlines()
+    assert acl[0].startswith("user default off") and all("-@dangerous" in line for line in acl[1:-1])
 
 
 def test_stop_order_is_gateway_first_and_redis_last(tmp_path):

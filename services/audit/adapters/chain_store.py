@@ -310,6 +310,21 @@ class ChainStore:
                                           key_id=r.key_id or "", chain=int(r.id) - HEAD_ID)
                 for r in self.session.execute(select(h).order_by(h.c.id))}
 
+    def settled_seq(self) -> int:
+        """The highest sequence number below which no row can still appear (what a live stream may pass).
+        One chain: the newest stored row (its head lock orders the writers). Several: numbers are drawn before
+        commit, so a writer in flight may still commit rows below rows another chain already committed. Its
+        rows are all above its chain's committed head; so the settled number is the newest row capped by the
+        head of every chain that a writer holds now. The idle heads are locked (``SKIP LOCKED``) until this
+        read transaction ends, so no writer starts on them between this look and the newest row's."""
+        if self.chains == 1:
+            return int(self.session.execute(select(func.max(E.c.seq))).scalar_one() or 0)
+        h = tables.chain_head
+        idle = set(self.session.execute(select(h.c.id).with_for_update(skip_locked=True)).scalars())
+        busy = self.session.execute(select(h.c.seq).where(h.c.id.not_in(idle))).scalars().all()
+        newest = int(self.session.execute(select(func.max(E.c.seq))).scalar_one() or 0)
+        return min([newest, *(int(seq) for seq in busy)])
+
     def chain_count(self) -> int:
         """How many chains the store was written with, as far as the database tells: head rows, and what signed
         checkpoints and roots name (so a chain whose head row was deleted is still counted)."""

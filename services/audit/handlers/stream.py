@@ -36,7 +36,7 @@ def open_stream(uow_factory: UowFactory, f: EventFilter, after: int | None, timi
     """Record the stream (committed before the first byte), fix its starting point and return its
     frames: every matching event with a seq above ``after`` (or, without one, stored from now on)."""
     with uow_factory() as uow:
-        start = uow.search.last_seq() if after is None else after
+        start = uow.chain.settled_seq() if after is None else after
         uow.emit("audit.log.streamed", subject=SEARCHES, payload={"filters": f.as_dict(), "after": start})
         uow.commit()
     return _frames(uow_factory, f, start, timing, clock, sleep)
@@ -64,7 +64,7 @@ def _frames(uow_factory: UowFactory, f: EventFilter, after: int, timing: StreamT
 def _poll(uow_factory: UowFactory, f: EventFilter, scanned: int) -> tuple[list[dict[str, Any]], int]:
     """(matching rows after ``scanned``, the new scanned position), in one short read transaction."""
     with uow_factory(write=False) as uow:
-        newest = uow.search.last_seq()
+        newest = uow.chain.settled_seq()
         if newest <= scanned:
             return [], scanned
         rows = uow.search.search(f, scanned, PAGE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from services.content.domain import errors
+from shared.web import outcomes
 from shared.web.errors import error_response
 
 STATUS: dict[type[errors.DomainError], tuple[int, str]] = {
@@ -16,6 +17,9 @@ STATUS: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.MalformedUpload: (400, "malformed_upload"),
     errors.RangeNotSatisfiable: (416, "range_not_satisfiable"),
 }
+
+
+outcomes.map_errors(STATUS)  # the OpenAPI documents list these statuses (shared/web/outcomes.py)
 
 
 def register_domain_errors(app: Flask) -> None:

@@ -6,7 +6,9 @@ left out because the gateway never routes them.
 
 Every operation lists the error statuses the layers in front of its view can answer (the gateway's rate
 limit, session rules and upstream failures; the services' identity check and request parsing), each
-with the contract's error shape; ``default`` covers the outcomes only the use case knows (409, 410, ...).
+with the contract's error shape; the statuses only the use case knows (409, 410, ...) come from the
+service's own document (``shared/web/outcomes.py``). No operation has a ``default``: a status the document
+does not name is a finding.
 tests/e2e/test_openapi_conformance.py runs Schemathesis against this document.
 """
 
@@ -38,7 +40,6 @@ ERROR_RESPONSES: dict[str, tuple[str, str]] = {
 }
 # Any operation: the gateway counts, identifies and forwards every request, and every service checks the
 # caller before its view runs.
-_DEFAULT_TEXT = "any other outcome the use case names (e.g. 409 conflict, 410 gone), in the same shape"
 _ALWAYS = ("401", "403", "414", "428", "429", "502", "503", "504")
 _WITH_BODY = ("400", "413", "415", "422")
 
@@ -74,7 +75,7 @@ def merge(docs: dict[str, dict[str, Any]], unavailable: list[str], version: str 
     components: dict[str, dict[str, Any]] = {
         "schemas": {"Error": ERROR_SCHEMA},
         "responses": {name: {"description": text, "content": {"application/json": {"schema": _ERROR_REF}}}
-                      for name, text in [*ERROR_RESPONSES.values(), ("Default", _DEFAULT_TEXT)]},
+                      for name, text in ERROR_RESPONSES.values()},
     }
     tags: list[dict[str, Any]] = [{"name": "gateway", "description": "The gateway's own endpoints"}]
     for service in sorted(docs):
@@ -140,8 +141,8 @@ def document_errors(item: Any) -> Any:
         for status in sorted(statuses):
             name, _text = ERROR_RESPONSES[status]
             responses.setdefault(status, {"$ref": f"#/components/responses/{name}"})
-        responses.setdefault("default", {"$ref": "#/components/responses/Default"})
-        operation["responses"] = dict(sorted(responses.items(), key=lambda kv: (kv[0] == "default", kv[0])))
+        responses.pop("default", None)  # a service of an older version may still send one
+        operation["responses"] = dict(sorted(responses.items()))
     return item
 
 

@@ -1,5 +1,6 @@
-"""The portal's cookies (docs/internal-contracts.md): ``__Host-portal_session``, ``__Host-portal_consent`` and
-``__Host-portal_anon`` over HTTPS (Secure), without the prefix over HTTP; always HttpOnly, SameSite=Lax, Path=/."""
+"""The portal's cookies (docs/internal-contracts.md): ``__Host-portal_session``, ``__Host-portal_consent``,
+``__Host-portal_device`` and ``__Host-portal_anon`` over HTTPS (Secure), without the prefix over HTTP; always
+HttpOnly, SameSite=Lax, Path=/."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import hmac
 
 from flask import after_this_request, current_app, request
 
+from services.identity.handlers.sessions import Device
 from shared.web.identity import ANON_COOKIE, host_cookie
 
 SESSION_COOKIE = "portal_session"
@@ -82,3 +84,32 @@ def set_anonymous_cookie(value: str) -> None:
 
 def delete_anonymous_cookie() -> None:
     delete_cookie_later(host_cookie(ANON_COOKIE, is_https()))
+
+
+# --- the device cookie: a browser that logged in to an account before (OWASP device cookies) --------
+# Strictly necessary (it keeps the owner able to log in while strangers are throttled), so set without
+# consent. ``<user id>.<nonce>.<tag>``: the tag is an HMAC under a purpose of its own, so no other cookie's
+# value passes for it, and a stranger cannot make one for someone else's account.
+DEVICE_COOKIE = "portal_device"
+
+
+def _device_tag(user_id: str, nonce: str) -> str:
+    secret = current_app.extensions["container"].settings.common.internal_secret
+    return hmac.new(secret, f"device:{user_id}.{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def device_from_cookie() -> Device | None:
+    value = request.cookies.get(host_cookie(DEVICE_COOKIE, is_https())) or ""
+    parts = value.split(".")
+    if len(parts) != 3 or not all(parts) or len(value) > 200:
+        return None
+    user_id, nonce, tag = parts
+    if not hmac.compare_digest(_device_tag(user_id, nonce), tag):
+        return None
+    return Device(user_id=user_id, nonce=nonce)
+
+
+def set_device_cookie(device: Device, max_age: int) -> None:
+    value = f"{device.user_id}.{device.nonce}.{_device_tag(device.user_id, device.nonce)}"
+    set_cookie_later(host_cookie(DEVICE_COOKIE, is_https()), value, max_age)
+

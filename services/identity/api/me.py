@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from services.identity import handlers
 from services.identity.api import schemas
+from services.identity.api.cookies import device_from_cookie
 from services.identity.api.deps import container, read_uow, uow
 from services.identity.handlers import profile
 from shared.web.identity import require_user
@@ -36,7 +37,7 @@ def reauth(body):
     ident, c = require_user(), container()
     return profile.reauthenticate(uow(), c.hasher, c.counters, c.settings, user_id=ident.user_id or "",
                                   session_id=ident.session_id, password=body["password"],
-                                  client_ip=ident.client_ip)
+                                  client_ip=ident.client_ip, device=device_from_cookie())
 
 
 @blp.post("/password")
@@ -46,5 +47,6 @@ def change_password(body):
     ident, c = require_user(), container()
     ended = profile.change_password(uow(), c.hasher, c.counters, c.settings, user_id=ident.user_id or "",
                                     session_id=ident.session_id, current_password=body["current_password"],
-                                    new_password=body["new_password"], client_ip=ident.client_ip)
+                                    new_password=body["new_password"], client_ip=ident.client_ip,
+                                    device=device_from_cookie())
     return {"sessions_ended": ended}

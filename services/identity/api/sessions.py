@@ -8,7 +8,13 @@ from contextlib import contextmanager
 from flask_smorest import Blueprint
 
 from services.identity.api import schemas
-from services.identity.api.cookies import clear_session_cookie, consent_browser_id, set_session_cookie
+from services.identity.api.cookies import (
+    clear_session_cookie,
+    consent_browser_id,
+    device_from_cookie,
+    set_device_cookie,
+    set_session_cookie,
+)
 from services.identity.api.deps import container, read_uow, uow, user_agent
 from services.identity.domain.errors import InvalidCredentials, Throttled
 from services.identity.handlers import sessions
@@ -25,10 +31,11 @@ def login(body):
     c, ident = container(), current_identity()
     req = sessions.LoginRequest(email=body["email"], password=body["password"], user_agent=user_agent(),
                                 client_ip=ident.client_ip, previous_session_id=ident.session_id,
-                                browser_id=consent_browser_id())
+                                browser_id=consent_browser_id(), device=device_from_cookie())
     with counted_login():
         result = sessions.login(uow(), c.hasher, c.counters, c.settings, req)
     set_session_cookie(result.token, c.settings.session_absolute_seconds)
+    set_device_cookie(result.device, c.settings.device_cookie_seconds)
     return {"csrf_token": result.csrf_token, "session_id": result.session.id,
             "expires_at": result.session.expires_at, "user": result.user.profile()}
 

@@ -14,14 +14,15 @@ from services.identity.handlers.email import issue_token
 from services.identity.handlers.mail import queue_mails
 from services.identity.handlers.ports import Counters, PasswordHasher
 from services.identity.handlers.reauth import check_recent_auth
-from services.identity.handlers.sessions import check_password_guess, end_user_sessions, throttle_key
+from services.identity.handlers.sessions import Device, check_password_guess, clear_guesses, end_user_sessions
 from shared import clock
 
 _UNSET: Any = object()
 
 
 def reauthenticate(uow: Any, hasher: PasswordHasher, counters: Counters, settings: Settings, *,
-                   user_id: str, session_id: str | None, password: str, client_ip: str) -> dict[str, Any]:
+                   user_id: str, session_id: str | None, password: str, client_ip: str,
+                   device: Device | None = None) -> dict[str, Any]:
     """Prove the password again: the session counts as recently authenticated for a few minutes.
     Throttled like login (same per-account counter), so it is no side door for guessing."""
     if not session_id:
@@ -31,10 +32,10 @@ def reauthenticate(uow: Any, hasher: PasswordHasher, counters: Counters, setting
         session = uow.sessions.get(session_id)
     if user is None or session is None or session.user_id != user_id or session.ended_at is not None:
         raise NotAuthenticated("Log in to do this.")
-    check_password_guess(uow, hasher, counters, settings, user.email, password, client_ip)
+    guess = check_password_guess(uow, hasher, counters, settings, user.email, password, client_ip, device)
     now = clock.now()
     with uow:
-        uow.throttle.put(throttle_key(user.email), 0, None, now)
+        clear_guesses(uow, guess.keys, now)
         uow.sessions.set_auth_time(session_id, now)
         uow.emit("identity.session.reauthenticated", subject=user_id,
                  payload={"user_id": user_id, "session_id": session_id})
@@ -44,7 +45,8 @@ def reauthenticate(uow: Any, hasher: PasswordHasher, counters: Counters, setting
 
 
 def change_password(uow: Any, hasher: PasswordHasher, counters: Counters, settings: Settings, *, user_id: str,
-                    session_id: str | None, current_password: str, new_password: str, client_ip: str) -> int:
+                    session_id: str | None, current_password: str, new_password: str, client_ip: str,
+                    device: Device | None = None) -> int:
     """The owner sets a new password by proving the current one (throttled like login). The session
     doing it stays and counts as freshly authenticated; every other session ends. Returns how many."""
     if not session_id:
@@ -55,11 +57,11 @@ def change_password(uow: Any, hasher: PasswordHasher, counters: Counters, settin
         session = uow.sessions.get(session_id)
     if user is None or session is None or session.user_id != user_id or session.ended_at is not None:
         raise NotAuthenticated("Log in to do this.")
-    check_password_guess(uow, hasher, counters, settings, user.email, current_password, client_ip)
+    guess = check_password_guess(uow, hasher, counters, settings, user.email, current_password, client_ip, device)
     new_hash = hasher.hash(new_password)
     now = clock.now()
     with uow:
-        uow.throttle.put(throttle_key(user.email), 0, None, now)
+        clear_guesses(uow, guess.keys, now)
         uow.users.update(user_id, password_hash=new_hash, password_changed_at=now, updated_at=now)
         uow.sessions.set_auth_time(session_id, now)
         ended = end_user_sessions(uow, user_id, "password_changed", keep=session_id)

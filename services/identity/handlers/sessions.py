@@ -30,6 +30,15 @@ class LoginResult:
     csrf_token: str
     session: LoginSession
     user: User
+    device: Device  # what the browser's device cookie names from now on
+
+
+@dataclass(frozen=True)
+class Device:
+    """A browser that logged in to this account before, as its signed device cookie says."""
+
+    user_id: str
+    nonce: str
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,17 @@ class LoginRequest:
     client_ip: str = ""
     previous_session_id: str | None = None  # the session this browser had, replaced by the new one
     browser_id: str | None = None  # from the consent cookie: an anonymous choice carried into the account
+    device: Device | None = None  # from the device cookie, if the browser sent a valid one
+
+
+@dataclass(frozen=True)
+class Guess:
+    """A password guess that was right: the account, and the throttle rows it was counted on (a success
+    clears them)."""
+
+    user: User
+    keys: tuple[str, ...]
+    device: Device | None  # the known device it came from (None: an unknown client)
 
 
 def throttle_key(email: str) -> str:
@@ -47,29 +67,76 @@ def throttle_key(email: str) -> str:
     return token_hash("login:" + normalize_email(email))
 
 
-def reserve_guess(uow: Any, settings: Settings, key: str, email: str) -> User | None:
+def client_throttle_key(email: str, client_ip: str) -> str:
+    """One unknown client's guesses on one address."""
+    return token_hash(f"login:{normalize_email(email)}\nclient:{client_ip}")
+
+
+def device_throttle_key(email: str, device: Device) -> str:
+    """One known device's guesses on one address."""
+    return token_hash(f"login:{normalize_email(email)}\ndevice:{device.nonce}")
+
+
+def _refusal(settings: Settings, failures: int, next_allowed: Any, now: Any) -> tuple[str, int] | None:
+    """Why a guess counted on a row with this state must wait (reason, seconds), or None."""
+    if next_allowed is None or next_allowed <= now:
+        return None
+    wait = int((next_allowed - now).total_seconds()) + 1
+    return ("locked" if failures >= settings.throttle_max_failures else "throttled"), wait
+
+
+def _counted(settings: Settings, failures: int, next_allowed: Any, now: Any, delays: bool) -> tuple[int, Any]:
+    """The row's state once this guess is counted (as failed until it proves right)."""
+    if failures >= settings.throttle_max_failures:  # a lock that has lifted: counting starts again
+        failures = 0
+    failures += 1
+    if failures >= settings.throttle_max_failures:
+        return failures, now + timedelta(seconds=settings.throttle_lock_seconds)
+    delay = guess_delay(failures, settings.throttle_free_failures, settings.throttle_max_delay) if delays else 0
+    return failures, (now + timedelta(seconds=delay) if delay else None)
+
+
+def reserve_guess(uow: Any, settings: Settings, email: str, client_ip: str,
+                  device: Device | None = None) -> tuple[User | None, tuple[str, ...], Device | None]:
     """Count this guess as failed before checking it (so parallel guesses cannot overtake the limit);
-    a success resets the count. Raises ``Throttled`` while the account must wait. Returns the live
-    account with this address, or None (no account, or an erased one)."""
+    a success clears what it was counted on. Raises ``Throttled`` while it must wait.
+
+    Who is guessing decides where it counts (OWASP, "Blocking Brute Force Attacks", device cookies): a
+    browser holding a device cookie of this account counts on its own row only, so strangers hammering
+    the address never lock its owner out of a browser they logged in from before. Any other client counts
+    on its own row for this address (delays doubling after a few failures) and on the address's row for
+    all unknown clients together (a lock for ``throttle_lock_seconds`` after ``throttle_max_failures``,
+    which lifts by itself). Returns the live account with this address or None, the rows counted on, and
+    the device if it is one of this account's."""
     now = clock.now()
     with uow:
-        failures, next_allowed = uow.throttle.lock(key, now)
         found = uow.users.by_email(normalize_email(email))
         user = found if found is not None and found.erased_at is None else None
-        if failures >= settings.throttle_max_failures:
-            _failed(uow, settings, email, user, "locked", "")
-            uow.commit()
-            raise Throttled("Too many failed attempts on this account. Reset your password to sign in again.",
-                            retry_after=settings.throttle_max_delay)
-        if next_allowed is not None and next_allowed > now:
-            _failed(uow, settings, email, user, "throttled", "")
-            uow.commit()
-            raise Throttled("Too many failed attempts. Try again later.",
-                            retry_after=int((next_allowed - now).total_seconds()) + 1)
-        delay = guess_delay(failures + 1, settings.throttle_free_failures, settings.throttle_max_delay)
-        uow.throttle.put(key, failures + 1, now + timedelta(seconds=delay) if delay else None, now)
+        known = device if device is not None and user is not None and device.user_id == user.id else None
+        if known is not None:
+            keys: tuple[str, ...] = (device_throttle_key(email, known),)
+            delays: tuple[bool, ...] = (True,)
+        else:
+            keys = (client_throttle_key(email, client_ip), throttle_key(email))
+            delays = (True, False)
+        rows = [uow.throttle.lock(key, now) for key in keys]
+        for failures, next_allowed in rows:
+            refused = _refusal(settings, failures, next_allowed, now)
+            if refused is not None:
+                reason, wait = refused
+                _failed(uow, settings, email, user, reason, client_ip)
+                uow.commit()
+                raise Throttled("Too many failed attempts. Try again later.", retry_after=wait)
+        for key, (failures, next_allowed), with_delays in zip(keys, rows, delays, strict=True):
+            uow.throttle.put(key, *_counted(settings, failures, next_allowed, now, with_delays), now)
         uow.commit()
-    return user
+    return user, keys, known
+
+
+def clear_guesses(uow: Any, keys: tuple[str, ...], now: Any) -> None:
+    """Inside the caller's unit of work: a right password clears the rows its guess was counted on."""
+    for key in keys:
+        uow.throttle.put(key, 0, None, now)
 
 
 def email_digest(settings: Settings, email: str) -> str:
@@ -90,15 +157,15 @@ def _failed(uow: Any, settings: Settings, email: str, user: User | None, reason:
 
 
 def check_password_guess(uow: Any, hasher: PasswordHasher, counters: Counters, settings: Settings,
-                         email: str, password: str, client_ip: str) -> User:
-    """The throttled password check shared by login and re-authentication."""
+                         email: str, password: str, client_ip: str, device: Device | None = None) -> Guess:
+    """The throttled password check shared by login, re-authentication and a password change."""
     if counters.ip_failures(client_ip) >= settings.ip_failure_limit:
         with uow:
             _failed(uow, settings, email, None, "ip_throttled", client_ip)
             uow.commit()
         raise Throttled("Too many failed logins from your network. Try again later.",
                         retry_after=counters.ip_retry_after(client_ip))
-    user = reserve_guess(uow, settings, throttle_key(email), email)
+    user, keys, known = reserve_guess(uow, settings, email, client_ip, device)
     if user is None:
         hasher.waste_time(password)
         ok = False
@@ -111,14 +178,17 @@ def check_password_guess(uow: Any, hasher: PasswordHasher, counters: Counters, s
             uow.commit()
         raise InvalidCredentials("Wrong email or password.")
     assert user is not None
-    return user
+    return Guess(user=user, keys=keys, device=known)
 
 
 def login(uow: Any, hasher: PasswordHasher, counters: Counters, settings: Settings,
           req: LoginRequest) -> LoginResult:
     """Check the password (throttled) and open a fresh session: a new id at every login. A cookie
-    choice this browser made anonymously becomes the account's."""
-    user = check_password_guess(uow, hasher, counters, settings, req.email, req.password, req.client_ip)
+    choice this browser made anonymously becomes the account's. The result names the browser's device
+    (its known one, or a new one) for the device cookie."""
+    guess = check_password_guess(uow, hasher, counters, settings, req.email, req.password, req.client_ip,
+                                 req.device)
+    user = guess.user
     new_hash = hasher.hash(req.password) if hasher.needs_rehash(user.password_hash) else None
     token, csrf = new_token(), new_token()
     now = clock.now()
@@ -128,7 +198,7 @@ def login(uow: Any, hasher: PasswordHasher, counters: Counters, settings: Settin
         auth_time=now, expires_at=now + timedelta(seconds=settings.session_absolute_seconds))
     replaced = False
     with uow:
-        uow.throttle.put(throttle_key(req.email), 0, None, now)
+        clear_guesses(uow, guess.keys, now)
         if req.previous_session_id:
             replaced = _end(uow, req.previous_session_id, "replaced")
         uow.sessions.add(session)
@@ -141,7 +211,8 @@ def login(uow: Any, hasher: PasswordHasher, counters: Counters, settings: Settin
         uow.commit()
     if replaced:
         counters.bump_epoch()
-    return LoginResult(token=token, csrf_token=csrf, session=session, user=user)
+    device = guess.device or Device(user_id=user.id, nonce=new_token())
+    return LoginResult(token=token, csrf_token=csrf, session=session, user=user, device=device)
 
 
 def _end(uow: Any, session_id: str, reason: str, user_id: str | None = None) -> bool:

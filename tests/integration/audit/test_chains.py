@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import delete, select, update
@@ -151,3 +152,39 @@ def test_the_number_of_chains_is_fixed_once_the_store_holds_events(chained, monk
     monkeypatch.setenv("PORTAL_AUDIT_CHAINS", "3")
     with pytest.raises(ConfigError, match="PORTAL_AUDIT_CHAINS is 3, but the log store holds events written in 2"):
         bootstrap()
+
+
+def test_the_live_stream_does_not_pass_rows_a_writer_of_another_chain_has_not_committed_yet(chained):
+    """Numbers are drawn before commit: chain 0's writer holds 1..n uncommitted while chain 1's larger numbers
+    commit. A stream must not move past chain 0's numbers, and sends them once they are committed."""
+    from services.audit.handlers.stream import StreamTiming, open_stream
+
+    frames = open_stream(chained.uow, EventFilter(), 0, StreamTiming(poll=0.01, heartbeat=60, lifetime=60),
+                         sleep=lambda _s: None)
+    assert next(frames).startswith("retry:")
+    events = events_at(40)
+    first = [e for e in events if chain_of(e.event_id, 2) == 0]
+    second = [e for e in events if chain_of(e.event_id, 2) == 1]
+    writer = chained.uow()
+    writer.__enter__()
+    writer.chain.append(first, datetime.now(UTC), 0)  # numbers drawn, rows written, not committed
+    store_events(chained.uow, second)  # committed, with larger numbers
+    seen: list[int] = []
+    result: dict = {}
+
+    def read(count: int) -> None:
+        for chunk in frames:
+            seen.extend(int(line[4:]) for line in chunk.splitlines() if line.startswith("id: "))
+            if len(set(seen)) >= count:
+                result["done"] = True
+                return
+
+    reader = threading.Thread(target=read, args=(40,), daemon=True)
+    reader.start()
+    reader.join(1.0)
+    assert seen == [], "nothing sent while chain 0's rows below them are uncommitted"
+    writer.commit()
+    writer.__exit__(None, None, None)
+    reader.join(20)
+    assert result.get("done"), seen
+    assert sorted(seen) == seen and len(seen) == 40

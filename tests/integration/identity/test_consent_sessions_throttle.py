@@ -6,7 +6,7 @@ import pytest
 
 from shared.identity import Identity
 from shared.web.identity import verify_anonymous_cookie
-from tests.integration.identity.conftest import PASSWORD, advance, cookie_value, outbox_events
+from tests.integration.identity.conftest import PASSWORD, advance, cookie_value, outbox_events, set_cookie_header
 
 pytestmark = pytest.mark.integration
 
@@ -85,37 +85,76 @@ def strict_throttle(monkeypatch, identity_env):
     monkeypatch.setenv("IDENTITY_THROTTLE_FREE_FAILURES", "3")
     monkeypatch.setenv("IDENTITY_THROTTLE_MAX_DELAY", "8")
     monkeypatch.setenv("IDENTITY_THROTTLE_MAX_FAILURES", "6")
+    monkeypatch.setenv("IDENTITY_THROTTLE_LOCK_SECONDS", "3600")
     monkeypatch.setenv("IDENTITY_IP_FAILURE_LIMIT", "50")
 
 
-def attempt(client, email, password, ip="198.51.100.7"):
-    return client.call("POST", "/sessions", Identity(client_ip=ip), json={"email": email, "password": password})
+def attempt(client, email, password, ip="198.51.100.7", device=None):
+    """A login from ``ip``; ``device``: the device cookie this browser sends (none: it sends none)."""
+    if device:
+        client.http.set_cookie("portal_device", device)
+    try:
+        return client.call("POST", "/sessions", Identity(client_ip=ip), json={"email": email, "password": password})
+    finally:
+        client.http.delete_cookie("portal_device")
 
 
-def test_account_throttle_grows_then_locks_until_a_password_reset(strict_throttle, client, container, clock_file):
+def test_account_throttle_grows_then_locks_for_a_while_and_lifts_by_itself(strict_throttle, client, container,
+                                                                           clock_file):
     from tests.integration.identity.test_email_flows import last_mail_to, token_in
 
     client.register("target@example.com")
+    owner = attempt(client, "target@example.com", PASSWORD, ip="192.0.2.1")  # the owner's browser, before
+    device = cookie_value(owner, "portal_device")
+    assert owner.status_code == 200 and device
     for _ in range(3):
         assert attempt(client, "target@example.com", "guess guess guess").status_code == 401
     blocked = attempt(client, "target@example.com", PASSWORD)  # even the right password must wait
     assert blocked.status_code == 429 and blocked.get_json()["error"]["code"] == "too_many_attempts"
     assert int(blocked.headers["Retry-After"]) >= 1
     delays = []
-    for _ in range(3):
+    for _ in range(2):
         advance(clock_file, 10)
         assert attempt(client, "target@example.com", "guess guess guess").status_code == 401
         delays.append(int(attempt(client, "target@example.com", "x").headers["Retry-After"]))
-    assert delays == sorted(delays) and delays[-1] > delays[0]  # growing delays
-    advance(clock_file, 24 * 3600)  # six consecutive failures: locked however long one waits
-    assert attempt(client, "target@example.com", PASSWORD).status_code == 429
+    assert delays == sorted(delays) and delays[-1] > delays[0]  # growing delays for this client
+    # another stranger's network: its own delays, but the address's count for unknown clients goes on
+    other = attempt(client, "target@example.com", "guess guess guess", ip="203.0.113.66")
+    assert other.status_code == 401, (other.get_json(), other.headers.get("Retry-After"))
+    locked = attempt(client, "target@example.com", PASSWORD, ip="203.0.113.67")  # six: unknown clients locked
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 3000
+    # the owner's browser is not an unknown client: it logs in
+    assert attempt(client, "target@example.com", PASSWORD, ip="192.0.2.1", device=device).status_code == 200
+    advance(clock_file, 1800)  # half the lock: still locked for unknown clients
+    assert attempt(client, "target@example.com", PASSWORD, ip="203.0.113.68").status_code == 429
     reasons = {e["payload"]["reason"] for e in outbox_events(container, "identity.login.failed")}
     assert {"bad_password", "throttled", "locked"} <= reasons
-    # the owner unlocks by proving control of the mailbox: no permanent lockout
+    advance(clock_file, 1801)  # the lock lifts by itself: no reset needed
+    assert attempt(client, "target@example.com", PASSWORD, ip="203.0.113.68").status_code == 200
+    # a reset still clears the address's count at once
+    for n in range(6):
+        attempt(client, "target@example.com", "guess guess guess", ip=f"203.0.113.{100 + n}")
+    assert attempt(client, "target@example.com", PASSWORD, ip="203.0.113.99").status_code == 429
     assert client.call("POST", "/password-resets", json={"email": "target@example.com"}).status_code == 202
     token = token_in(last_mail_to(container, "target@example.com", "Reset"))
     client.call("POST", "/password-resets/confirm", json={"token": token, "password": "the owner is back in"})
-    assert attempt(client, "target@example.com", "the owner is back in").status_code == 200
+    assert attempt(client, "target@example.com", "the owner is back in", ip="203.0.113.99").status_code == 200
+
+
+def test_a_device_cookie_is_signed_for_its_account(strict_throttle, client, container):
+    """A browser's device cookie counts only for the account it was issued for, and only as issued."""
+    client.register("dee@example.com")
+    client.register("eve@example.com")
+    eve = cookie_value(attempt(client, "eve@example.com", PASSWORD), "portal_device") or ""
+    user_id, nonce, tag = eve.split(".")
+    header = set_cookie_header(attempt(client, "dee@example.com", PASSWORD), "portal_device") or ""
+    assert "HttpOnly" in header and "SameSite=Lax" in header and "Max-Age=" in header
+    for n in range(6):  # strangers lock unknown clients out of dee's account
+        attempt(client, "dee@example.com", "guess guess guess", ip=f"203.0.113.{n}")
+    forged = {f"{user_id}.{nonce}.{'0' * 32}", f"{user_id}.other.{tag}", eve}  # a bad tag, another nonce, eve's own
+    for value in forged:
+        resp = attempt(client, "dee@example.com", PASSWORD, device=value)
+        assert resp.status_code == 429, value
 
 
 def test_unknown_accounts_are_throttled_the_same_way(strict_throttle, client):

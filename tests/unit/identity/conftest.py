@@ -20,6 +20,7 @@ def make_settings(**overrides) -> Settings:
     values = dict(common=common, session_idle_seconds=1800, session_absolute_seconds=12 * 3600,
                   reauth_seconds=300, argon2_memory_kib=7168, argon2_time_cost=5, argon2_parallelism=1,
                   throttle_free_failures=5, throttle_max_delay=900, throttle_max_failures=100,
+                  throttle_lock_seconds=3600, device_cookie_seconds=180 * 24 * 3600,
                   ip_failure_limit=100, ip_failure_window=900, verify_token_seconds=48 * 3600,
                   reset_token_seconds=3600, public_url="http://portal.test", smtp_url="",
                   mail_from="portal@test", mail_dir=Path("/nonexistent"),
