@@ -6,7 +6,9 @@
 set -eu
 service='~* &* +@all -@dangerous +info'
 echo "user default off resetpass resetkeys resetchannels -@all"
-for user in identity linking content audit relay scheduler portal; do
+# identity may also rewrite the append-only file once an erasure completes (docs/privacy.md)
+echo "user identity on >${PORTAL_REDIS_PASSWORD_IDENTITY:?} $service +bgrewriteaof"
+for user in linking content audit relay scheduler portal; do
     eval "password=\${PORTAL_REDIS_PASSWORD_$(echo "$user" | tr a-z A-Z):?set PORTAL_REDIS_PASSWORD_$user}"
     echo "user $user on >$password $service"
 done

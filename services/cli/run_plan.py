@@ -29,8 +29,8 @@ DEFAULT_PORTS = {"identity": 8101, "linking": 8102, "content": 8103, "audit": 81
 # (docs/privacy.md, "The copies outside the tables").
 SERVICE_REDIS_RULES = "~* &* +@all -@dangerous +info"
 REDIS_USERS = {
-    **{s: SERVICE_REDIS_RULES for s in ("linking", "content", "audit", "relay", "scheduler", "portal")},
     "identity": SERVICE_REDIS_RULES + " +bgrewriteaof",
+    **{s: SERVICE_REDIS_RULES for s in ("linking", "content", "audit", "relay", "scheduler", "portal")},
     "gateway": "~portal:rl:* ~portal:sessions:* resetchannels +@all -@dangerous",  # rate limits, session epoch
     "web": "~portal:nonce:* resetchannels +@all -@dangerous",  # the pages claim their calls' nonces only
     "admin": "~* &* +@all",
@@ -315,7 +315,8 @@ def redis_spec(settings: RunSettings, port: int, env: dict[str, str], passwords:
         # Queued events must survive a restart: append-only file, fsync once a second.
         "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
         "--daemonize", "no", "--logfile", "", "--loglevel", "notice",
-    ), env)
+    ), env, first_restart=1.0)  # the fault suite lost a batch in 2 of ~6 Redis kill -9 runs with an at-once
+    # restart and none in earlier runs with a 1 s pause (docs/reliability.md): the pause stays until that is understood
 
 
 def gunicorn_argv(settings: RunSettings, service: str, bind: str, root: Path = REPO_ROOT) -> tuple[str, ...]:

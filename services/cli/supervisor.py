@@ -36,6 +36,8 @@ class ChildSpec:
     argv: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     cwd: str | None = None
+    # The pause before restarting after a first crash, when it must differ from the supervisor's Backoff.
+    first_restart: float | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,8 @@ class Supervisor:
                 ran = now - child.started_at
                 child.failures = 1 if ran >= self.backoff.stable_after else child.failures + 1
                 delay = self.backoff.delay(child.failures)
+                if child.failures <= 1 and child.spec.first_restart is not None:
+                    delay = child.spec.first_restart
                 child.restart_at = now + delay
                 self.say(f"{child.name} exited unexpectedly ({describe_exit(code)}) after {ran:.1f}s; "
                          f"restarting in {delay:.1f}s (failure {child.failures} in a row)")

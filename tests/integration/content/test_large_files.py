@@ -136,8 +136,13 @@ def service(tmp_path, database_url, redis_url, internal_secret):
         wait_for_port(port, timeout=60)
         worker = wait_until(lambda: psutil.Process(web.pid).children(), timeout=30, message="gunicorn worker")[0]
         svc = Service(f"http://127.0.0.1:{port}", internal_secret.encode())
-        wait_until(lambda: svc.http.get(svc.base + "/readyz", timeout=5).status_code == 200, timeout=60,
-                   message="content ready")
+        def ready() -> bool:
+            try:  # the first answer of a worker on a loaded machine may take longer than a poll
+                return svc.http.get(svc.base + "/readyz", timeout=30).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_until(ready, timeout=120, message="content ready")
         yield svc, PeakRss(worker.pid), tmp_path / "var" / "collaterals"
     finally:
         web.stop()
