@@ -103,8 +103,10 @@ def test_killing_the_audit_worker_loses_and_duplicates_nothing(tmp_path, redis_u
             first.kill9()
             killed_at = stored()
             assert killed_at < TOTAL, "the flow ended before the kill; slow the relay down"
-            second = celery_worker("audit", worker_env, tmp_path, name="audit-second").start()
+            # Checked before the second worker starts: once running, it hands the dead worker's batch back
+            # to the queue as soon as that worker's lease lapses (seconds), which is what is under test.
             assert _broker_state(redis_url)["unacked"] > 0, "the kill came too late to catch a held batch"
+            second = celery_worker("audit", worker_env, tmp_path, name="audit-second").start()
             try:
                 wait_until(lambda: stored() == TOTAL and relay.pending() == 0, timeout=90, interval=0.5,
                            message=f"all {TOTAL} events stored")

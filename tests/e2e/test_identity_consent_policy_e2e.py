@@ -205,7 +205,7 @@ def test_consent_refuses_bad_input_and_keeps_the_stored_choice(platform: Platfor
 def test_roles_are_given_by_admins_only_audited_and_applied_at_once(platform: Platform, reviewer: Person):
     base = platform.url
     admin = person(platform, "Adam", "admin")
-    sam = person(platform, "Sam")
+    sam = person(platform, "Sam", confirmed=True)  # a role goes only to a confirmed address
     ada = person(platform, "Ada")
     reason = "ticket 815: wrong phone number"
     roles_url = f"{base}/api/identity/users/{sam.id}/roles"

@@ -42,7 +42,7 @@ from shared.bus.celery_app import make_celery
 from shared.bus.publisher import CeleryPublisher
 from shared.web.app import create_base_app
 from shared.web.identity import require_system
-from tests.integration.identity.conftest import IdentityClient, worker_idle
+from tests.integration.identity.conftest import IdentityClient, confirm_address, worker_idle
 from tests.integration.linking.conftest import Api, linking_settings
 from tests.support.databases import drop_database_url, new_database_url, pg_admin_url
 from tests.support.net import free_port, wait_for_port
@@ -212,10 +212,12 @@ class Platform:
 
     # --- conveniences --------------------------------------------------------------------------------
     def person(self, tag: str = "") -> tuple[dict[str, Any], Any]:
-        """A registered, logged-in person whose registration linking's worker has projected."""
+        """A registered, logged-in person with a confirmed address (a link request needs one) whose
+        registration linking's worker has projected."""
         unique = uuid.uuid4().hex[:8]
         user = self.http.register(f"{tag or 'person'}-{unique}@example.com", name=f"Name{unique} Surname{unique}",
                                   phone=f"+32 4{int(unique, 16) % 10**8:08d}")
+        confirm_address(self.identity, user["id"])
         wait_until(lambda: self.projected(user["id"]) is not None, timeout=60, message="linking projected the user")
         return user, self.http.login(user["email"])
 
