@@ -2,7 +2,7 @@
 # Prints the Redis ACL file of a deployment (docker-compose.yml's redis runs it at start): an ACL user per
 # service and platform process, each with its password from the environment (PORTAL_REDIS_PASSWORD_<USER>,
 # made by `portal keys`); the default user off. The same users and rules as `portal run`'s embedded Redis
-# (services/cli/run_plan.py REDIS_USERS; tests/integration/test_compose.py checks they agree).
+# (services/cli/redis_users.py REDIS_USERS; tests/integration/test_compose.py checks they agree).
 set -eu
 service='~* &* +@all -@dangerous +info'
 echo "user default off resetpass resetkeys resetchannels -@all"

@@ -28,14 +28,12 @@ from types import FrameType
 import click
 
 from services.cli.keys import ensure_audit_keys
+from services.cli.redis_users import CLI_REDIS_USER, LOCAL, embedded_redis_url
 from services.cli.run_plan import (
-    CLI_REDIS_USER,
-    LOCAL,
     Layout,
     RunSettings,
     child_env,
     chosen_services,
-    embedded_redis_url,
     load_or_create_secrets,
     local_env,
     local_env_path,

@@ -24,17 +24,8 @@ import yaml
 
 from services.cli import main as portal_cli
 from services.cli.keys import event_keys_for
-from services.cli.run_plan import (
-    BACKENDS,
-    PG_ROLES,
-    RABBITMQ_USERS,
-    REDIS_USERS,
-    SERVICES,
-    read_env_file,
-    redis_acl,
-    redis_password_env,
-    redis_user,
-)
+from services.cli.redis_users import REDIS_USERS, redis_acl, redis_password_env, redis_user
+from services.cli.run_plan import BACKENDS, PG_ROLES, RABBITMQ_USERS, SERVICES, read_env_file
 from shared.bus.topology import queue_name
 from tests.support.audit_keys import audit_keys_env
 from tests.support.processes import REPO, VENV_BIN, base_env
@@ -119,7 +110,7 @@ def _process(container: str) -> str:
 
 def test_redis_has_the_same_acl_users_as_portal_run(compose):
     """deploy/redis/users.sh (what compose's Redis loads) writes exactly the users and rules of the embedded Redis
-    of `portal run` (run_plan.redis_acl), which tests/e2e/test_make_run.py checks through real processes."""
+    of `portal run` (redis_users.redis_acl), which tests/e2e/test_make_run.py checks through real processes."""
     redis = compose["services"]["redis"]
     assert "--aclfile" in redis["command"][-1] and "requirepass" not in redis["command"][-1]
     passwords = {redis_password_env(u): secrets.token_hex(8) for u in REDIS_USERS}

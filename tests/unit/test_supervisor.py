@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from services.cli.keys import ensure_audit_keys, event_keys_for
+from services.cli.redis_users import redis_acl, redis_user
 from services.cli.run_plan import (
     SECRET_NAMES,
     Layout,
@@ -26,8 +27,6 @@ from services.cli.run_plan import (
     local_env_path,
     plan,
     readiness_urls,
-    redis_acl,
-    redis_user,
     stop_stages,
     write_private_env,
 )
