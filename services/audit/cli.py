@@ -49,10 +49,10 @@ def verify() -> None:
 
 
 @audit.command("retain")
-@click.option("--older-than", "days", type=click.IntRange(min=1), required=True, metavar="DAYS",
-              help="Remove events stored more than DAYS days ago (except people under legal hold); at least "
-                   "PORTAL_AUDIT_RETENTION_DAYS.")
-def retain(days: int) -> None:
+@click.option("--older-than", "days", type=click.IntRange(min=1), default=None, metavar="DAYS",
+              help="Remove events stored more than DAYS days ago (except people under legal hold); at least, and "
+                   "by default, the retention period PORTAL_AUDIT_RETENTION_DAYS.")
+def retain(days: int | None) -> None:
     """Remove old events by whole time ranges, leaving a signed record; the chain still verifies.
     Connects as ``PORTAL_AUDIT_RETENTION_DATABASE_URL`` when set: the writer's role cannot delete events."""
     import os
@@ -64,7 +64,7 @@ def retain(days: int) -> None:
 
     with _container() as container:
         try:
-            record = retention.retain(container, days)
+            record = retention.retain(container, days or container.settings.retention_days)
         except (retention.RetentionTooShort, retention.RetentionNotPartitioned) as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(record) if record else json.dumps({"removed": 0, "message": "nothing to remove"}))
