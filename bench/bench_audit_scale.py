@@ -106,7 +106,7 @@ def run(report: Report, n: int | None = None, pg: bool | None = None) -> None:
     container = bootstrap()
     engine = container.runtime.engine
     try:
-        with container.uow(write=False) as uow:
+        with container.read_uow() as uow:
             present = uow.search.last_seq()
         started = time.perf_counter()
         if present and present != n:
@@ -123,10 +123,10 @@ def run(report: Report, n: int | None = None, pg: bool | None = None) -> None:
             for event in generate(n):
                 batch.append(event)
                 if len(batch) == batch_size:
-                    store_events(container.uow, batch)
+                    store_events(container, batch)
                     batch = []
             if batch:
-                store_events(container.uow, batch)
+                store_events(container, batch)
         load_rate = n / (time.perf_counter() - started)
         print(f"   {n:,} events: {how}, {load_rate:,.0f} events/s ({_load()})", flush=True)
         if os.environ.get("BENCH_AUDIT_LOAD_ONLY"):
@@ -160,10 +160,10 @@ def run(report: Report, n: int | None = None, pg: bool | None = None) -> None:
         timings, raw_timings = [], []
         for f in queries:
             t = time.perf_counter()
-            search.search_events(container.uow, key, f, limit=50)
+            search.search_events(container, key, f, limit=50)
             timings.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
-            with container.uow(write=False) as uow:
+            with container.read_uow() as uow:
                 uow.search.search(f, None, 51)
             raw_timings.append((time.perf_counter() - t) * 1000)
         where = engine.dialect.name
@@ -176,7 +176,7 @@ def run(report: Report, n: int | None = None, pg: bool | None = None) -> None:
         peak = base_rss
         t = time.perf_counter()
         size = rows = 0
-        for chunk in search.export_events(container.uow, EventFilter(), "jsonl"):
+        for chunk in search.export_events(container, EventFilter(), "jsonl"):
             size += len(chunk)
             rows += chunk.count("\n")
             peak = max(peak, rss_mb())
@@ -195,7 +195,7 @@ def run(report: Report, n: int | None = None, pg: bool | None = None) -> None:
         # --- verify ------------------------------------------------------------------------------
         base_rss = rss_mb()
         t = time.perf_counter()
-        result = integrity.verify(container.uow)
+        result = integrity.verify(container)
         verify_s = time.perf_counter() - t
         assert result.ok and result.checked == n, result.to_dict()
         verify_rss = rss_mb() - base_rss

@@ -8,7 +8,7 @@ from flask import Response, current_app
 from flask_smorest import Blueprint
 
 from services.audit.api import schemas
-from services.audit.api.deps import container, uow_factory
+from services.audit.api.deps import container, units
 from services.audit.api.events import event_filter
 from services.audit.handlers import stream
 from shared.web.errors import ApiError
@@ -42,7 +42,7 @@ def stream_events(args, headers):
     try:
         timing = stream.StreamTiming(poll=settings.stream_poll, heartbeat=settings.stream_heartbeat,
                                      lifetime=settings.stream_lifetime)
-        frames = stream.open_stream(uow_factory(), event_filter(args), after, timing)
+        frames = stream.open_stream(units(), event_filter(args), after, timing)
     except BaseException:
         slots.release()
         raise
