@@ -4,10 +4,12 @@ services, down through their handlers and domain models to the exceptions and ea
 from __future__ import annotations
 
 from services.content.api import queries
-from services.content.app import create_app as _content_app  # noqa: F401 - registers its table of domain errors
+from services.content.api.errors import STATUS as CONTENT_ERRORS
 from services.identity.api import privacy, sessions, users
 from services.linking.api import companies
-from shared.web.outcomes import openapi_path, outcomes
+from shared.web.outcomes import map_errors, openapi_path, outcomes
+
+map_errors(CONTENT_ERRORS)  # as content's create_app does (register_error_table)
 
 
 def test_a_use_case_outcome_is_found_through_the_handlers():
