@@ -94,10 +94,10 @@ class DomainError(Exception):
 ErrorTable = dict[type[DomainError], tuple[int, str]]
 
 
-def status_of(table: ErrorTable, exc: DomainError) -> tuple[int, str]:
-    """(status, code) of the most specific class of ``exc`` the table names; (500, internal_error) if none
-    (a domain error missing from its table is a bug, and tests/unit/test_layering.py looks for it)."""
+def status_of(table: ErrorTable, exc: DomainError) -> tuple[int, str] | None:
+    """(status, code) of the most specific class of ``exc`` the table names; None when it names none (a
+    bug: tests/unit/test_layering.py checks that every domain error is in its service's table)."""
     for cls in type(exc).__mro__:
         if cls in table:
             return table[cls]  # type: ignore[index]
-    return 500, "internal_error"
+    return None

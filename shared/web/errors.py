@@ -118,9 +118,9 @@ def register_error_table(app: Flask, table: ErrorTable) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
-        status, code = status_of(table, exc)
-        if status >= 500:
+        found = status_of(table, exc)
+        if found is None:
             log.error("domain error %s missing from the error table (request %s)", type(exc).__name__,
                       getattr(g, "request_id", "-"))
             return error_response(500, "internal_error", "Something went wrong on our side.")
-        return error_response(status, code, exc.message, exc.fields, exc.headers)
+        return error_response(found[0], found[1], exc.message, exc.fields, exc.headers)
