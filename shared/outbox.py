@@ -222,6 +222,8 @@ class OutboxRelay:
                 log.exception("outbox relay: publish failed; retrying in %.1fs", backoff)
                 moved = 0
                 self._epoch_checked = -self.EPOCH_CHECK_SECONDS  # the broker may be a new run when back
-                backoff = min(backoff * 2 if backoff >= 0.5 else 0.5, 10.0)
+                # At most 2 s: a failed round costs one query or connect, and the outbox drains within 2 s
+                # of its database or broker being back (10 s here delayed events by up to 10 s after it).
+                backoff = min(backoff * 2 if backoff >= 0.5 else 0.5, 2.0)
             if moved < self.batch_size:
                 stop.wait(backoff)

@@ -47,7 +47,6 @@ class Duty:
 
 def duties(env: Mapping[str, str], services: Sequence[str] | None = None) -> list[Duty]:
     """The duties, with their configured intervals; switched-off duties and other services' left out."""
-    retention_days = _audit_retention_days(env) if services is None or "audit" in services else 0
     known = [
         Duty("privacy-retry-exports", "identity", ("privacy", "retry-exports"), 15 * 60,
              "export sections still missing after a service was down (exports are due within a month)"),
@@ -57,8 +56,8 @@ def duties(env: Mapping[str, str], services: Sequence[str] | None = None) -> lis
              "complaints kept after an erasure deleted when their retention ends"),
         Duty("content-sweep-files", "content", ("content", "sweep-files"), DAY,
              "stored files of uploads that died before they were recorded deleted"),
-        Duty("audit-retain", "audit", ("audit", "retain", "--older-than", str(retention_days)), DAY,
-             f"server log events older than {retention_days} days removed (legal holds kept)"),
+        Duty("audit-retain", "audit", ("audit", "retain"), DAY,
+             "server log events older than audit's retention period removed (legal holds kept)"),
         Duty("audit-verify", "audit", ("audit", "verify"), DAY,
              "the server log's hash chain checked; a failure is a tamper alarm"),
     ]
@@ -70,14 +69,6 @@ def duties(env: Mapping[str, str], services: Sequence[str] | None = None) -> lis
         if every > 0:
             chosen.append(Duty(duty.name, duty.service, duty.args, every, duty.why))
     return chosen
-
-
-def _audit_retention_days(env: Mapping[str, str]) -> int:
-    """The retention the audit service itself applies (its config), so the two never disagree. Imported
-    here: an image without audit's code runs the other services' duties."""
-    from services.audit.config import retention_days
-
-    return retention_days(env)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
