@@ -47,6 +47,17 @@ log = logging.getLogger(__name__)
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
 
 
+# What a producer writes into a row (``id`` is the database's, ``sent_at`` the relay's).
+ROW_COLUMNS = ("event_id", "type", "body", "created_at")
+
+
+def insert_sql(table: str, placeholder: str) -> str:
+    """The plain INSERT of one row (``ROW_COLUMNS``) for a driver used without SQLAlchemy (``?`` for
+    ``sqlite3``, ``%s`` for ``psycopg``): the gateway's spool writes one per request."""
+    columns, values = ", ".join(ROW_COLUMNS), ", ".join([placeholder] * len(ROW_COLUMNS))
+    return f"INSERT INTO {table} ({columns}) VALUES ({values})"  # noqa: S608 - our own table's name
+
+
 def outbox_table(metadata: MetaData) -> Table:
     table = Table(
         "outbox",
