@@ -70,3 +70,15 @@ def test_a_dead_leaders_group_runs_beside_its_replacement_until_the_handover_tim
     finally:
         sup.stop()
     assert not alive(new_helper)
+
+
+def test_portal_run_has_the_services_web_tiers_hand_over_and_nothing_else(tmp_path: Path):
+    from services.cli.run_plan import WEB_HANDOVER_S, plan
+    from tests.unit.test_supervisor import full_layout, settings
+
+    specs = {s.name: s for s in plan(settings(tmp_path), full_layout(), ("identity",), {})}
+    for name, spec in specs.items():
+        if name.endswith("-web"):
+            assert spec.handover == WEB_HANDOVER_S and spec.env["PORTAL_WEB_HANDOVER"] == f"{WEB_HANDOVER_S:g}"
+        else:  # the gateway (its own sizing), the workers and the relay are restarted plainly
+            assert spec.handover == 0 and "PORTAL_WEB_HANDOVER" not in spec.env, name
