@@ -6,7 +6,7 @@ place (the table below) — a handler raising one needs nothing else to be answe
 
 from __future__ import annotations
 
-from shared.web import errors as web
+from shared import errors as web
 
 
 class InvalidCredentials(web.ApiError):
