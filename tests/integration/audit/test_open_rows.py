@@ -65,7 +65,7 @@ def round_trip(ring, rows):
 
 def test_reviewers_see_opened_rows_exactly_as_a_json_round_trip_gives(container):
     store(container, events())
-    with container.uow(write=False) as uow:
+    with container.read_uow() as uow:
         rows = uow.search.search(EventFilter(), None, 100)
         people = {sealing.sealed_person(v) for r in rows
                   for v in [r["actor"], *json.loads(r["payload"]).values()] if sealing.is_sealed(v)}

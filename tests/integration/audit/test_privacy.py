@@ -69,7 +69,7 @@ def answers(container) -> list[dict]:
 
 
 def verified(container) -> bool:
-    result = integrity.verify(container.uow)
+    result = integrity.verify(container)
     cli = CliRunner().invoke(audit_cli, ["verify"])
     return result.ok and cli.exit_code == 0 and json.loads(cli.output)["ok"] is True
 
@@ -201,7 +201,7 @@ def test_erasure_through_a_real_worker(container, audit_env, tmp_path):
     finally:
         proc.stop()
     assert verified(container)
-    with container.uow(write=False) as uow:
+    with container.read_uow() as uow:
         rows = uow.keys.open_rows(uow.search.acted_by(uow.token(ALICE), 100)[0])
     assert rows and all(r["actor"] == "[erased]" for r in rows)
     assert "alice@example.com" not in raw_rows(container)
