@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from services.audit.adapters import bulk, tables
 from services.audit.adapters.person_keys import PersonKeys
 from services.audit.domain import sealing, signing
-from services.audit.domain.chain import GENESIS, canonical_payload, chain_hash, iso
+from services.audit.domain.chain import GENESIS, chain_hash, iso
 from services.audit.domain.verify import Checkpoint, Head, RetentionRecord, Root
 from shared.events import Event
 
@@ -215,21 +215,11 @@ class ChainStore:
 
     @staticmethod
     def _sealed(e: Event, tokens: dict[str, str], plan: Any, sealer: sealing.Sealer) -> tuple[str, str]:
-        """The actor and payload text as stored: a person's identifying fields sealed under their key, all of
-        one person's values in the row encrypted together (``sealing.RowSeal``)."""
+        """The actor and payload text as stored: a person's identifying fields sealed under their key."""
         names, owner, ring = plan
-        actor = e.actor
-        person = sealing.is_person(actor)
-        if not person and owner is None:
-            return actor, canonical_payload(e.payload)
-        row = sealing.RowSeal(sealer, ring)
-        carrier = row.add_actor(tokens[actor], actor) if person else None
-        payload = e.payload
-        if owner is not None and names:
-            payload = sealing.seal_payload(sealing.plan_for(e.type, e.version), payload,
-                                           lambda text: row.add(owner, text))
-        row.close()
-        return (carrier.text if carrier is not None else actor), sealing.payload_text(payload)
+        actor_token = tokens[e.actor] if sealing.is_person(e.actor) else None
+        return sealing.seal_row(sealer, ring, e.type, e.version, e.actor, actor_token, e.payload,
+                                owner if names else None)
 
     def _sign_checkpoints(self, rows: list[dict[str, Any]], created_at: str, previous: int, chain: int = 0) -> int:
         """Sign the checkpoints due in ``rows``, each linked to the one before; the last checkpoint's seq. One

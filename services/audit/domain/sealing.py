@@ -226,6 +226,21 @@ class RowSeal:
             self.carriers[token].text = self.sealer.seal_values(self.ring[token], token, values)
 
 
+def seal_row(sealer: Sealer, ring: Mapping[str, AESGCM], type_: str, version: int, actor: str,
+             actor_token: str | None, payload: Mapping[str, Any], owner: str | None) -> tuple[str, str]:
+    """A row's actor and payload text as stored: the actor sealed when ``actor_token`` is given (a person),
+    the payload's classified values sealed for ``owner`` (a person token, or None), all of one person's
+    values encrypted together."""
+    if actor_token is None and owner is None:
+        return actor, payload_text(payload)
+    row = RowSeal(sealer, ring)
+    carrier = row.add_actor(actor_token, actor) if actor_token is not None else None
+    if owner is not None:
+        payload = seal_payload(plan_for(type_, version), payload, lambda text: row.add(owner, text))
+    row.close()
+    return (carrier.text if carrier is not None else actor), payload_text(payload)
+
+
 def payload_text(payload: Mapping[str, Any]) -> str:
     """The canonical payload text (``chain.canonical_payload``), carriers written in."""
     return _PAYLOAD.encode(payload)

@@ -103,7 +103,7 @@ def _as_format_1(row, ring):
 
 def test_rows_sealed_value_by_value_before_format_2_read_the_same(container):
     store(container, events())
-    with container.uow(write=False) as uow:
+    with container.read_uow() as uow:
         row = next(r for r in uow.search.search(EventFilter(type="gateway.request.completed"), None, 10)
                    if sealing.is_sealed(r["actor"]))
         ring = uow.keys.load({sealing.sealed_person(row["actor"])})
