@@ -142,7 +142,7 @@ class SearchRepository:
     def sealed_counts(self, token: str, user_id: str) -> tuple[int, int]:
         """(events with something sealed under the person's key, events they acted in stored in plaintext
         before sealing existed): what an erasure made unreadable, and what it could not reach."""
-        sealed = E.c.actor.like(f"{sealing.PREFIX}%")
+        sealed = or_(*[E.c.actor.like(f"{prefix}%") for prefix in sealing.PREFIXES])
         acted = self.session.execute(select(func.count()).select_from(E)
                                      .where(E.c.actor_ix == token, sealed)).scalar_one()
         plain = self.session.execute(select(func.count()).select_from(E)
@@ -150,7 +150,7 @@ class SearchRepository:
         # Events about them (subject) acted by someone else, whose payload carries their sealed fields.
         about = self.session.execute(select(func.count()).select_from(E).where(
             E.c.subject == user_id, E.c.actor_ix != token,
-            E.c.payload.like(f'%"{sealing.PREFIX}{token}:%'))).scalar_one()
+            or_(*[E.c.payload.like(f'%"{prefix}{token}:%') for prefix in sealing.PREFIXES]))).scalar_one()
         return int(acted) + int(about), int(plain)
 
     def count(self) -> int:
