@@ -47,6 +47,17 @@ log = logging.getLogger(__name__)
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
 
 
+# What a producer writes into a row (``id`` is the database's, ``sent_at`` the relay's).
+ROW_COLUMNS = ("event_id", "type", "body", "created_at")
+
+
+def insert_sql(table: str, placeholder: str) -> str:
+    """The plain INSERT of one row (``ROW_COLUMNS``) for a driver used without SQLAlchemy (``?`` for
+    ``sqlite3``, ``%s`` for ``psycopg``): the gateway's spool writes one per request."""
+    columns, values = ", ".join(ROW_COLUMNS), ", ".join([placeholder] * len(ROW_COLUMNS))
+    return f"INSERT INTO {table} ({columns}) VALUES ({values})"  # noqa: S608 - our own table's name
+
+
 def outbox_table(metadata: MetaData) -> Table:
     table = Table(
         "outbox",
@@ -211,6 +222,8 @@ class OutboxRelay:
                 log.exception("outbox relay: publish failed; retrying in %.1fs", backoff)
                 moved = 0
                 self._epoch_checked = -self.EPOCH_CHECK_SECONDS  # the broker may be a new run when back
-                backoff = min(backoff * 2 if backoff >= 0.5 else 0.5, 10.0)
+                # At most 2 s: a failed round costs one query or connect, and the outbox drains within 2 s
+                # of its database or broker being back (10 s here delayed events by up to 10 s after it).
+                backoff = min(backoff * 2 if backoff >= 0.5 else 0.5, 2.0)
             if moved < self.batch_size:
                 stop.wait(backoff)

@@ -35,7 +35,27 @@ def load_container(service: str, run_migrations: bool = True) -> Any:
     return container
 
 
-@click.group()
+class PortalGroup(click.Group):
+    """The built-in commands at once; each service's own (``services/<name>/cli.py``) only when a name is not
+    built in or the list is asked for: ``portal run``, ``relay`` and ``schedule`` stay long in memory, and would
+    otherwise carry every service's command code (and Flask, Jinja2, ... through it) for nothing."""
+
+    loaded = False
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and not self.loaded:
+            _add_service_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        if not self.loaded:
+            _add_service_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=PortalGroup)
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
@@ -202,6 +222,7 @@ def snapshot() -> None:
 
 
 def _add_service_commands() -> None:
+    PortalGroup.loaded = True
     for service in SERVICES:
         try:
             module = importlib.import_module(f"services.{service}.cli")
@@ -212,8 +233,6 @@ def _add_service_commands() -> None:
         for command in getattr(module, "COMMANDS", []):
             main.add_command(command)
 
-
-_add_service_commands()
 
 try:
     from services.cli.run import run as _run_command

@@ -98,9 +98,9 @@ def _raise_if_blocked(blocked_by: str | None, retry_after: int) -> None:
                           headers={"Retry-After": str(retry_after)})
 
 
-@dataclass
+@dataclass(frozen=True)
 class Access:
-    """One request as the server log records it (filled in as the request goes)."""
+    """One request as the server log records it, built when its answer is known (``api/context.close_access``)."""
 
     method: str
     path: str

@@ -8,11 +8,11 @@ from typing import Any
 
 from services.audit.domain import cursor as cursors
 from services.audit.domain.chain import iso
+from services.audit.domain.errors import InvalidInput
 from services.audit.domain.trends import visible
 from services.audit.handlers.ports import Units
 from services.audit.handlers.search import Page, _after
 from shared import clock
-from shared.web.errors import Invalid
 
 MAX_TREND_DAYS = 366
 
@@ -69,9 +69,9 @@ def usage_trends(units: Units, k: int, start: date | None, end: date | None) -> 
     end = end or today
     start = start or end - timedelta(days=29)
     if start > end:
-        raise Invalid("from must not be after to.", fields={"from": ["must not be after to"]})
+        raise InvalidInput("from must not be after to.", fields={"from": ["must not be after to"]})
     if (end - start).days >= MAX_TREND_DAYS:
-        raise Invalid(f"Ask for at most {MAX_TREND_DAYS} days.", fields={"to": [f"at most {MAX_TREND_DAYS} days"]})
+        raise InvalidInput(f"Ask for at most {MAX_TREND_DAYS} days.", fields={"to": [f"at most {MAX_TREND_DAYS} days"]})
     with units.read_uow() as uow:
         groups = uow.compliance.trends(start, end)
     items = [{"day": _day(g["day"]), "kind": g["kind"], "item_id": g["item_id"], "count": int(g["count"]),

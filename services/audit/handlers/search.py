@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.audit.domain import cursor as cursors
+from services.audit.domain.errors import InvalidInput, NotFound
 from services.audit.domain.search import EventFilter, Order, json_line, personal_row, public_row
 from services.audit.handlers.ports import Units
-from shared.web.errors import Invalid, NotFound
 
 SEARCHES = "audit:events"
 EXPORT_PAGE = 2000
@@ -35,7 +35,7 @@ def _after(key: bytes, cursor: str | None, fp: str) -> int | None:
     try:
         return cursors.decode(key, cursor, fp)
     except cursors.InvalidCursor as exc:
-        raise Invalid(str(exc), fields={"cursor": [str(exc)]}) from exc
+        raise InvalidInput(str(exc), fields={"cursor": [str(exc)]}) from exc
 
 
 def search_events(units: Units, cursor_key: bytes, f: EventFilter, *, limit: int,

@@ -7,9 +7,9 @@ import logging
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from shared.errors import Unavailable
 from shared.events.privacy import EXPORT_PATH
 from shared.web.client import ServiceClient
-from shared.web.errors import Unavailable
 
 log = logging.getLogger("portal.identity.privacy")
 

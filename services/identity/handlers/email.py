@@ -9,7 +9,7 @@ from typing import Any
 
 from services.identity.config import Settings
 from services.identity.domain import mails
-from services.identity.domain.errors import Conflict, EmailTaken, NotFound, TokenInvalid
+from services.identity.domain.errors import AlreadyVerified, EmailTaken, NotFound, TokenInvalid
 from services.identity.domain.model import EmailToken, User
 from services.identity.domain.rules import check_password, new_token, normalize_email, token_hash
 from services.identity.handlers.mail import queue_mails
@@ -87,7 +87,7 @@ def resend_verification(uow: Any, settings: Settings, user_id: str) -> None:
         if user is None:
             raise NotFound("No such account.")
         if user.email_verified:
-            raise Conflict("Your address is already confirmed.", code="already_verified")
+            raise AlreadyVerified("Your address is already confirmed.")
         issue_token(uow, settings, user, "verify_email", user.email)
         uow.commit()
 

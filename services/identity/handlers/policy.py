@@ -6,7 +6,7 @@ from typing import Any
 
 from services.identity.config import Settings
 from services.identity.domain import mails
-from services.identity.domain.errors import Conflict, Invalid, NotFound
+from services.identity.domain.errors import Invalid, NotFound, PolicyVersionExists, PolicyVersionNotCurrent
 from services.identity.domain.model import PolicyVersion
 from services.identity.handlers.mail import queue_mails
 from services.identity.handlers.ports import Counters
@@ -42,7 +42,7 @@ def publish_policy(uow: Any, settings: Settings, counters: Counters, *, version:
         raise Invalid("The policy text is empty.", fields={"text": ["Must not be empty."]})
     with uow:
         if uow.policies.get(version) is not None:
-            raise Conflict(f"Policy version {version!r} already exists.", code="policy_version_exists")
+            raise PolicyVersionExists(f"Policy version {version!r} already exists.")
         policy = uow.policies.add(version, reduces_rights, text, clock.now())
         uow.emit("identity.policy.published", subject=f"policy:{version}", actor=actor,
                  payload={"version": version, "reduces_rights": reduces_rights, "seq": policy.seq})
@@ -61,8 +61,9 @@ def accept_policy(uow: Any, counters: Counters, user_id: str, version: str) -> d
     with uow:
         current = uow.policies.current()
         if current is None or current.version != version:
-            raise Conflict("Only the current policy version can be accepted.", code="policy_version_not_current",
-                           fields={"version": [f"The current version is {current.version if current else '-'}."]})
+            in_force = current.version if current else "-"
+            raise PolicyVersionNotCurrent("Only the current policy version can be accepted.",
+                                          fields={"version": [f"The current version is {in_force}."]})
         now = clock.now()
         if uow.policies.accept(user_id, version, now):
             uow.emit("identity.policy.accepted", subject=user_id, actor=user_id,

@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 from services.linking.domain import errors
 from services.linking.domain.model import Contact
+from shared.errors import Unavailable
 from shared.web.client import ServiceClient
-from shared.web.errors import Unavailable
 
 log = logging.getLogger("portal.linking.identity")
 

@@ -27,7 +27,6 @@ from services.linking.handlers.common import (
     resolve_contact,
 )
 from shared import clock
-from shared.web.errors import Forbidden, Invalid
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ class CreateCompany:
 
 def create_company(cmd: CreateCompany, caller: Caller, uow: LinkingUnitOfWork, directory: UserDirectory) -> Company:
     if not caller.is_admin:
-        raise Forbidden("Only administrators create companies.")
+        raise errors.AdminOnly("Only administrators create companies.")
     resolved = resolve_contact(uow, directory, cmd.primary_contact_user_id)
     if resolved is None:
         raise errors.UnknownUser("primary_contact_user_id")
@@ -76,13 +75,13 @@ def transfer_primary_contact(company_id: str, user_id: str, caller: Caller, uow:
     with uow:
         company = get_company(uow, company_id, lock=True)
         if not (caller.is_admin or caller.user_id == company.primary_contact_user_id):
-            raise Forbidden("Only the primary contact or an administrator can transfer the primary contact.",
-                            code="not_primary_contact")
+            raise errors.NotPrimaryContact(
+                "Only the primary contact or an administrator can transfer the primary contact.")
         if user_id == company.primary_contact_user_id:
             return company
         target = uow.members.get(company_id, user_id)
         if target is None:
-            raise Invalid("Some fields are invalid.", fields={"user_id": ["Not a member of this company."]})
+            raise errors.InvalidInput("Some fields are invalid.", fields={"user_id": ["Not a member of this company."]})
         if not target.is_manager:
             uow.members.set_role(company_id, user_id, Role.MANAGER)
             emit_manager_added(uow, company, user_id, via="primary_contact")
