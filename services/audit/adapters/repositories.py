@@ -44,7 +44,7 @@ def _json_text(column: str) -> str:
     """A text column as a JSON string literal. One starting like a sealed value gets a space after its key's
     colon: the same JSON, which ``PersonKeys.open_text`` (opening only values right after ``:``, ``,`` or
     ``[``) leaves as stored, as the per-row path does for every column but the actor and the payload."""
-    return (f"(CASE WHEN {column} IS NULL THEN 'null' WHEN {column} LIKE '{sealing.PREFIX}%' "
+    return (f"(CASE WHEN {column} IS NULL THEN 'null' WHEN left({column}, 5) IN {sealing.PREFIXES!r} "
             f"THEN ' ' || to_json({column})::text ELSE to_json({column})::text END)")
 
 
@@ -181,7 +181,7 @@ class SearchRepository:
     def sealed_counts(self, token: str, user_id: str) -> tuple[int, int]:
         """(events with something sealed under the person's key, events they acted in stored in plaintext
         before sealing existed): what an erasure made unreadable, and what it could not reach."""
-        sealed = E.c.actor.like(f"{sealing.PREFIX}%")
+        sealed = or_(*[E.c.actor.like(f"{prefix}%") for prefix in sealing.PREFIXES])
         acted = self.session.execute(select(func.count()).select_from(E)
                                      .where(E.c.actor_ix == token, sealed)).scalar_one()
         plain = self.session.execute(select(func.count()).select_from(E)
@@ -189,7 +189,7 @@ class SearchRepository:
         # Events about them (subject) acted by someone else, whose payload carries their sealed fields.
         about = self.session.execute(select(func.count()).select_from(E).where(
             E.c.subject == user_id, E.c.actor_ix != token,
-            E.c.payload.like(f'%"{sealing.PREFIX}{token}:%'))).scalar_one()
+            or_(*[E.c.payload.like(f'%"{prefix}{token}:%') for prefix in sealing.PREFIXES]))).scalar_one()
         return int(acted) + int(about), int(plain)
 
     def count(self) -> int:
