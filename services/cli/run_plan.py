@@ -45,6 +45,7 @@ class RunSettings:
     gateway_metrics_port: int = 0  # the gateway's internal listener for /metrics (0: none)
     relay_metrics_port: int = 0  # the relay's own /metrics listener (0: none)
     scheduler_metrics_port: int = 0  # the scheduler's own /metrics listener (0: none)
+    scheduler_process: bool = False  # the scheduler as a child of its own, else a thread of the supervisor
 
     @classmethod
     def from_env(cls) -> RunSettings:
@@ -76,6 +77,7 @@ class RunSettings:
             gateway_metrics_port=env_int("GATEWAY_METRICS_PORT", env_int("PORT", 8080) + 1000),
             relay_metrics_port=env_int("RELAY_METRICS_PORT", env_int("PORT", 8080) + 1001),
             scheduler_metrics_port=env_int("SCHEDULER_METRICS_PORT", env_int("PORT", 8080) + 1002),
+            scheduler_process=env_str("PORTAL_SCHEDULER_PROCESS", "0") in ("1", "true", "yes"),
         )
 
     @property

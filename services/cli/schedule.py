@@ -132,14 +132,15 @@ class Schedule:
 Runner = Callable[[Duty], tuple[int, str]]
 
 
-def run_portal(duty: Duty) -> tuple[int, str]:
-    """Run ``portal <args>`` to its end: (exit code, its output). A duty that hangs is stopped after its
-    interval (at most an hour) and counts as failed."""
+def run_portal(duty: Duty, env: Mapping[str, str] | None = None) -> tuple[int, str]:
+    """Run ``portal <args>`` to its end (with ``env``, else this process's environment): (exit code, its output).
+    A duty that hangs is stopped after its interval (at most an hour) and counts as failed."""
     portal = Path(sys.executable).parent / "portal"
     argv = [str(portal) if portal.exists() else "portal", *duty.args]
     timeout = max(60, min(duty.every, 3600))
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,  # noqa: S603
+                              env=None if env is None else dict(env))
     except subprocess.TimeoutExpired as exc:
         output = exc.output if isinstance(exc.output, str) else ""
         return 124, f"{output}\nstopped after {timeout} s"
@@ -167,3 +168,30 @@ def serve(schedule: Schedule, stop: threading.Event, runner: Runner = run_portal
                 log.error("%s FAILED (exit %d) in %.1f s; next try in %d s: %s", duty.name, code,
                           finished - started, duty.every, output[-1500:])
         stop.wait(min(60.0, schedule.seconds_to_next(clock())))
+
+
+def start_in_thread(services: Sequence[str], env: Mapping[str, str], stop: threading.Event) -> threading.Thread:
+    """The schedule on a thread of the calling process (``portal run``'s supervisor, which holds every secret
+    already), not an interpreter of its own: each duty still runs as its own ``portal`` process, with ``env``
+    (the secrets and Redis user ``portal schedule`` would have had), and its figures are served on
+    ``env``'s ``PORTAL_METRICS_PORT``. A duty that raises is logged and the schedule goes on."""
+    from shared.metrics import serve_in_background
+
+    chosen = duties(env, services)
+    plan = Schedule(chosen, Path(env["PORTAL_VAR_DIR"]) / "schedule.json",
+                    start_delay=float(env.get("PORTAL_SCHEDULE_START_DELAY", "60")), now=time.time())
+    for duty in chosen:
+        log.info("schedule: %s every %s s (%s)", duty.name, duty.every, duty.why)
+    port = int(env.get("PORTAL_METRICS_PORT") or 0)
+    if port:
+        serve_in_background(port, [plan.metrics_state], addr=env.get("PORTAL_METRICS_ADDR", "127.0.0.1"))
+
+    def runner(duty: Duty) -> tuple[int, str]:
+        try:
+            return run_portal(duty, env)
+        except Exception as exc:  # noqa: BLE001 - the schedule outlives one duty's failure to start
+            return 1, f"{type(exc).__name__}: {exc}"
+
+    thread = threading.Thread(target=serve, args=(plan, stop, runner), name="schedule", daemon=True)
+    thread.start()
+    return thread

@@ -52,6 +52,12 @@ def on_starting(server):
         from shared.db import release_connections
 
         release_connections()  # the master serves nothing: it keeps no database connection open
+        import gc
+
+        # What the import made moves to the collector's permanent generation: a worker's collections then never
+        # walk (and so never write to) those objects, and the pages it shares with the master stay shared.
+        gc.collect()
+        gc.freeze()
 
 
 def child_exit(server, worker):
