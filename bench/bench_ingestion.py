@@ -178,7 +178,7 @@ class Rig:
         from services.audit.handlers.integrity import verify
 
         container = self.container()
-        return verify(container.uow).to_dict()
+        return verify(container).to_dict()
 
 
 def lpush_rate(redis_url: str, events: list[Event]) -> float:

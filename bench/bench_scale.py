@@ -77,7 +77,7 @@ def _writer(env: dict[str, str], events: list, start: Any, results: Any) -> None
     cpu = time.process_time()
     began = time.perf_counter()
     for i in range(0, len(events), BATCH):
-        store_events(container.uow, events[i:i + BATCH])
+        store_events(container, events[i:i + BATCH])
     results.put((time.perf_counter() - began, time.process_time() - cpu))
     container.runtime.engine.dispose()
 
@@ -118,7 +118,7 @@ def audit_writers(workdir: Path, chains: int, writers: int, events: list) -> dic
         wal_bytes = _wal_lsn(url) - wal  # the whole server's WAL: other databases' writes count too
         for proc in procs:
             proc.join()
-        result = verify(container.uow)
+        result = verify(container)
         assert result.ok and result.checked == len(events), result.to_dict()
         container.runtime.engine.dispose()
         return {"rate": len(events) / wall, "cpu_us": 1e6 * sum(c for _w, c in outcomes) / len(events),

@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import threading
 import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -70,10 +71,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
+        gate = _WriteGate()
+
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
             immediate = conn.get_execution_options().get("write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            if immediate:
+                gate.enter(conn.info)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            except BaseException:
+                gate.leave(conn.info)
+                raise
+
+        @event.listens_for(engine, "checkin")
+        def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+            gate.leave(record.info)
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -82,6 +95,35 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     _ENGINES.add(engine)
     return engine
+
+
+class _WriteGate:
+    """SQLite's write lock, taken first in the process: the threads of one process that want to write the same
+    file queue on a lock that wakes the next one the moment the last commits, instead of in SQLite's busy
+    handler, which polls with sleeps of up to 100 ms (under 8 threads logging in at once, most of a login's
+    time was spent asleep there while the lock was free). Held from ``BEGIN IMMEDIATE`` until the connection
+    returns to the pool, after its ``COMMIT`` or ``ROLLBACK``. Other processes still meet in SQLite's handler;
+    a thread that waited ``TIMEOUT`` seconds goes on to it too, so a holder that never returns its connection
+    costs time, never a deadlock."""
+
+    TIMEOUT = 30.0
+    KEY = "portal_write_gate"
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        _GATES.add(self)
+
+    def enter(self, info: dict[str, Any]) -> None:
+        if not info.get(self.KEY):  # a connection beginning again before its return already holds it
+            info[self.KEY] = self.lock.acquire(timeout=self.TIMEOUT)
+
+    def leave(self, info: dict[str, Any]) -> None:
+        if info.pop(self.KEY, False):
+            with contextlib.suppress(RuntimeError):  # a lock renewed by a fork since it was taken
+                self.lock.release()
+
+
+_GATES: weakref.WeakSet[_WriteGate] = weakref.WeakSet()
 
 
 # Every engine this process made, so that a forked child (gunicorn's workers forked from a master that
@@ -98,6 +140,8 @@ def release_connections(close: bool = True) -> None:
 
 def _after_fork_in_child() -> None:
     release_connections(close=False)
+    for gate in list(_GATES):  # a lock a parent's thread held at the fork would never be released here
+        gate.lock = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

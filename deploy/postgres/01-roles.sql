@@ -17,30 +17,23 @@
 \set prefix ''
 \endif
 
--- identity, linking, content, gateway (the access-event spool): the role owns its database.
-\set name :prefix identity
-\getenv password PORTAL_PG_PASSWORD_IDENTITY
-CREATE ROLE :"name" LOGIN PASSWORD :'password';
-CREATE DATABASE :"name" OWNER :"name";
-REVOKE ALL ON DATABASE :"name" FROM PUBLIC;
-
-\set name :prefix linking
-\getenv password PORTAL_PG_PASSWORD_LINKING
-CREATE ROLE :"name" LOGIN PASSWORD :'password';
-CREATE DATABASE :"name" OWNER :"name";
-REVOKE ALL ON DATABASE :"name" FROM PUBLIC;
-
-\set name :prefix content
-\getenv password PORTAL_PG_PASSWORD_CONTENT
-CREATE ROLE :"name" LOGIN PASSWORD :'password';
-CREATE DATABASE :"name" OWNER :"name";
-REVOKE ALL ON DATABASE :"name" FROM PUBLIC;
-
-\set name :prefix gateway
-\getenv password PORTAL_PG_PASSWORD_GATEWAY
-CREATE ROLE :"name" LOGIN PASSWORD :'password';
-CREATE DATABASE :"name" OWNER :"name";
-REVOKE ALL ON DATABASE :"name" FROM PUBLIC;
+-- identity, linking, content, gateway (the access-event spool): the role owns its database. psql runs each
+-- statement the query below writes (\gexec: every column of every row, in order).
+\getenv pw_identity PORTAL_PG_PASSWORD_IDENTITY
+\getenv pw_linking PORTAL_PG_PASSWORD_LINKING
+\getenv pw_content PORTAL_PG_PASSWORD_CONTENT
+\getenv pw_gateway PORTAL_PG_PASSWORD_GATEWAY
+SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', role, password),
+       format('CREATE DATABASE %I OWNER %I', role, role),
+       format('REVOKE ALL ON DATABASE %I FROM PUBLIC', role)
+  FROM (VALUES (:'prefix' || 'identity', :'pw_identity'), (:'prefix' || 'linking', :'pw_linking'),
+               (:'prefix' || 'content', :'pw_content'), (:'prefix' || 'gateway', :'pw_gateway'))
+       AS service (role, password)
+\gexec
+\unset pw_identity
+\unset pw_linking
+\unset pw_content
+\unset pw_gateway
 
 -- audit: owner, writer, retention.
 \set audit :prefix audit

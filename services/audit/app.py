@@ -6,6 +6,7 @@ from flask import Flask
 
 from services.audit.adapters.metrics import chain_reader
 from services.audit.api import register_blueprints
+from services.audit.api.errors import register_domain_errors
 from services.audit.bootstrap import Container, bootstrap
 from shared.web.app import create_base_app
 
@@ -21,5 +22,6 @@ def create_app(container: Container | None = None) -> Flask:
         metrics_state=[*container.runtime.metrics_state(), chain_reader(container.runtime.engine)],
     )
     app.extensions["container"] = container
+    register_domain_errors(app)
     register_blueprints(api)
     return app

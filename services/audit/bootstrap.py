@@ -12,7 +12,7 @@ from services.audit.adapters import tables
 from services.audit.adapters.anchor import HeadAnchor, anchor_for
 from services.audit.adapters.chain_store import ChainCountMismatch
 from services.audit.adapters.uow import AuditUnitOfWork
-from services.audit.config import Settings
+from services.audit.config import SERVICE, Settings
 from shared.config import ConfigError
 from shared.db import is_sqlite
 from shared.identity import Identity
@@ -27,13 +27,35 @@ class Container:
     runtime: Runtime
     anchor: HeadAnchor
 
-    def uow(self, context: Identity | None = None, write: bool = True, snapshot: bool = False) -> AuditUnitOfWork:
-        """A unit of work; ``write=True`` takes the write lock up front on SQLite (chain appends),
-        ``snapshot=True`` reads one consistent snapshot (verification, export)."""
-        runtime = self.runtime
-        factory = runtime.write_session if write else runtime.read_session
-        return AuditUnitOfWork(factory, tables.outbox, "audit", context, self.settings, self.anchor, snapshot)
+    def uow(self, context: Identity | None = None) -> AuditUnitOfWork:
+        """A unit of work for a use case that changes state (takes the write lock up front on SQLite:
+        chain appends)."""
+        return AuditUnitOfWork(self.runtime.write_session, tables.outbox, SERVICE, context, self.settings,
+                               self.anchor)
 
+    def read_uow(self, context: Identity | None = None, *, snapshot: bool = False) -> AuditUnitOfWork:
+        """A unit of work for reads only (never blocks, nor is blocked by, writers); ``snapshot=True`` reads
+        one consistent snapshot (verification, export)."""
+        return AuditUnitOfWork(self.runtime.read_session, tables.outbox, SERVICE, context, self.settings,
+                               self.anchor, snapshot)
+
+    def acting_as(self, context: Identity | None) -> Acting:
+        """These units of work, acting for ``context`` (a view's caller)."""
+        return Acting(self, context)
+
+
+@dataclass(frozen=True)
+class Acting:
+    """The container's units of work bound to one caller: what a view hands to a use case."""
+
+    container: Container
+    context: Identity | None
+
+    def uow(self) -> AuditUnitOfWork:
+        return self.container.uow(self.context)
+
+    def read_uow(self, *, snapshot: bool = False) -> AuditUnitOfWork:
+        return self.container.read_uow(self.context, snapshot=snapshot)
 
 def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> Container:
     settings = settings or Settings.from_env()

@@ -42,17 +42,17 @@ def verify() -> None:
     from services.audit.handlers import integrity
 
     with _container() as container:
-        result = integrity.verify(container.uow)
+        result = integrity.verify(container)
     click.echo(json.dumps(result.to_dict()))
     if not result.ok:
         sys.exit(1)
 
 
 @audit.command("retain")
-@click.option("--older-than", "days", type=click.IntRange(min=1), required=True, metavar="DAYS",
-              help="Remove events stored more than DAYS days ago (except people under legal hold); at least "
-                   "PORTAL_AUDIT_RETENTION_DAYS.")
-def retain(days: int) -> None:
+@click.option("--older-than", "days", type=click.IntRange(min=1), default=None, metavar="DAYS",
+              help="Remove events stored more than DAYS days ago (except people under legal hold); at least, and "
+                   "by default, the retention period PORTAL_AUDIT_RETENTION_DAYS.")
+def retain(days: int | None) -> None:
     """Remove old events by whole time ranges, leaving a signed record; the chain still verifies.
     Connects as ``PORTAL_AUDIT_RETENTION_DATABASE_URL`` when set: the writer's role cannot delete events."""
     import os
@@ -64,7 +64,7 @@ def retain(days: int) -> None:
 
     with _container() as container:
         try:
-            record = retention.retain(container.uow, days)
+            record = retention.retain(container, days or container.settings.retention_days)
         except (retention.RetentionTooShort, retention.RetentionNotPartitioned) as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(record) if record else json.dumps({"removed": 0, "message": "nothing to remove"}))
@@ -78,7 +78,7 @@ def rewrap() -> None:
     from services.audit.handlers.privacy import rewrap_person_keys
 
     with _container() as container:
-        result = rewrap_person_keys(container.uow)
+        result = rewrap_person_keys(container)
     click.echo(json.dumps(result))
     if result["unavailable"]:
         sys.exit(1)
@@ -103,7 +103,7 @@ def resign() -> None:
     from services.audit.handlers import integrity
 
     with _container() as container:
-        result = integrity.resign(container.uow)
+        result = integrity.resign(container)
     click.echo(json.dumps(result))
     if not result["resigned"]:
         sys.exit(1)

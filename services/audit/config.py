@@ -118,8 +118,8 @@ def _chains(value: int) -> int:
 
 
 def retention_days(env: Mapping[str, str] | None = None) -> int:
-    """How long events are kept (``PORTAL_AUDIT_RETENTION_DAYS``, default two years); ``portal schedule``
-    reads it here too, for the retention duty it runs."""
+    """How long events are kept (``PORTAL_AUDIT_RETENTION_DAYS``, default two years): the "until" of an erasure
+    answer, and what ``portal audit retain`` removes past by default."""
     return max(1, env_int("PORTAL_AUDIT_RETENTION_DAYS", 730, env))
 
 

@@ -29,7 +29,7 @@ def create_worker(container: Container) -> Celery:
     app.conf.worker_prefetch_multiplier = 1
 
     def store(events: list[Event]) -> None:
-        handlers.store_events(container.uow, events)
+        handlers.store_events(container, events)
 
     # Payloads are stored as their producer signed them: checked for shape, not re-validated field by field.
     register_consumer(app, "audit", store, runtime.dead_letters(), check_payloads=False)

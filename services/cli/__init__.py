@@ -35,7 +35,27 @@ def load_container(service: str, run_migrations: bool = True) -> Any:
     return container
 
 
-@click.group()
+class PortalGroup(click.Group):
+    """The built-in commands at once; each service's own (``services/<name>/cli.py``) only when a name is not
+    built in or the list is asked for: ``portal run``, ``relay`` and ``schedule`` stay long in memory, and would
+    otherwise carry every service's command code (and Flask, Jinja2, ... through it) for nothing."""
+
+    loaded = False
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and not self.loaded:
+            _add_service_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        if not self.loaded:
+            _add_service_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=PortalGroup)
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
@@ -67,6 +87,7 @@ def relay(services: tuple[str, ...]) -> None:
     threads = []
     state = []
     from shared import tracing
+    from shared.store_metrics import queue_depth
 
     tracing.configure("relay")  # each published event's span (shared/outbox.py), when exported
     for service in services or SERVICES:
@@ -74,7 +95,9 @@ def relay(services: tuple[str, ...]) -> None:
         state += container.runtime.metrics_state(consumes=False)
         relay_ = container.runtime.relay()
         interval = container.runtime.settings.relay_interval
-        thread = threading.Thread(target=relay_.run_forever, args=(stop, interval), name=f"relay-{service}")
+        # The gateway's access events go to audit: while audit is behind, fewer and larger messages.
+        backlog = queue_depth("audit", container.runtime.settings.broker_url) if service == "gateway" else None
+        thread = threading.Thread(target=relay_.run_forever, args=(stop, interval, backlog), name=f"relay-{service}")
         thread.start()
         threads.append(thread)
         logging.getLogger("portal.relay").info("relay: %s outbox -> broker", service)
@@ -202,6 +225,7 @@ def snapshot() -> None:
 
 
 def _add_service_commands() -> None:
+    PortalGroup.loaded = True
     for service in SERVICES:
         try:
             module = importlib.import_module(f"services.{service}.cli")
@@ -212,8 +236,6 @@ def _add_service_commands() -> None:
         for command in getattr(module, "COMMANDS", []):
             main.add_command(command)
 
-
-_add_service_commands()
 
 try:
     from services.cli.run import run as _run_command

@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -44,6 +45,7 @@ from services.cli.run_plan import (
     stop_stages,
     write_private_env,
 )
+from services.cli.schedule import start_in_thread
 from services.cli.supervisor import Backoff, LogMux, Supervisor
 from shared.config import ConfigError, private_dir
 from shared.metrics import prepare_multiprocess_dir
@@ -257,10 +259,24 @@ def _start_and_watch(settings: RunSettings, layout: Layout, supervisor: Supervis
         directory = spec.env.get("PROMETHEUS_MULTIPROC_DIR")
         if directory:
             prepare_multiprocess_dir(Path(directory))
+    # The scheduler mostly sleeps and runs each duty as a process of its own: a thread here, with the
+    # scheduler's own environment for its duties, costs no interpreter (PORTAL_SCHEDULER_PROCESS=1: a child).
+    inline = [s for s in specs if s.name == "scheduler" and not settings.scheduler_process]
+    specs = [s for s in specs if s not in inline]
     for spec in specs:
         supervisor.add(spec)
     supervisor.start_all([s.name for s in specs])
+    schedule_stop = threading.Event()
+    for spec in inline:
+        start_in_thread(spec.argv[2:], spec.env, schedule_stop)
+        supervisor.say(f"scheduler: the duties of {', '.join(spec.argv[2:])} on a thread of portal run")
+    try:
+        _watch(settings, layout, supervisor, stop)
+    finally:
+        schedule_stop.set()
 
+
+def _watch(settings: RunSettings, layout: Layout, supervisor: Supervisor, stop: StopRequest) -> None:
     pending = readiness_urls(settings, layout)
     deadline = time.monotonic() + settings.ready_timeout
     next_check = 0.0

@@ -45,6 +45,7 @@ class RunSettings:
     gateway_metrics_port: int = 0  # the gateway's internal listener for /metrics (0: none)
     relay_metrics_port: int = 0  # the relay's own /metrics listener (0: none)
     scheduler_metrics_port: int = 0  # the scheduler's own /metrics listener (0: none)
+    scheduler_process: bool = False  # the scheduler as a child of its own, else a thread of the supervisor
 
     @classmethod
     def from_env(cls) -> RunSettings:
@@ -76,6 +77,7 @@ class RunSettings:
             gateway_metrics_port=env_int("GATEWAY_METRICS_PORT", env_int("PORT", 8080) + 1000),
             relay_metrics_port=env_int("RELAY_METRICS_PORT", env_int("PORT", 8080) + 1001),
             scheduler_metrics_port=env_int("SCHEDULER_METRICS_PORT", env_int("PORT", 8080) + 1002),
+            scheduler_process=env_str("PORTAL_SCHEDULER_PROCESS", "0") in ("1", "true", "yes"),
         )
 
     @property
@@ -257,8 +259,6 @@ def child_env(settings: RunSettings, base: Mapping[str, str], secret_values: Map
     return env
 
 
-
-
 def redis_spec(settings: RunSettings, port: int, env: dict[str, str], passwords: Mapping[str, str]) -> ChildSpec:
     """The embedded redis-server. Its users and passwords are in a config file of its own (0600), not on the
     command line where any local user's ``ps`` would show them."""
@@ -318,6 +318,8 @@ def celery_argv(settings: RunSettings, service: str) -> tuple[str, ...]:
     )
 
 
+# A dead gunicorn master's workers serve until the new one's take over, this long at most (gunicorn_worker.py).
+WEB_HANDOVER_S = 30.0
 # Services with periodic duties (services/cli/schedule.py): the scheduler runs when any of them is here.
 SCHEDULED = ("identity", "content", "audit")
 
@@ -329,8 +331,9 @@ def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
     migration before it starts them, so they skip their own (``shared/runtime.py``), and a child restarted
     after a crash serves sooner."""
     env = {**env, "PORTAL_MIGRATE_ON_START": "0"}
+    web_env = {**env, "PORTAL_WEB_HANDOVER": f"{WEB_HANDOVER_S:g}"}
     specs = [ChildSpec(f"{s}-web", gunicorn_argv(settings, s, f"{LOCAL}:{settings.service_ports[s]}"),
-                       metrics_env(settings, env, s))
+                       metrics_env(settings, web_env, s), handover=WEB_HANDOVER_S)
              for s in layout.web if s != "gateway"]
     specs += [ChildSpec(f"{s}-worker", celery_argv(settings, s), metrics_env(settings, env, s))
               for s in layout.workers]

@@ -47,7 +47,6 @@ class Duty:
 
 def duties(env: Mapping[str, str], services: Sequence[str] | None = None) -> list[Duty]:
     """The duties, with their configured intervals; switched-off duties and other services' left out."""
-    retention_days = _audit_retention_days(env) if services is None or "audit" in services else 0
     known = [
         Duty("privacy-retry-exports", "identity", ("privacy", "retry-exports"), 15 * 60,
              "export sections still missing after a service was down (exports are due within a month)"),
@@ -57,8 +56,8 @@ def duties(env: Mapping[str, str], services: Sequence[str] | None = None) -> lis
              "complaints kept after an erasure deleted when their retention ends"),
         Duty("content-sweep-files", "content", ("content", "sweep-files"), DAY,
              "stored files of uploads that died before they were recorded deleted"),
-        Duty("audit-retain", "audit", ("audit", "retain", "--older-than", str(retention_days)), DAY,
-             f"server log events older than {retention_days} days removed (legal holds kept)"),
+        Duty("audit-retain", "audit", ("audit", "retain"), DAY,
+             "server log events older than audit's retention period removed (legal holds kept)"),
         Duty("audit-verify", "audit", ("audit", "verify"), DAY,
              "the server log's hash chain checked; a failure is a tamper alarm"),
     ]
@@ -70,14 +69,6 @@ def duties(env: Mapping[str, str], services: Sequence[str] | None = None) -> lis
         if every > 0:
             chosen.append(Duty(duty.name, duty.service, duty.args, every, duty.why))
     return chosen
-
-
-def _audit_retention_days(env: Mapping[str, str]) -> int:
-    """The retention the audit service itself applies (its config), so the two never disagree. Imported
-    here: an image without audit's code runs the other services' duties."""
-    from services.audit.config import retention_days
-
-    return retention_days(env)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -141,14 +132,15 @@ class Schedule:
 Runner = Callable[[Duty], tuple[int, str]]
 
 
-def run_portal(duty: Duty) -> tuple[int, str]:
-    """Run ``portal <args>`` to its end: (exit code, its output). A duty that hangs is stopped after its
-    interval (at most an hour) and counts as failed."""
+def run_portal(duty: Duty, env: Mapping[str, str] | None = None) -> tuple[int, str]:
+    """Run ``portal <args>`` to its end (with ``env``, else this process's environment): (exit code, its output).
+    A duty that hangs is stopped after its interval (at most an hour) and counts as failed."""
     portal = Path(sys.executable).parent / "portal"
     argv = [str(portal) if portal.exists() else "portal", *duty.args]
     timeout = max(60, min(duty.every, 3600))
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,  # noqa: S603
+                              env=None if env is None else dict(env))
     except subprocess.TimeoutExpired as exc:
         output = exc.output if isinstance(exc.output, str) else ""
         return 124, f"{output}\nstopped after {timeout} s"
@@ -176,3 +168,30 @@ def serve(schedule: Schedule, stop: threading.Event, runner: Runner = run_portal
                 log.error("%s FAILED (exit %d) in %.1f s; next try in %d s: %s", duty.name, code,
                           finished - started, duty.every, output[-1500:])
         stop.wait(min(60.0, schedule.seconds_to_next(clock())))
+
+
+def start_in_thread(services: Sequence[str], env: Mapping[str, str], stop: threading.Event) -> threading.Thread:
+    """The schedule on a thread of the calling process (``portal run``'s supervisor, which holds every secret
+    already), not an interpreter of its own: each duty still runs as its own ``portal`` process, with ``env``
+    (the secrets and Redis user ``portal schedule`` would have had), and its figures are served on
+    ``env``'s ``PORTAL_METRICS_PORT``. A duty that raises is logged and the schedule goes on."""
+    from shared.metrics import serve_in_background
+
+    chosen = duties(env, services)
+    plan = Schedule(chosen, Path(env["PORTAL_VAR_DIR"]) / "schedule.json",
+                    start_delay=float(env.get("PORTAL_SCHEDULE_START_DELAY", "60")), now=time.time())
+    for duty in chosen:
+        log.info("schedule: %s every %s s (%s)", duty.name, duty.every, duty.why)
+    port = int(env.get("PORTAL_METRICS_PORT") or 0)
+    if port:
+        serve_in_background(port, [plan.metrics_state], addr=env.get("PORTAL_METRICS_ADDR", "127.0.0.1"))
+
+    def runner(duty: Duty) -> tuple[int, str]:
+        try:
+            return run_portal(duty, env)
+        except Exception as exc:  # noqa: BLE001 - the schedule outlives one duty's failure to start
+            return 1, f"{type(exc).__name__}: {exc}"
+
+    thread = threading.Thread(target=serve, args=(plan, stop, runner), name="schedule", daemon=True)
+    thread.start()
+    return thread

@@ -6,6 +6,12 @@ child, restarts a child that dies unexpectedly (at once the first time, then wit
 backoff), and stops groups of children in order: SIGTERM to the whole process group, then SIGKILL
 after a grace period.
 
+A child may hand over (``ChildSpec.handover``): when its leader dies, what is left of its process group (a
+gunicorn master's workers) keeps running beside the replacement, which is told the old group
+(``HANDOVER_ENV``) and ends it once it serves itself; the supervisor kills that group after ``handover``
+seconds in any case. So a killed gunicorn master costs no refused request: its workers serve until the new
+master's take over (shared/web/gunicorn_worker.py).
+
 It knows nothing about the portal; ``services/cli/run.py`` decides what to run.
 """
 
@@ -24,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from shared.process_groups import signal_leaderless_group
+
 COLORS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94", "31")
 PR_SET_PDEATHSIG = 1
 
@@ -38,6 +46,11 @@ class ChildSpec:
     cwd: str | None = None
     # The pause before restarting after a first crash, when it must differ from the supervisor's Backoff.
     first_restart: float | None = None
+    # Seconds the rest of a dead leader's process group may run beside its replacement (0: killed at once).
+    handover: float = 0.0
+
+
+HANDOVER_ENV = "PORTAL_HANDOVER_FROM"  # the process group a restarted child takes over from
 
 
 @dataclass(frozen=True)
@@ -120,6 +133,7 @@ class Child:
         self.failures = 0  # consecutive unexpected exits
         self.restart_at: float | None = None
         self.pump: threading.Thread | None = None
+        self.previous: tuple[int, float] | None = None  # a dead leader's group left to hand over, and until when
 
     @property
     def name(self) -> str:
@@ -159,8 +173,11 @@ class Supervisor:
     def start(self, name: str) -> Child:
         child = self.children[name]
         spec = child.spec
+        env = spec.env or None
+        if child.previous is not None:
+            env = {**(spec.env or os.environ), HANDOVER_ENV: str(child.previous[0])}
         child.popen = subprocess.Popen(
-            list(spec.argv), env=spec.env or None, cwd=spec.cwd, stdin=subprocess.DEVNULL,
+            list(spec.argv), env=env, cwd=spec.cwd, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=_die_with_parent if _PRCTL is not None else None,  # noqa: PLW1509 - see _die_with_parent
         )
@@ -187,8 +204,19 @@ class Supervisor:
             if child.popen is None:
                 continue
             code = child.popen.poll()
+            if child.previous is not None and now >= child.previous[1]:
+                signal_leaderless_group(child.previous[0], signal.SIGKILL)
+                child.previous = None
             if code is not None and child.restart_at is None:
-                self._reap_group(child)
+                if child.spec.handover > 0 and child.pid is not None:
+                    # One generation is left to hand over: the newest that left anything running (a
+                    # replacement that died starting leaves nothing; the one before it serves on).
+                    if _has_members(child.pid):
+                        if child.previous is not None:
+                            signal_leaderless_group(child.previous[0], signal.SIGKILL)
+                        child.previous = (child.pid, now + child.spec.handover)
+                else:
+                    self._reap_group(child)
                 ran = now - child.started_at
                 child.failures = 1 if ran >= self.backoff.stable_after else child.failures + 1
                 delay = self.backoff.delay(child.failures)
@@ -234,6 +262,9 @@ class Supervisor:
             child.popen.wait()
         for child in children:
             self._reap_group(child)
+            if child.previous is not None:
+                signal_leaderless_group(child.previous[0], signal.SIGKILL)
+                child.previous = None
             if child.pump is not None:
                 child.pump.join(timeout=2)
             self._pid_path(child.name).unlink(missing_ok=True)
@@ -255,6 +286,14 @@ def _signal_group(child: Child, sig: int) -> None:
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(child.pid, sig)  # the child leads its own session, so its pgid is its pid
+
+
+def _has_members(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def describe_exit(code: int | None) -> str:

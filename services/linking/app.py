@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from services.linking.api import companies, link_requests, me, privacy
+from services.linking.api.errors import register_domain_errors
 from services.linking.bootstrap import Container, bootstrap
 from shared.web.app import create_base_app
 
@@ -20,6 +21,7 @@ def create_app(container: Container | None = None) -> Flask:
         metrics_state=container.runtime.metrics_state(),
     )
     app.extensions["container"] = container
+    register_domain_errors(app)
     for blueprint in (companies.blp, link_requests.blp, me.blp, privacy.blp):
         api.register_blueprint(blueprint)
     return app

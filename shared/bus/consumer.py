@@ -5,10 +5,15 @@ processed ``event_id``s. A failing batch is sent back to the service's own queue
 last attempt events are tried one by one and only the failing ones go to the dead-letter table.
 Nothing is swallowed: every failure is logged and kept.
 
-A database that cannot be reached (restarted, down, locked) is not the events' fault: such a batch is
-sent back again and again, the wait capped at ``OUTAGE_RETRY_CAP`` seconds, without using up its attempts
-and never to the dead letters — which live in that same database (tests/faults/test_postgres_restart.py:
-a 16 s PostgreSQL restart dead-lettered, and so lost, 134 access events before this).
+A database that cannot be reached (restarted, down, locked) is not the events' fault. The worker first
+rides it out in place: it tries the same batch again every ``OUTAGE_POLL_CAP`` seconds at most, for up
+to ``OUTAGE_HOLD`` seconds, still holding the message (unacknowledged; its consumer lease stays alive), so it
+stores the batch within a second of the database coming back and the rest of the queue follows in order.
+Only a longer outage sends the batch back to the queue, again and again, the wait capped at
+``OUTAGE_RETRY_CAP`` seconds. Either way without using up its attempts and never to the dead letters —
+which live in that same database (tests/faults/test_postgres_restart.py: a 16 s PostgreSQL restart
+dead-lettered, and so lost, 134 access events before this). Sending each batch back with a countdown
+instead made a queue of timed redeliveries that the worker held and replayed on its own clock.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from celery import Celery
 from marshmallow import ValidationError
@@ -28,8 +33,10 @@ from sqlalchemy.orm import Session
 from shared import metrics, tracing
 from shared.bus.publisher import CeleryPublisher
 from shared.bus.topology import DELIVER_TASK
+from shared.config import env_float
 from shared.events import Event, load_events, signing
 from shared.events.privacy import ERASURE_EVENTS, ErasureRequest, erasure_request
+from shared.identity import Identity
 from shared.inbox import DeadLetterStore, already_processed, mark_processed
 from shared.leftovers import checkpoint_wal
 
@@ -40,6 +47,8 @@ EventHandler = Callable[[Session, Event], None]
 
 
 OUTAGE_RETRY_CAP = 10.0
+OUTAGE_HOLD = env_float("PORTAL_CONSUMER_OUTAGE_HOLD", 60.0)  # well inside the broker's visibility timeout
+OUTAGE_POLL_CAP = 0.5
 
 
 def backoff_seconds(attempt: int, cap: float = 60.0) -> float:
@@ -71,12 +80,12 @@ def register_consumer(
         metrics.BATCH_SIZE.labels(service).observe(len(events) if isinstance(events, list) else 1)
         try:
             if good:
-                handle_batch(good)
+                _ride_out_outages(service, handle_batch, good)
         except Exception as exc:  # noqa: BLE001 - every failure is retried, then dead-lettered
             if is_outage(exc):
                 delay = backoff_seconds(min(attempt, 4), cap=OUTAGE_RETRY_CAP)
-                log.warning("%s: batch of %d waits for its database (%s), retry in %.1fs",
-                            service, len(good), type(exc).__name__, delay)
+                log.warning("%s: batch of %d still waits for its database (%s) after %.0fs; sent back, retry in %.1fs",
+                            service, len(good), type(exc).__name__, OUTAGE_HOLD, delay)
                 # The same attempt number: an outage never uses up a batch's attempts.
                 publisher.send_to_queue(service, good_raw, attempt, countdown=delay)
                 return 0
@@ -98,6 +107,26 @@ def register_consumer(
         return len(good)
 
     return deliver
+
+
+def _ride_out_outages(service: str, handle_batch: BatchHandler, events: list[Event],
+                      hold: float | None = None) -> None:
+    """``handle_batch(events)``, tried again in this process while its database cannot be reached, for up to
+    ``hold`` seconds; the last outage error is raised when that runs out, any other error at once."""
+    hold = OUTAGE_HOLD if hold is None else hold
+    deadline, pause = time.monotonic() + hold, 0.05
+    while True:
+        try:
+            handle_batch(events)
+            return
+        except Exception as exc:
+            if not is_outage(exc) or time.monotonic() + pause > deadline:
+                raise
+            if pause == 0.05:
+                log.warning("%s: batch of %d waits for its database (%s); trying again every %.1fs at most",
+                            service, len(events), type(exc).__name__, OUTAGE_POLL_CAP)
+        time.sleep(pause)
+        pause = min(OUTAGE_POLL_CAP, pause * 2)
 
 
 def _load_or_dead_letter(service: str, events: list[dict[str, Any]], dead_letters: DeadLetterStore, attempt: int,
@@ -193,6 +222,21 @@ def inbox_batch_handler(
             bind = session.get_bind()
         if any(e.type in ERASURE_EVENTS and e.type in handlers for e in fresh) and isinstance(bind, Engine):
             checkpoint_wal(bind)  # the erased rows' old pages leave the WAL (shared/leftovers.py)
+
+    return handle
+
+
+Uow = TypeVar("Uow")
+
+
+def in_unit_of_work(bound_uow: Callable[[Session, Identity], Uow], worker: str,
+                    handler: Callable[[Uow, Event], None]) -> EventHandler:
+    """``handler(uow, event)``, its unit of work inside the inbox batch's transaction (a service's
+    ``container.bound_uow``), acting as ``worker`` for the event's correlation id: the one way a consumer's
+    handler gets its transaction."""
+
+    def handle(session: Session, event: Event) -> None:
+        handler(bound_uow(session, Identity(user_id=worker, request_id=event.correlation_id)), event)
 
     return handle
 

@@ -26,8 +26,9 @@ from shared.web.errors import (
     http_exception_response,
     register_error_handlers,
 )
-from shared.web.identity import H_REQUEST_ID, guard_body, verify_headers
+from shared.web.identity import guard_body, verify_headers
 from shared.web.nonces import NonceStore, nonce_store
+from shared.web.wire import H_REQUEST_ID, RESPONSE_DEFAULTS
 
 log = logging.getLogger("portal.web")
 
@@ -130,10 +131,7 @@ def create_base_app(
         if span is not None:
             span.set_attribute("http.response.status_code", resp.status_code)
             span.set_attribute("portal.request_id", g.get("request_id", ""))
-        resp.headers[H_REQUEST_ID] = getattr(g, "request_id", "")
-        resp.headers.setdefault("Cache-Control", "no-store")
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        return resp
+        return stamp_response(resp, g.get("request_id", ""))
 
     @app.get("/healthz")
     def healthz():
@@ -183,6 +181,15 @@ def observe_response(service: str, resp: Response) -> None:
     if started is not None:
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"
         metrics.observe_request(service, request.method, route, resp.status_code, time.perf_counter() - started)
+
+
+def stamp_response(resp: Response, request_id: str) -> Response:
+    """What every answer carries: its request id, and unless the view chose otherwise no caching and no
+    sniffing (``shared/web/wire.py``)."""
+    resp.headers[H_REQUEST_ID] = request_id
+    for name, value in RESPONSE_DEFAULTS:
+        resp.headers.setdefault(name, value)
+    return resp
 
 
 def metrics_response(state: Iterable[metrics.StateReader] = ()) -> Response:

@@ -1,7 +1,7 @@
 """The contract's one error shape, for every error a service or the gateway can return.
 
 ``{"error": {"code": "<snake_case>", "message": "<human text>", "fields": {...}}}``
-Domain exceptions subclass ``ApiError`` (or are mapped to it in each service's error table).
+The errors themselves are plain values (``shared/errors.py``); this module answers them in that shape.
 No stack trace ever leaves a process; unexpected errors are logged with the request id.
 """
 
@@ -14,27 +14,24 @@ from flask import Flask, g, jsonify
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
-log = logging.getLogger("portal.web")
+from shared.errors import (  # noqa: F401 (re-exported: the web layer's errors, one import for views)
+    DEFAULT_CODES,
+    ApiError,
+    Conflict,
+    DomainError,
+    ErrorTable,
+    Forbidden,
+    Invalid,
+    NotAuthenticated,
+    NotFound,
+    PreconditionRequired,
+    Unavailable,
+    error_body,
+    status_of,
+)
+from shared.web import outcomes
 
-DEFAULT_CODES = {
-    400: "bad_request",
-    401: "not_authenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    410: "gone",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    416: "range_not_satisfiable",
-    422: "validation_error",
-    428: "precondition_required",
-    429: "rate_limited",
-    500: "internal_error",
-    502: "bad_gateway",
-    503: "service_unavailable",
-    504: "gateway_timeout",
-}
+log = logging.getLogger("portal.web")
 
 
 class ErrorDetailSchema(Schema):
@@ -49,56 +46,6 @@ class ErrorSchema(Schema):
     """The error shape as the OpenAPI documents describe it (flask-smorest's own has other keys)."""
 
     error = fields.Nested(ErrorDetailSchema, required=True)
-
-
-class ApiError(Exception):
-    """An outcome other than success, with its status and stable code."""
-
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 fields: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code:
-            self.code = code
-        if status:
-            self.status = status
-        self.fields = fields or {}
-        self.headers = headers or {}
-
-
-class NotAuthenticated(ApiError):
-    status, code = 401, "not_authenticated"
-
-
-class Forbidden(ApiError):
-    status, code = 403, "forbidden"
-
-
-class NotFound(ApiError):
-    status, code = 404, "not_found"
-
-
-class Conflict(ApiError):
-    status, code = 409, "conflict"
-
-
-class Invalid(ApiError):
-    status, code = 422, "validation_error"
-
-
-class PreconditionRequired(ApiError):
-    status, code = 428, "precondition_required"
-
-
-class Unavailable(ApiError):
-    status, code = 503, "service_unavailable"
-
-
-def error_body(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
 def error_response(status: int, code: str | None = None, message: str | None = None,
@@ -162,3 +109,18 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception):
         log.exception("unhandled error (request %s)", getattr(g, "request_id", "-"))
         return error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+def register_error_table(app: Flask, table: ErrorTable) -> None:
+    """Answer a service's domain errors with the status and code its table gives them; the OpenAPI documents
+    list the same statuses (``shared.web.outcomes.map_errors``)."""
+    outcomes.map_errors(table)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        found = status_of(table, exc)
+        if found is None:
+            log.error("domain error %s missing from the error table (request %s)", type(exc).__name__,
+                      getattr(g, "request_id", "-"))
+            return error_response(500, "internal_error", "Something went wrong on our side.")
+        return error_response(found[0], found[1], exc.message, exc.fields, exc.headers)

@@ -17,6 +17,10 @@ threads = int(os.environ.get("PORTAL_WEB_THREADS", "4"))
 timeout = 60
 limit_request_line = 8190
 control_socket_disable = True  # many gunicorns share a machine (tests, make run); none needs it
+# Handing over to a restarted master (shared/web/gunicorn_worker.py): each worker listens on a socket of its
+# own, so a dead master's workers and the new one's share the port for a moment.
+reuse_port = float(os.environ.get("PORTAL_WEB_HANDOVER") or 0) > 0
+_handover_from = os.environ.pop("PORTAL_HANDOVER_FROM", "")  # the dead master's group (the supervisor's)
 
 
 def on_starting(server):
@@ -48,6 +52,12 @@ def on_starting(server):
         from shared.db import release_connections
 
         release_connections()  # the master serves nothing: it keeps no database connection open
+        import gc
+
+        # What the import made moves to the collector's permanent generation: a worker's collections then never
+        # walk (and so never write to) those objects, and the pages it shares with the master stay shared.
+        gc.collect()
+        gc.freeze()
 
 
 def child_exit(server, worker):
@@ -57,6 +67,14 @@ def child_exit(server, worker):
     mark_process_dead(worker.pid)
 
 
+def worker_exit(server, worker):
+    """A worker handing over (its master dead) takes its live gauges out itself: no master will."""
+    if getattr(worker, "orphaned_at", None) is not None:
+        from shared.metrics import mark_process_dead
+
+        mark_process_dead(worker.pid)
+
+
 def post_worker_init(worker):
     """After the fork: this worker's root handler, same format (shared/logs.py); the OpenAPI document
     built in the background (``shared/web/app.py`` ``warm_documents``)."""
@@ -64,6 +82,12 @@ def post_worker_init(worker):
     from shared.web.gunicorn_worker import service_of
 
     configure(service_of(worker.cfg), "web")
+    if _handover_from.isdigit():  # serving now: the dead master's workers stop (they finish what they hold)
+        import signal
+
+        from shared.process_groups import signal_leaderless_group
+
+        signal_leaderless_group(int(_handover_from), signal.SIGTERM)
     app = getattr(worker, "wsgi", None)
     if hasattr(app, "extensions"):  # a service's Flask app: its OpenAPI document, built aside
         import threading

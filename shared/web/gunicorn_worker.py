@@ -6,12 +6,22 @@ gunicorn cannot parse (400) never reach the application: gunicorn writes an HTML
 instead, so a client reads every error the same way. Run with
 ``--worker-class shared.web.gunicorn_worker.JsonErrorWorker`` (``shared/web/gunicorn_conf.py`` sets it).
 tests/integration/shared/test_gunicorn_errors.py sends the long URI to a real gunicorn.
+
+Handing over (``PORTAL_WEB_HANDOVER`` seconds, set by ``portal run`` for the services): a worker whose master
+died keeps serving, for that long at most, instead of exiting at once as gunicorn's do; each worker has a
+listening socket of its own on the shared port (``SO_REUSEPORT``), so the restarted master's workers bind
+beside it and, once they serve, end it (``post_worker_init`` in shared/web/gunicorn_conf.py, told the old
+process group by the supervisor). A killed master costs no refused request and no cut one. The worker
+handing over takes what the kernel queued on its socket before closing it, so none of those is reset.
+tests/integration/shared/test_gunicorn_handover.py kills a real master under requests.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from typing import Any
 
 from gunicorn import util
@@ -39,8 +49,49 @@ def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None
     util.write_nonblock(sock, (head + body).encode("latin-1"))
 
 
+HANDOVER = "PORTAL_WEB_HANDOVER"
+
+
+def handover_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get(HANDOVER) or 0))
+    except ValueError:
+        return 0.0
+
+
 class JsonErrorWorker(ThreadWorker):
-    """``gthread`` with JSON error pages (``handle_error`` calls ``util.write_error`` at its end)."""
+    """``gthread`` with JSON error pages (``handle_error`` calls ``util.write_error`` at its end), which
+    hands over when its master dies (above)."""
+
+    orphaned_at: float | None = None
+
+    def is_parent_alive(self) -> bool:
+        if self.ppid == os.getppid():
+            return True
+        limit = handover_seconds()
+        if limit <= 0:
+            return bool(super().is_parent_alive())
+        now = time.monotonic()
+        if self.orphaned_at is None:
+            self.orphaned_at = now
+            self.log.warning("master gone: serving until a new master's workers take over (%gs at most)", limit)
+        return now - self.orphaned_at < limit
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        if enabled or self.orphaned_at is None or not self._accepting:
+            super().set_accept_enabled(enabled)
+            return
+        # Handing over: what waits in this socket's accept queue is taken (closing the socket would reset
+        # it), then the socket closes and the kernel sends every new connection to the new workers'.
+        for listener in self.sockets:
+            while True:
+                taken = self.nr_conns
+                self.accept(listener)
+                if self.nr_conns == taken:
+                    break
+        super().set_accept_enabled(False)
+        for listener in self.sockets:
+            listener.close()
 
     def init_process(self) -> None:
         # One worker process runs only this worker class, so swapping the module function is confined to

@@ -18,11 +18,10 @@ import secrets
 import time
 from typing import Any
 
-from flask import g
-
+from shared.errors import Forbidden, NotAuthenticated
 from shared.identity import Identity
-from shared.web.errors import Forbidden, NotAuthenticated
 from shared.web.nonces import FRESH_SECONDS, NonceStore
+from shared.web.wire import H_REQUEST_ID
 
 H_USER = "X-Portal-User"
 H_ROLES = "X-Portal-Roles"
@@ -31,7 +30,6 @@ H_ANON = "X-Portal-Anonymous"
 H_AUTH_TIME = "X-Portal-Auth-Time"
 H_EXPIRES = "X-Portal-Expires"
 H_SIGNATURE = "X-Portal-Signature"
-H_REQUEST_ID = "X-Request-ID"
 H_CLIENT_IP = "X-Portal-Client-IP"
 H_BODY_DIGEST = "X-Portal-Body-SHA256"
 H_NONCE = "X-Portal-Nonce"
@@ -165,6 +163,8 @@ def guard_body(environ: dict[str, Any], headers: Any) -> None:
 
 
 def current_identity() -> Identity:
+    from flask import g  # here: the signing half of this module serves processes without Flask (workers, relay)
+
     return getattr(g, "identity", None) or Identity()
 
 
@@ -193,14 +193,6 @@ def require_system() -> Identity:
 # --- the anonymous browser id (analytics cookie) -------------------------------------------------
 # Issued by identity only after the browser accepted analytics; signed so the gateway can trust it
 # without a call, and so a client cannot invent one to be logged under.
-ANON_COOKIE = "portal_anon"
-
-
-def host_cookie(name: str, https: bool) -> str:
-    """Over HTTPS every portal cookie is ``__Host-`` prefixed: the browser then keeps it only when it was set
-    Secure, by this host, for Path=/ (no sibling domain or plain-HTTP page can plant or shadow it)."""
-    return f"__Host-{name}" if https else name
-
 
 def sign_anonymous_id(secret: bytes, anon_id: str) -> str:
     tag = hmac.new(secret, f"anon:{anon_id}".encode(), hashlib.sha256).hexdigest()[:24]

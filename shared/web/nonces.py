@@ -23,7 +23,7 @@ import time
 from collections import deque
 from typing import Protocol
 
-from shared.web.errors import Unavailable
+from shared.errors import Unavailable
 
 log = logging.getLogger(__name__)
 

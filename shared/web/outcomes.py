@@ -28,14 +28,14 @@ from typing import Any
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from shared.web.errors import DEFAULT_CODES, ApiError
+from shared.errors import DEFAULT_CODES, ApiError
 
 _DOMAIN_TABLES: dict[type[BaseException], tuple[int, str]] = {}
 _OWN_CODE = ("services.", "shared.")
 
 
 def map_errors(table: dict[Any, tuple[int, str]]) -> None:
-    """A service's own table from domain exceptions to (status, code) (e.g. content's api/errors.py)."""
+    """A service's own table from domain exceptions to (status, code) (its ``api/errors.py``)."""
     _DOMAIN_TABLES.update(table)
 
 
@@ -162,9 +162,9 @@ def _statuses(cls: type[BaseException], call: ast.Call | None) -> Iterable[tuple
                                           if k.arg in ("status", "code") and isinstance(k.value, ast.Constant)}
         status = int(literal.get("status") or cls.status)
         return [(status, str(literal.get("code") or cls.code))]
-    for domain, (status, code) in _DOMAIN_TABLES.items():
-        if issubclass(cls, domain):
-            return [(status, code)]
+    for domain in cls.__mro__:  # the most specific class a table names
+        if domain in _DOMAIN_TABLES:
+            return [_DOMAIN_TABLES[domain]]
     if issubclass(cls, HTTPException) and cls.code:
         return [(cls.code, DEFAULT_CODES.get(cls.code, "error"))]
     if issubclass(cls, ValidationError):

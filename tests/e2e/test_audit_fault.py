@@ -119,7 +119,7 @@ def test_killing_the_audit_worker_loses_and_duplicates_nothing(tmp_path, redis_u
         with audit.runtime.engine.connect() as conn:
             ids = conn.execute(select(audit_events.c.event_id)).scalars().all()
         assert sorted(ids) == sorted(e.event_id for e in events)  # each exactly once
-        result = integrity.verify(audit.uow)
+        result = integrity.verify(audit)
         assert result.ok and result.checked == TOTAL, result.to_dict()
     finally:
         first.kill9()

@@ -38,6 +38,7 @@ class Platform:
     external_redis: bool
     started_pids: dict[str, int] = field(default_factory=dict)
     metrics_ports: dict[str, int] = field(default_factory=dict)  # gateway (internal), relay, scheduler
+    scheduler_process: bool = False  # PORTAL_SCHEDULER_PROCESS: the scheduler a child, not a supervisor thread
 
     @property
     def url(self) -> str:
@@ -54,8 +55,8 @@ class Platform:
         names = {f"{s}-web" for s in LAYOUT.web if s != "gateway"} | {f"{s}-worker" for s in LAYOUT.workers}
         if "gateway" in LAYOUT.web:
             names.add("gateway")
-        if any(s in LAYOUT.workers for s in SCHEDULED):
-            names.add("scheduler")
+        if any(s in LAYOUT.workers for s in SCHEDULED) and self.scheduler_process:
+            names.add("scheduler")  # else a thread of the supervisor
         if not self.external_redis:
             names.add("redis")
         return names
@@ -109,7 +110,8 @@ def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None,
         if broker:  # RabbitMQ: a virtual host of this platform's own
             extra["PORTAL_BROKER_URL"] = cleanup.enter_context(private_vhost(broker))
         proc = Proc("portal-run", [str(VENV_BIN / "portal"), "run"], base_env(extra), tmp_path).start()
-        platform = Platform(proc, var_dir, port, ports, bool(external_redis), metrics_ports=metrics_ports)
+        platform = Platform(proc, var_dir, port, ports, bool(external_redis), metrics_ports=metrics_ports,
+                            scheduler_process=extra.get("PORTAL_SCHEDULER_PROCESS", "0") in ("1", "true", "yes"))
         try:
             wait_until(lambda: _ready(proc), timeout=150, interval=0.2, message="portal run ready line")
             platform.started_pids = platform.pids()

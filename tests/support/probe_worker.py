@@ -2,7 +2,8 @@
 
 It is built from the same shared pieces as the real services (runtime, inbox handler, consumer task)
 and binds its own queue ``events.probe`` to ``probe.#``. A handler fails while the file named by
-``PROBE_FAIL_FILE`` exists and the event asks for it, so tests can drive retries and dead letters.
+``PROBE_FAIL_FILE`` exists and the event asks for it, so tests can drive retries and dead letters; every
+batch finds its database unreachable while the file named by ``PROBE_OUTAGE_FILE`` exists.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+from sqlalchemy.exc import OperationalError
 
 from shared.bus import topology
 from shared.bus.consumer import inbox_batch_handler, register_consumer
@@ -43,6 +45,9 @@ def runtime():
 
 
 def _store(session, event):
+    outage_file = os.environ.get("PROBE_OUTAGE_FILE")
+    if outage_file and Path(outage_file).exists():
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("probe's database is down"))
     if event.payload.get("sleep"):  # a long batch
         time.sleep(float(event.payload["sleep"]))
     fail_file = os.environ.get("PROBE_FAIL_FILE")

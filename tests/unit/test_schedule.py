@@ -21,24 +21,21 @@ def test_the_default_duties_and_their_intervals():
     assert {name: d.every for name, d in chosen.items()} == {
         "privacy-retry-exports": 900, "privacy-purge-exports": 3600, "content-purge-complaints": DAY,
         "content-sweep-files": DAY, "audit-retain": DAY, "audit-verify": DAY}
-    assert chosen["audit-retain"].args == ("audit", "retain", "--older-than", "730")
+    assert chosen["audit-retain"].args == ("audit", "retain")  # audit applies its own retention period
     assert chosen["audit-verify"].env_name == "PORTAL_SCHEDULE_AUDIT_VERIFY_SECONDS"
 
 
-def test_intervals_retention_and_services_come_from_the_environment():
-    env = {"PORTAL_SCHEDULE_AUDIT_VERIFY_SECONDS": "3600", "PORTAL_SCHEDULE_PRIVACY_PURGE_EXPORTS_SECONDS": "0",
-           "PORTAL_AUDIT_RETENTION_DAYS": "365"}
+def test_intervals_and_services_come_from_the_environment():
+    env = {"PORTAL_SCHEDULE_AUDIT_VERIFY_SECONDS": "3600", "PORTAL_SCHEDULE_PRIVACY_PURGE_EXPORTS_SECONDS": "0"}
     chosen = {d.name: d for d in duties(env)}
     assert chosen["audit-verify"].every == 3600
     assert "privacy-purge-exports" not in chosen  # 0 switches a duty off
-    assert chosen["audit-retain"].args[-1] == "365"
     assert {d.service for d in duties(env, ["audit"])} == {"audit"}
     assert duties({}, ["linking", "gateway"]) == []
 
 
 @pytest.mark.parametrize("env", [{"PORTAL_SCHEDULE_AUDIT_VERIFY_SECONDS": "daily"},
-                                 {"PORTAL_SCHEDULE_AUDIT_VERIFY_SECONDS": "-5"},
-                                 {"PORTAL_AUDIT_RETENTION_DAYS": "two years"}])
+                                 {"PORTAL_SCHEDULE_AUDIT_VERIFY_SECONDS": "-5"}])
 def test_bad_settings_are_refused_by_name(env):
     with pytest.raises(ConfigError, match=next(iter(env))):
         duties(env)

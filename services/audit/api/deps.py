@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from services.audit.adapters.uow import AuditUnitOfWork
-from services.audit.bootstrap import Container
+from services.audit.bootstrap import Acting, Container
 from shared.web.identity import current_identity
 
 
@@ -13,11 +12,7 @@ def container() -> Container:
     return current_app.extensions["container"]
 
 
-def uow_factory():
-    """``uow_factory(write=..., snapshot=...)``: units of work acting as the current caller."""
-    c, ident = container(), current_identity()
-
-    def make(write: bool = True, snapshot: bool = False) -> AuditUnitOfWork:
-        return c.uow(ident, write=write, snapshot=snapshot)
-
-    return make
+def units() -> Acting:
+    """``units().uow()`` / ``units().read_uow(snapshot=...)``: units of work acting as the current caller
+    (audit's use cases may open several: streams, batches)."""
+    return container().acting_as(current_identity())

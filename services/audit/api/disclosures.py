@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from services.audit.api import schemas
-from services.audit.api.deps import container, uow_factory
+from services.audit.api.deps import container, units
 from services.audit.handlers import compliance
 from shared.web.identity import require_role
 
@@ -17,7 +17,7 @@ blp = Blueprint("disclosures", __name__, description="Disclosure register (compl
 @blp.response(201, schemas.DisclosureOut)
 def record_disclosure(body):
     require_role("compliance")
-    return compliance.record_disclosure(uow_factory(), body)
+    return compliance.record_disclosure(units(), body)
 
 
 @blp.get("/disclosures")
@@ -25,6 +25,6 @@ def record_disclosure(body):
 @blp.response(200, schemas.DisclosurePage)
 def list_disclosures(args):
     require_role("compliance")
-    return compliance.list_disclosures(uow_factory(), container().settings.cursor_key,
+    return compliance.list_disclosures(units(), container().settings.cursor_key,
                                        subject_user_id=args.get("subject_user_id"), limit=args["limit"],
                                        cursor=args.get("cursor")).to_dict()

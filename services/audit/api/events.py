@@ -6,7 +6,7 @@ from flask import Response, stream_with_context
 from flask_smorest import Blueprint
 
 from services.audit.api import schemas
-from services.audit.api.deps import container, uow_factory
+from services.audit.api.deps import container, units
 from services.audit.domain.search import EventFilter
 from services.audit.handlers import search
 from shared.web.identity import require_role
@@ -25,7 +25,7 @@ def event_filter(args: dict) -> EventFilter:
 @blp.response(200, schemas.EventPage)
 def search_events(args):
     require_role("compliance")
-    page = search.search_events(uow_factory(), container().settings.cursor_key, event_filter(args),
+    page = search.search_events(units(), container().settings.cursor_key, event_filter(args),
                                 limit=args["limit"], cursor=args.get("cursor"), order=args["order"])
     return page.to_dict()
 
@@ -35,7 +35,7 @@ def search_events(args):
 @blp.alt_response(404, description="No event has this seq (never stored, or removed by retention).")
 def get_event(seq: int):
     require_role("compliance")
-    return search.get_event(uow_factory(), seq)
+    return search.get_event(units(), seq)
 
 
 @blp.get("/events/export")
@@ -44,7 +44,7 @@ def get_event(seq: int):
 def export_events(args):
     require_role("compliance")
     fmt = args["format"]
-    body = search.export_events(uow_factory(), event_filter(args), fmt)
+    body = search.export_events(units(), event_filter(args), fmt)
     return Response(stream_with_context(body), mimetype=MEDIA[fmt].split(";")[0], headers={
         "Content-Type": MEDIA[fmt],
         "Content-Disposition": f'attachment; filename="audit-events.{fmt}"',

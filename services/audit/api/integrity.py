@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from services.audit.api import schemas
-from services.audit.api.deps import uow_factory
+from services.audit.api.deps import units
 from services.audit.handlers import integrity
 from shared.web.identity import require_role
 
@@ -16,5 +16,5 @@ blp = Blueprint("integrity", __name__, description="Tamper evidence: chain, key 
 @blp.response(200, schemas.IntegrityOut)
 def verify_chain():
     require_role("compliance")
-    factory = uow_factory()
-    return {**integrity.check(factory).to_dict(), **integrity.describe(factory)}
+    acting = units()
+    return {**integrity.check(acting).to_dict(), **integrity.describe(acting)}

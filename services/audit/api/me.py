@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from services.audit.api import schemas
-from services.audit.api.deps import container, uow_factory
+from services.audit.api.deps import container, units
 from services.audit.handlers import compliance, search
 from shared.web.identity import require_user
 
@@ -17,7 +17,7 @@ blp = Blueprint("me", __name__, description="Transparency: my access history")
 @blp.response(200, schemas.PersonalPage)
 def my_events(args):
     ident = require_user()
-    page = search.person_history(uow_factory(), container().settings.cursor_key, ident.user_id or "",
+    page = search.person_history(units(), container().settings.cursor_key, ident.user_id or "",
                                  limit=args["limit"], cursor=args.get("cursor"))
     return page.to_dict()
 
@@ -28,7 +28,7 @@ def my_events(args):
 def my_disclosures(args):
     """The disclosure register's entries about me: to whom, on what legal basis, which data."""
     ident = require_user()
-    page = compliance.list_disclosures(uow_factory(), container().settings.cursor_key,
+    page = compliance.list_disclosures(units(), container().settings.cursor_key,
                                        subject_user_id=ident.user_id or "", limit=args["limit"],
                                        cursor=args.get("cursor"))
     return page.to_dict()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from services.audit.api import schemas
-from services.audit.api.deps import container, uow_factory
+from services.audit.api.deps import container, units
 from services.audit.config import SERVICE
 from services.audit.handlers import privacy
 from shared.events.privacy import EXPORT_PATH
@@ -18,5 +18,5 @@ blp = Blueprint("privacy", __name__, description="Privacy requests (internal)")
 @blp.response(200, schemas.PersonalExport)
 def export_person(user_id: str):
     check_export_call(user_id)
-    data = privacy.export_person(uow_factory(), user_id, container().settings.export_limit)
+    data = privacy.export_person(units(), user_id, container().settings.export_limit)
     return {"service": SERVICE, "data": data}

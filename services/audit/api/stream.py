@@ -8,18 +8,14 @@ from flask import Response, current_app
 from flask_smorest import Blueprint
 
 from services.audit.api import schemas
-from services.audit.api.deps import container, uow_factory
+from services.audit.api.deps import container, units
 from services.audit.api.events import event_filter
+from services.audit.domain.errors import TooManyStreams
 from services.audit.handlers import stream
-from shared.web.errors import ApiError
 from shared.web.identity import require_role
 
 blp = Blueprint("stream", __name__, description="Server log store: live stream (compliance)")
 SLOT_WAIT = 2.0  # seconds a request waits for a free stream slot before 429
-
-
-class TooManyStreams(ApiError):
-    status, code = 429, "too_many_streams"
 
 
 @blp.get("/events/stream")
@@ -38,11 +34,11 @@ def stream_events(args, headers):
     # A stream whose client just left holds its slot until its next heartbeat finds the socket closed:
     # a reconnecting browser waits a moment for it rather than being refused at once.
     if not slots.acquire(timeout=SLOT_WAIT):
-        raise TooManyStreams("Too many live streams are open; try again shortly.", headers={"Retry-After": "3"})
+        raise TooManyStreams("Too many live streams are open; try again shortly.", retry_after=3)
     try:
         timing = stream.StreamTiming(poll=settings.stream_poll, heartbeat=settings.stream_heartbeat,
                                      lifetime=settings.stream_lifetime)
-        frames = stream.open_stream(uow_factory(), event_filter(args), after, timing)
+        frames = stream.open_stream(units(), event_filter(args), after, timing)
     except BaseException:
         slots.release()
         raise

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.domain import cursor as cursors
 from services.audit.domain.chain import iso
+from services.audit.domain.errors import InvalidInput
 from services.audit.domain.trends import visible
+from services.audit.handlers.ports import Units
 from services.audit.handlers.search import Page, _after
 from shared import clock
-from shared.web.errors import Invalid
 
-UowFactory = Callable[..., AuditUnitOfWork]
 MAX_TREND_DAYS = 366
 
 
-def record_disclosure(uow_factory: UowFactory, body: dict[str, Any]) -> dict[str, Any]:
+def record_disclosure(units: Units, body: dict[str, Any]) -> dict[str, Any]:
     """Enter a disclosure in the register; the entry is itself an audit event (same transaction)."""
     now = clock.now()
-    with uow_factory() as uow:
+    with units.uow() as uow:
         row = {
             "id": str(uuid.uuid4()),
             "subject_user_id": body["subject_user_id"],
@@ -43,11 +41,11 @@ def record_disclosure(uow_factory: UowFactory, body: dict[str, Any]) -> dict[str
     return _public_disclosure(row)
 
 
-def list_disclosures(uow_factory: UowFactory, cursor_key: bytes, *, subject_user_id: str | None, limit: int,
+def list_disclosures(units: Units, cursor_key: bytes, *, subject_user_id: str | None, limit: int,
                      cursor: str | None) -> Page:
     fp = cursors.fingerprint("disclosures", {"subject_user_id": subject_user_id})
     after = _after(cursor_key, cursor, fp)
-    with uow_factory(write=False) as uow:
+    with units.read_uow() as uow:
         rows = uow.compliance.list_disclosures(subject_user_id, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -64,17 +62,17 @@ def _public_disclosure(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def usage_trends(uow_factory: UowFactory, k: int, start: date | None, end: date | None) -> dict[str, Any]:
+def usage_trends(units: Units, k: int, start: date | None, end: date | None) -> dict[str, Any]:
     """Views and downloads per day and item, only for groups of at least k distinct people; no person
     is named, and suppressed groups are left out entirely (not even shown as "fewer than k")."""
     today = clock.now().date()
     end = end or today
     start = start or end - timedelta(days=29)
     if start > end:
-        raise Invalid("from must not be after to.", fields={"from": ["must not be after to"]})
+        raise InvalidInput("from must not be after to.", fields={"from": ["must not be after to"]})
     if (end - start).days >= MAX_TREND_DAYS:
-        raise Invalid(f"Ask for at most {MAX_TREND_DAYS} days.", fields={"to": [f"at most {MAX_TREND_DAYS} days"]})
-    with uow_factory(write=False) as uow:
+        raise InvalidInput(f"Ask for at most {MAX_TREND_DAYS} days.", fields={"to": [f"at most {MAX_TREND_DAYS} days"]})
+    with units.read_uow() as uow:
         groups = uow.compliance.trends(start, end)
     items = [{"day": _day(g["day"]), "kind": g["kind"], "item_id": g["item_id"], "count": int(g["count"]),
               "people": int(g["people"])} for g in groups if visible(int(g["people"]), k)]

@@ -7,21 +7,19 @@ disclosures and the trends rollup commit together, or not at all (and the batch 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from services.audit.adapters.chain_store import HeadBusy
-from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.domain import trends
 from services.audit.domain.chain import chain_of
 from services.audit.handlers import privacy
+from services.audit.handlers.ports import AuditUow, Units
 from shared import clock
 from shared.events import Event
 from shared.events.privacy import ERASURE_EVENTS, MalformedErasureRequest, erasure_request
 from shared.leftovers import checkpoint_wal, engine_of
-
-UowFactory = Callable[..., AuditUnitOfWork]
 
 PII_ACCESS_SUFFIX = ".pii.accessed"
 HOLD_PLACED = "identity.privacy.hold_placed"
@@ -31,7 +29,7 @@ _PERSON_KEYS = ("user_id", "subject_user_id")
 _PERSON_LIST_KEYS = ("user_ids", "subject_user_ids")
 
 
-def store_events(uow_factory: UowFactory, events: Sequence[Event]) -> int:
+def store_events(units: Units, events: Sequence[Event]) -> int:
     """Store the events not stored yet; return how many were new. An erasure request among them is
     carried out in the same transaction (after the batch is stored: whatever the batch held about the
     person is sealed under the key being destroyed).
@@ -40,7 +38,7 @@ def store_events(uow_factory: UowFactory, events: Sequence[Event]) -> int:
     transaction of its own: first the chains no other writer holds (their heads locked ``SKIP LOCKED``), then
     the rest, waiting; the shares holding an erasure request last of all, so the batch's other events about
     that person are sealed before the key is destroyed."""
-    with uow_factory() as uow:
+    with units.uow() as uow:
         chains = uow.chain.chains
         if chains == 1:
             return _store(uow, events, 0)
@@ -57,17 +55,17 @@ def store_events(uow_factory: UowFactory, events: Sequence[Event]) -> int:
             waiting.append(chain)
             continue
         try:
-            with uow_factory() as uow:
+            with units.uow() as uow:
                 stored += _store(uow, groups[chain], chain, skip_locked=True)
         except HeadBusy:
             waiting.append(chain)
     for chain in waiting:
-        with uow_factory() as uow:
+        with units.uow() as uow:
             stored += _store(uow, groups[chain], chain)
     return stored
 
 
-def _store(uow: AuditUnitOfWork, events: Sequence[Event], chain: int, skip_locked: bool = False) -> int:
+def _store(uow: AuditUow, events: Sequence[Event], chain: int, skip_locked: bool = False) -> int:
     rows = uow.chain.append(events, clock.now(), chain, skip_locked)
     erased = False
     if rows:
@@ -85,7 +83,7 @@ def _store(uow: AuditUnitOfWork, events: Sequence[Event], chain: int, skip_locke
     return len(rows)
 
 
-def answer_erasure(uow: AuditUnitOfWork, event: Event) -> None:
+def answer_erasure(uow: AuditUow, event: Event) -> None:
     """audit stores every event it is given; a malformed request is stored like any other but cannot be
     answered (identity, which validates what it emits, never sends one)."""
     try:
@@ -95,7 +93,7 @@ def answer_erasure(uow: AuditUnitOfWork, event: Event) -> None:
     privacy.erase_person(uow, request, uow.settings)
 
 
-def _project(uow: AuditUnitOfWork, stored: list[tuple[int, Event]]) -> None:
+def _project(uow: AuditUow, stored: list[tuple[int, Event]]) -> None:
     refs: list[tuple[str, int]] = []
     usages = []
     for seq, event in stored:
@@ -129,7 +127,7 @@ def people_named(event: Event) -> set[str]:
     return {p for p in people if p and len(p) <= 200}
 
 
-def _place_hold(uow: AuditUnitOfWork, event: Event) -> None:
+def _place_hold(uow: AuditUow, event: Event) -> None:
     payload = event.payload
     user_id = payload.get("user_id") or event.subject
     hold_id = str(payload.get("hold_id") or event.subject)

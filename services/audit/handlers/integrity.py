@@ -3,22 +3,19 @@ signing again what the old HMAC key signed (``portal audit resign``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.domain.chain import iso
 from services.audit.domain.verify import Checkpoint, Head, VerifyResult, is_legacy, verify_chain, verify_chains
+from services.audit.handlers.ports import AuditUow, Units
 from shared import clock
 
-UowFactory = Callable[..., AuditUnitOfWork]
 
-
-def verify(uow_factory: UowFactory) -> VerifyResult:
+def verify(units: Units) -> VerifyResult:
     """One consistent snapshot of the store (rows appended meanwhile are not half seen). The anchor is
     read before the snapshot starts (its first query): a head is anchored only after its commit, so the
     anchored head is never ahead of the snapshot unless rows were taken away."""
-    with uow_factory(write=False, snapshot=True) as uow:
+    with units.read_uow(snapshot=True) as uow:
         anchored = uow.anchor.latest()
         by_chain = uow.anchor.latest_by_chain()  # both read before the snapshot's first query
         chain = uow.chain
@@ -29,7 +26,7 @@ def verify(uow_factory: UowFactory) -> VerifyResult:
                             retention_days=uow.settings.retention_days)
 
 
-def _verify_chains(uow: AuditUnitOfWork, anchored: dict[int, Head]) -> VerifyResult:
+def _verify_chains(uow: AuditUow, anchored: dict[int, Head]) -> VerifyResult:
     """A store of several chains: each chain and the latest signed root (``domain.verify.verify_chains``)."""
     chain = uow.chain
     heads = chain.heads()
@@ -38,27 +35,27 @@ def _verify_chains(uow: AuditUnitOfWork, anchored: dict[int, Head]) -> VerifyRes
                          checkpoints=checkpoints, anchored=anchored, root=chain.latest_root())
 
 
-def check(uow_factory: UowFactory) -> VerifyResult:
+def check(units: Units) -> VerifyResult:
     """Verify on request of a person (HTTP), and leave an ``audit.integrity.checked`` event behind."""
-    result = verify(uow_factory)
-    with uow_factory() as uow:
+    result = verify(units)
+    with units.uow() as uow:
         uow.emit("audit.integrity.checked", subject="audit:chain", payload={
             "ok": result.ok, "checked": result.checked, "first_broken": result.first_broken})
         uow.commit()
     return result
 
 
-def describe(uow_factory: UowFactory) -> dict[str, Any]:
+def describe(units: Units) -> dict[str, Any]:
     """The public key that verifies the chain, and the anchor's state (published with the result)."""
-    with uow_factory(write=False) as uow:
+    with units.read_uow() as uow:
         return {"public_key": uow.settings.verifier.published(), "anchor": uow.anchor.describe()}
 
 
-def resign(uow_factory: UowFactory) -> dict[str, Any]:
+def resign(units: Units) -> dict[str, Any]:
     """Move a store signed with the old HMAC key to Ed25519: verify rows, checkpoints and the retention
     record with the old key (refusing a broken chain), then sign every checkpoint again linked to the one
     before, the retention record and the head, and anchor the head. Safe to run again."""
-    with uow_factory() as uow:
+    with units.uow() as uow:
         chain = uow.chain
         if chain.chains > 1:
             raise NotImplementedError("a store of several chains was never signed with HMAC: nothing to resign")

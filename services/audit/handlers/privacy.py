@@ -8,29 +8,27 @@ pushes the erasure as an event, which audit (bound to every event) sees when it 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.config import SERVICE, Settings
 from services.audit.domain import sealing
 from services.audit.domain.chain import iso
 from services.audit.domain.search import personal_row
 from services.audit.handlers.compliance import _public_disclosure
+from services.audit.handlers.ports import AuditUow, Units
 from shared import clock
 from shared.events.privacy import ErasureAnswer, ErasureRequest, actor, erasure_completed
 from shared.identity import Identity
 
-UowFactory = Callable[..., AuditUnitOfWork]
 WORKER = actor(SERVICE)
 
 
-def export_person(uow_factory: UowFactory, user_id: str, limit: int) -> dict[str, Any]:
+def export_person(units: Units, user_id: str, limit: int) -> dict[str, Any]:
     """The person's audit trail (their newest ``limit`` events, with the total), the staff accesses to
     their data, and the disclosure register entries about them. Never another person's identifying
     fields: what an own event carries about someone else is left out. Empty for someone unknown."""
-    with uow_factory(write=False, snapshot=True) as uow:
+    with units.read_uow(snapshot=True) as uow:
         token = uow.token(user_id)
         own, own_total = uow.search.acted_by(token, limit)
         own = uow.keys.open_rows(own, only=token)
@@ -62,7 +60,7 @@ def _access(row: dict[str, Any], user_id: str) -> dict[str, Any]:
     return out
 
 
-def erase_person(uow: AuditUnitOfWork, request: ErasureRequest, settings: Settings) -> ErasureAnswer:
+def erase_person(uow: AuditUow, request: ErasureRequest, settings: Settings) -> ErasureAnswer:
     """Destroy the person's key (idempotently: a replay finds it destroyed), forget which staff accesses
     were about them, and answer identity, in the unit of work that stored the event. The events
     themselves stay: the chain covers them and they are the security log; they keep only pseudonymous
@@ -108,19 +106,19 @@ def erase_person(uow: AuditUnitOfWork, request: ErasureRequest, settings: Settin
     return answer
 
 
-def rewrap_person_keys(uow_factory: UowFactory, batch: int = 1000) -> dict[str, Any]:
+def rewrap_person_keys(units: Units, batch: int = 1000) -> dict[str, Any]:
     """After the wrap key changed (PORTAL_AUDIT_KEY_WRAP_KEY, the old one in
     PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS): wrap every person key under the current key, a batch per
     transaction. ``unavailable`` counts keys wrapped under a key that is not configured (still unreadable)."""
     moved = 0
     while True:
-        with uow_factory() as uow:
+        with units.uow() as uow:
             done = uow.keys.rewrap(batch)
             uow.commit()
         moved += done
         if done < batch:
             break
-    with uow_factory(write=False) as uow:
+    with units.read_uow() as uow:
         left = uow.keys.unavailable()
         key_id = uow.keys.wrap_id
     return {"rewrapped": moved, "unavailable": left, "key_id": key_id}

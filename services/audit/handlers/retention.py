@@ -3,16 +3,13 @@ signed record so the chain still verifies (docs/audit.md, "Retention")."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.domain.chain import iso
 from services.audit.domain.verify import KeptDigest, RetentionRecord
+from services.audit.handlers.ports import Units
 from shared import clock
-
-UowFactory = Callable[..., AuditUnitOfWork]
 
 
 class RetentionTooShort(ValueError):
@@ -23,13 +20,13 @@ class RetentionNotPartitioned(ValueError):
     """Retention cuts one chain's range; a store of several chains is refused (nothing removed)."""
 
 
-def retain(uow_factory: UowFactory, older_than_days: int) -> dict[str, Any] | None:
+def retain(units: Units, older_than_days: int) -> dict[str, Any] | None:
     """Remove every event stored before ``now - older_than_days`` (one range: from the start of the
     chain to the last such event) except those of people under legal hold. None when nothing is due.
     Refuses a cut-off younger than the retention period: the log is kept at least that long."""
     now = clock.now()
     cutoff = now - timedelta(days=older_than_days)
-    with uow_factory() as uow:
+    with units.uow() as uow:
         period = uow.settings.retention_days
         if older_than_days < period:
             raise RetentionTooShort(f"--older-than {older_than_days} is shorter than the retention period of "

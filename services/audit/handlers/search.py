@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from services.audit.adapters.uow import AuditUnitOfWork
 from services.audit.domain import cursor as cursors
+from services.audit.domain.errors import InvalidInput, NotFound
 from services.audit.domain.search import EventFilter, Order, json_line, personal_row, public_row
-from shared.web.errors import Invalid, NotFound
+from services.audit.handlers.ports import Units
 
-UowFactory = Callable[..., AuditUnitOfWork]
 SEARCHES = "audit:events"
 EXPORT_PAGE = 2000
+# On PostgreSQL the database writes the JSON lines (``SearchRepository.json_lines``): bigger pages, as Python
+# only joins them and opens the sealed values of the page in one pass.
+EXPORT_LINES_PAGE = 5000
 
 
 @dataclass(frozen=True)
@@ -33,17 +35,18 @@ def _after(key: bytes, cursor: str | None, fp: str) -> int | None:
     try:
         return cursors.decode(key, cursor, fp)
     except cursors.InvalidCursor as exc:
-        raise Invalid(str(exc), fields={"cursor": [str(exc)]}) from exc
+        raise InvalidInput(str(exc), fields={"cursor": [str(exc)]}) from exc
 
 
-def search_events(uow_factory: UowFactory, cursor_key: bytes, f: EventFilter, *, limit: int,
+def search_events(units: Units, cursor_key: bytes, f: EventFilter, *, limit: int,
                   cursor: str | None = None, order: Order = "asc") -> Page:
     """One page of matching events (keyset on seq, stable while events keep arriving), recorded as an
     ``audit.log.searched`` event in the same transaction as the read."""
     fp = cursors.fingerprint("events", {**f.as_dict(), "order": order})
     after = _after(cursor_key, cursor, fp)
-    with uow_factory() as uow:
-        rows = uow.search.search(f, after, limit + 1, order)
+    upto = _settled(units)
+    with units.uow() as uow:
+        rows = uow.search.search(f, after, limit + 1, order, upto)
         more = len(rows) > limit
         rows = uow.keys.open_rows(rows[:limit])  # sealed fields opened for the reviewer
         uow.emit("audit.log.searched", subject=SEARCHES,
@@ -53,9 +56,20 @@ def search_events(uow_factory: UowFactory, cursor_key: bytes, f: EventFilter, *,
     return Page([public_row(r) for r in rows], next_cursor)
 
 
-def get_event(uow_factory: UowFactory, seq: int) -> dict[str, Any]:
+def _settled(units: Units) -> int | None:
+    """A store of several chains: the settled number (``ChainStore.settled_seq``), past which a page must not
+    reach. Numbers are drawn before commit, so a writer in flight may still commit rows below rows another
+    chain has committed; a cursor past them would skip those rows for good. Below the settled number every
+    row is committed, so keyset pages over it miss nothing, in either order; newer rows come once their
+    writers commit. Read in a short transaction of its own (it holds the idle heads while it looks). One
+    chain: None (its head lock orders the writers)."""
+    with units.read_uow() as uow:
+        return uow.chain.settled_seq() if uow.chain.chains > 1 else None
+
+
+def get_event(units: Units, seq: int) -> dict[str, Any]:
     """One stored event by its place in the chain, recorded like a search (filter ``seq``)."""
-    with uow_factory() as uow:
+    with units.uow() as uow:
         rows = uow.keys.open_rows(uow.search.by_seq(seq))
         uow.emit("audit.log.searched", subject=SEARCHES,
                  payload={"filters": {"seq": seq}, "order": "asc", "results": len(rows)})
@@ -69,26 +83,36 @@ EXPORT_COLUMNS = ("seq", "event_id", "type", "version", "occurred_at", "stored_a
                   "correlation_id", "payload", "prev_hash", "hash")
 
 
-def export_events(uow_factory: UowFactory, f: EventFilter, fmt: str) -> Iterator[str]:
+def export_events(units: Units, f: EventFilter, fmt: str) -> Iterator[str]:
     """Record the export (committed before the first byte), then stream every matching event in
     sequence order, a keyset page per query: memory stays constant whatever the size."""
-    with uow_factory() as uow:
+    with units.uow() as uow:
         uow.emit("audit.log.exported", subject=SEARCHES, payload={"filters": f.as_dict(), "format": fmt})
         uow.commit()
-    return _stream(uow_factory, f, fmt)
+    return _stream(units, f, fmt, _settled(units))
 
 
-def _stream(uow_factory: UowFactory, f: EventFilter, fmt: str) -> Iterator[str]:
+def _stream(units: Units, f: EventFilter, fmt: str, upto: int | None) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if fmt == "csv":
         writer.writerow(EXPORT_COLUMNS)
         yield _take(buffer)
     after: int | None = None
-    while True:
+    while fmt != "csv":
         # A short read transaction per page: nothing stays open while a slow client reads the stream.
-        with uow_factory(write=False) as uow:
-            rows = uow.keys.open_rows(uow.search.search(f, after, EXPORT_PAGE))
+        with units.read_uow() as uow:
+            if not uow.search.builds_lines():
+                break
+            text, count, after = uow.search.json_lines(f, after, EXPORT_LINES_PAGE, upto)
+            text = uow.keys.open_text(text)
+        if text:
+            yield text
+        if count < EXPORT_LINES_PAGE:
+            return
+    while True:
+        with units.read_uow() as uow:
+            rows = uow.keys.open_rows(uow.search.search(f, after, EXPORT_PAGE, "asc", upto))
         if rows and fmt == "csv":
             writer.writerows([[_csv_safe(row[c]) for c in EXPORT_COLUMNS] for row in rows])  # payload as stored
             yield _take(buffer)
@@ -113,12 +137,12 @@ def _csv_safe(value: Any) -> Any:
     return "" if value is None else value
 
 
-def person_history(uow_factory: UowFactory, cursor_key: bytes, user_id: str, *, limit: int,
+def person_history(units: Units, cursor_key: bytes, user_id: str, *, limit: int,
                    cursor: str | None = None) -> Page:
     """A person's own events and every access by someone else to their personal data, newest first."""
     fp = cursors.fingerprint("me", {"user": user_id})
     after = _after(cursor_key, cursor, fp)
-    with uow_factory(write=False) as uow:
+    with units.read_uow() as uow:
         rows = uow.search.about_person(user_id, after, limit + 1, "desc")
         more = len(rows) > limit
         rows = uow.keys.open_rows(rows[:limit])

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.audit.domain.search import EventFilter, json_line
-from services.audit.handlers.search import SEARCHES, UowFactory
+from services.audit.handlers.ports import Units
+from services.audit.handlers.search import SEARCHES
 
 PAGE = 500  # rows sent per poll at most; a fuller backlog is read at once, without sleeping
 
@@ -30,26 +31,26 @@ class StreamTiming:
     retry_ms: int = 2000  # how long the browser waits before reconnecting
 
 
-def open_stream(uow_factory: UowFactory, f: EventFilter, after: int | None, timing: StreamTiming, *,
+def open_stream(units: Units, f: EventFilter, after: int | None, timing: StreamTiming, *,
                 clock: Callable[[], float] = time.monotonic,
                 sleep: Callable[[float], None] = time.sleep) -> Iterator[str]:
     """Record the stream (committed before the first byte), fix its starting point and return its
     frames: every matching event with a seq above ``after`` (or, without one, stored from now on)."""
-    with uow_factory() as uow:
+    with units.uow() as uow:
         start = uow.chain.settled_seq() if after is None else after
         uow.emit("audit.log.streamed", subject=SEARCHES, payload={"filters": f.as_dict(), "after": start})
         uow.commit()
-    return _frames(uow_factory, f, start, timing, clock, sleep)
+    return _frames(units, f, start, timing, clock, sleep)
 
 
-def _frames(uow_factory: UowFactory, f: EventFilter, after: int, timing: StreamTiming,
+def _frames(units: Units, f: EventFilter, after: int, timing: StreamTiming,
             clock: Callable[[], float], sleep: Callable[[float], None]) -> Iterator[str]:
     # The first bytes go out at once: the response headers with them, so no proxy waits for an event.
     yield f"retry: {timing.retry_ms}\n\n"
     started = quiet_since = clock()
     scanned = after  # every row up to here was looked at (rows never change their filtered columns)
     while clock() - started < timing.lifetime:
-        rows, scanned = _poll(uow_factory, f, scanned)
+        rows, scanned = _poll(units, f, scanned)
         if rows:
             yield "".join(frame(row) for row in rows)
             quiet_since = clock()
@@ -61,9 +62,9 @@ def _frames(uow_factory: UowFactory, f: EventFilter, after: int, timing: StreamT
         sleep(timing.poll)
 
 
-def _poll(uow_factory: UowFactory, f: EventFilter, scanned: int) -> tuple[list[dict[str, Any]], int]:
+def _poll(units: Units, f: EventFilter, scanned: int) -> tuple[list[dict[str, Any]], int]:
     """(matching rows after ``scanned``, the new scanned position), in one short read transaction."""
-    with uow_factory(write=False) as uow:
+    with units.read_uow() as uow:
         newest = uow.chain.settled_seq()
         if newest <= scanned:
             return [], scanned

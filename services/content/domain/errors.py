@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-
-class DomainError(Exception):
-    def __init__(self, message: str, fields: dict[str, list[str]] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
+from shared.errors import DomainError
 
 
 class NotFound(DomainError):
@@ -36,5 +31,5 @@ class MalformedUpload(DomainError):
 
 class RangeNotSatisfiable(DomainError):
     def __init__(self, size: int) -> None:
-        super().__init__("The requested range is outside the file.")
+        super().__init__("The requested range is outside the file.", headers={"Content-Range": f"bytes */{size}"})
         self.size = size

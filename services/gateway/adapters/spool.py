@@ -28,10 +28,9 @@ from sqlalchemy import Engine, Table, delete, func, insert, or_, select
 
 from shared import clock
 from shared.leftovers import ERASED_KEEP_SECONDS, checkpoint_wal, erased_since
+from shared.outbox import ROW_COLUMNS, insert_sql
 
 log = logging.getLogger(__name__)
-_SQLITE_INSERT = "INSERT INTO {table} (event_id, type, body, created_at) VALUES (?, ?, ?, ?)"
-_PG_INSERT = "INSERT INTO {table} (event_id, type, body, created_at) VALUES (%s, %s, %s, %s)"
 
 
 class AccessSpool:
@@ -41,10 +40,10 @@ class AccessSpool:
         self.engine = engine.execution_options(write=True)
         self.insert = insert(table)
         self._sqlite_path = engine.url.database if engine.dialect.name == "sqlite" else None
-        self._sqlite_sql = _SQLITE_INSERT.format(table=table.name)
+        self._sqlite_sql = insert_sql(table.name, "?")
         self._pg_conninfo = (engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
                              if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg" else None)
-        self._pg_sql = _PG_INSERT.format(table=table.name)
+        self._pg_sql = insert_sql(table.name, "%s")
         self._local = threading.local()
         self._opened: list[Any] = []
 
@@ -57,7 +56,7 @@ class AccessSpool:
             self._pg_write((event_id, type_, body, now))
             return
         with self.engine.begin() as conn:
-            conn.execute(self.insert, {"event_id": event_id, "type": type_, "body": body, "created_at": now})
+            conn.execute(self.insert, dict(zip(ROW_COLUMNS, (event_id, type_, body, now), strict=True)))
 
     def _sqlite(self, path: str) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -1,51 +1,68 @@
-"""What the gateway works out about every request at its edge (client address, scheme, request id)
-and the access event at its end; Flask hooks for the gateway's own endpoints."""
+"""The gateway's edge: the one read of a request's WSGI environ (``read_request``: client address, scheme,
+request id, cookies, the headers that cross) and its access event at the close (``close_access``); the
+Flask hooks of the gateway's own endpoints."""
 
 from __future__ import annotations
 
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 
 from flask import Response, g, request
 from werkzeug.datastructures import EnvironHeaders
+from werkzeug.http import parse_cookie
 
 from services.gateway.bootstrap import Container
-from services.gateway.domain import trust
+from services.gateway.domain import pages, trust
+from services.gateway.domain.edge import EdgeRequest
+from services.gateway.domain.routing import environ_headers
 from services.gateway.handlers import Access, record_access
-from shared import metrics
+from shared.identity import Identity
+from shared.web.app import observe_response, stamp_response
 from shared.web.errors import ApiError, error_response
 from shared.web.identity import H_SIGNATURE, verify_headers
+from shared.web.wire import ANON_COOKIE, SESSION_COOKIE, host_cookie
 
 log = logging.getLogger(__name__)
 
+API_PREFIX = "/api/"
 UNLOGGED_PATHS = frozenset({"/healthz", "/readyz"})  # probes every few seconds are not accesses
+_SIGNATURE_KEY = "HTTP_" + H_SIGNATURE.upper().replace("-", "_")
 
 
-@dataclass(frozen=True)
-class Edge:
-    client_ip: str
-    scheme: str
-    request_id: str
-    started: float
-
-
-def read_edge(container: Container, environ: dict) -> Edge:
-    """Believe ``X-Forwarded-*`` and a client's ``X-Request-ID`` only from a trusted proxy (or a
-    caller that signs with the internal secret); anyone else gets a fresh request id."""
+def read_request(container: Container, environ: dict) -> EdgeRequest:
+    """The request as the gateway believes it. ``X-Forwarded-*`` and a client's ``X-Request-ID`` count only
+    from a trusted proxy (or a caller that signs with the internal secret); anyone else gets the socket's
+    address, the gateway's scheme and a fresh request id. Only the cookie that belongs to the scheme is read."""
     started = time.perf_counter()
     proxies = container.settings.trusted_proxies
     peer = environ.get("REMOTE_ADDR") or ""
     peer_trusted = trust.is_trusted(peer, proxies)
-    client_ip = trust.client_ip(peer, environ.get("HTTP_X_FORWARDED_FOR"), proxies)
     scheme = trust.scheme(environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_X_FORWARDED_PROTO"),
                           peer_trusted)
     rid = None
     offered = environ.get("HTTP_X_REQUEST_ID")
     if offered and (peer_trusted or _validly_signed(container, environ)):
         rid = trust.acceptable_request_id(offered)
-    return Edge(client_ip=client_ip, scheme=scheme, request_id=rid or str(uuid.uuid4()), started=started)
+    path = request_path(environ)
+    page = not path.startswith(API_PREFIX)
+    static = page and pages.is_static(path)
+    raw_length = environ.get("CONTENT_LENGTH") or ""
+    cookies = {} if static else parse_cookie(environ.get("HTTP_COOKIE", ""))
+    https = scheme == "https"
+    return EdgeRequest(
+        method=environ.get("REQUEST_METHOD", "GET"), path=path, query=environ.get("QUERY_STRING") or "",
+        headers=tuple(environ_headers(environ)),
+        client_ip=trust.client_ip(peer, environ.get("HTTP_X_FORWARDED_FOR"), proxies), scheme=scheme,
+        request_id=rid or str(uuid.uuid4()), started=started, page=page, static=static,
+        user_agent=environ.get("HTTP_USER_AGENT", ""), host=environ.get("HTTP_HOST", ""),
+        traceparent=environ.get("HTTP_TRACEPARENT", ""),
+        content_length=int(raw_length) if raw_length.isdigit() else 0,
+        chunked="chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower(),
+        session_token=cookies.get(host_cookie(SESSION_COOKIE, https)),
+        anonymous_cookie=cookies.get(host_cookie(ANON_COOKIE, https)),
+        csrf_token=environ.get("HTTP_X_CSRF_TOKEN"),
+    )
 
 
 def _validly_signed(container: Container, environ: dict) -> bool:
@@ -53,7 +70,7 @@ def _validly_signed(container: Container, environ: dict) -> bool:
     signature: its nonce is claimed, so a captured signed request sent again gets a fresh request id
     (it cannot plant its id on other requests' log lines and events). Without Redis to claim it in, the
     offered id is not believed."""
-    if "HTTP_" + H_SIGNATURE.upper().replace("-", "_") not in environ:
+    if _SIGNATURE_KEY not in environ:
         return False
     try:
         verify_headers(container.settings.common.internal_secret, EnvironHeaders(environ),
@@ -70,48 +87,39 @@ def request_path(environ: dict) -> str:
     return environ.get("PATH_INFO", "").encode("latin-1", "replace").decode("utf-8", "replace")
 
 
-def new_access(edge: Edge, environ: dict) -> Access:
-    return Access(method=environ.get("REQUEST_METHOD", "GET"), path=request_path(environ),
-                  query=environ.get("QUERY_STRING", ""), client_ip=edge.client_ip,
-                  user_agent=environ.get("HTTP_USER_AGENT", ""), request_id=edge.request_id)
-
-
-def spool_access(container: Container, access: Access, started: float, bytes_sent: int | None) -> None:
-    """Called with the response's status and headers, before its first byte goes out (docs/gateway.md,
-    "Access events and the spool"): ``duration_ms`` is the time to the answer's headers, ``bytes_sent``
-    the body's length as it will be sent (``None`` for a stream of unknown length). Raises
+def close_access(container: Container, req: EdgeRequest, *, status: int, bytes_sent: int | None,
+                 service: str | None = None, identity: Identity | None = None,
+                 traceparent: str | None = None) -> None:
+    """Record the access, with the response's status and headers in hand, before its first byte goes out
+    (docs/gateway.md, "Access events and the spool"): ``duration_ms`` is the time to the answer's headers,
+    ``bytes_sent`` the body's length as it will be sent (``None`` for a stream of unknown length). Raises
     ``AccessLogUnavailable`` when the event cannot be spooled."""
-    access.duration_ms = (time.perf_counter() - started) * 1000.0
-    access.bytes_sent = bytes_sent
-    record_access(container.spool, access)
+    record_access(container.spool, Access(
+        method=req.method, path=req.path, query=req.query, client_ip=req.client_ip, user_agent=req.user_agent,
+        request_id=req.request_id, service=service, identity=identity, status=status, bytes_sent=bytes_sent,
+        duration_ms=(time.perf_counter() - req.started) * 1000.0, traceparent=traceparent))
 
 
 # --- Flask hooks (the gateway's own endpoints and unknown paths) -----------------------------------
 
 def begin(container: Container) -> None:
-    edge = read_edge(container, request.environ)
+    edge = read_request(container, request.environ)
     g.edge = edge
     g.request_id = edge.request_id
-    g.access = new_access(edge, request.environ)
+    g.metrics_started = edge.started
 
 
 def finish(container: Container, resp: Response) -> Response:
-    resp.headers["X-Request-ID"] = g.get("request_id", "")
-    edge: Edge | None = g.get("edge")
-    if edge is not None:
-        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        metrics.observe_request("gateway", request.method, route, resp.status_code, time.perf_counter() - edge.started)
-    resp.headers.setdefault("Cache-Control", "no-store")
-    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-    access: Access | None = g.get("access")
-    if access is None or access.path in UNLOGGED_PATHS:
+    observe_response("gateway", resp)
+    stamp_response(resp, g.get("request_id", ""))
+    edge: EdgeRequest | None = g.get("edge")
+    if edge is None or edge.path in UNLOGGED_PATHS:
         return resp
-    access.status = resp.status_code
     try:
-        spool_access(container, access, g.edge.started, None if resp.is_streamed else resp.content_length)
+        close_access(container, edge, status=resp.status_code,
+                     bytes_sent=None if resp.is_streamed else resp.content_length)
     except ApiError as exc:
         resp.close()
-        refused = error_response(exc.status, exc.code, exc.message, headers=exc.headers)
-        refused.headers["X-Request-ID"] = g.get("request_id", "")
-        return refused
+        return stamp_response(error_response(exc.status, exc.code, exc.message, headers=exc.headers),
+                              g.get("request_id", ""))
     return resp

@@ -11,7 +11,6 @@ from services.gateway.domain.routing import PAGES
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Login and registration start a session; they cannot carry its CSRF token yet.
 CSRF_EXEMPT = frozenset({("POST", "identity", "/sessions"), ("POST", "identity", "/users")})
-CSRF_HEADER = "X-CSRF-Token"
 
 
 # The portal's pages check their own form token (a plain HTML form cannot send a header; see

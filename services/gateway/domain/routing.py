@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from shared.web.errors import NotFound
+from shared.web.wire import SESSION_COOKIE, host_cookie
 
 # RFC 9110 §7.6.1 hop-by-hop headers, plus what the gateway sets itself.
 HOP_BY_HOP = frozenset({
@@ -18,7 +19,7 @@ _REQUEST_DROP = HOP_BY_HOP | {
 }
 # The WSGI server adds its own Date and Server; passing the service's would duplicate them.
 _RESPONSE_DROP = HOP_BY_HOP | {"x-request-id", "date", "server"}
-SESSION_COOKIES = ("portal_session", "__Host-portal_session")
+SESSION_COOKIES = (SESSION_COOKIE, host_cookie(SESSION_COOKIE, https=True))
 PAGES = "web"  # the service behind every path outside /api/ (its Location headers are already public)
 _SAFE_PATH_CHARS = "/:@!$&'()*+,;=-._~"
 

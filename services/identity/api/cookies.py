@@ -10,9 +10,7 @@ import hmac
 from flask import after_this_request, current_app, request
 
 from services.identity.handlers.sessions import Device
-from shared.web.identity import ANON_COOKIE, host_cookie
-
-SESSION_COOKIE = "portal_session"
+from shared.web.wire import ANON_COOKIE, SESSION_COOKIE, host_cookie
 
 
 def is_https() -> bool:

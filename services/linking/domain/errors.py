@@ -1,68 +1,78 @@
-"""linking's errors, one table: each outcome other than success, its HTTP status and stable code."""
+"""What can go wrong in linking's use cases; ``api/errors.py`` maps each to an HTTP status and code."""
 
 from __future__ import annotations
 
-from shared.web.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from shared.errors import DomainError
 
 
-class CompanyNotFound(NotFound):
-    code = "company_not_found"
+class AdminOnly(DomainError):
+    """Only administrators may do this (create a company, transfer another's primary contact)."""
 
 
-class LinkRequestNotFound(NotFound):
-    code = "link_request_not_found"
+class NotPrimaryContact(DomainError):
+    """Only the primary contact (or an administrator) may do this."""
 
 
-class MemberNotFound(NotFound):
-    code = "member_not_found"
+class InvalidInput(DomainError):
+    """Well-formed values that break a rule (a user who is not a member of the company)."""
 
 
-class NotAManager(Forbidden):
-    code = "not_a_manager"
+class CompanyNotFound(DomainError):
+    pass
 
 
-class NotTheRequester(Forbidden):
-    code = "not_the_requester"
+class LinkRequestNotFound(DomainError):
+    pass
 
 
-class EmailUnverified(Forbidden):
+class MemberNotFound(DomainError):
+    pass
+
+
+class NotAManager(DomainError):
+    pass
+
+
+class NotTheRequester(DomainError):
+    pass
+
+
+class EmailUnverified(DomainError):
     """The caller has not confirmed their address: it would be shared with a company's managers unproven."""
 
-    code = "email_unverified"
+
+class CompanyExists(DomainError):
+    pass
 
 
-class CompanyExists(Conflict):
-    code = "company_exists"
+class DuplicateLinkRequest(DomainError):
+    pass
 
 
-class DuplicateLinkRequest(Conflict):
-    code = "link_request_pending"
+class AlreadyMember(DomainError):
+    pass
 
 
-class AlreadyMember(Conflict):
-    code = "already_member"
+class RequestNotPending(DomainError):
+    pass
 
 
-class RequestNotPending(Conflict):
-    code = "link_request_not_pending"
+class LastManager(DomainError):
+    pass
 
 
-class LastManager(Conflict):
-    code = "last_manager"
+class PrimaryContactProtected(DomainError):
+    pass
 
 
-class PrimaryContactProtected(Conflict):
-    code = "primary_contact_protected"
-
-
-class UnknownUser(Invalid):
+class UnknownUser(DomainError):
     """A user id that identity does not know; reported against the field that named it."""
 
     def __init__(self, field: str) -> None:
         super().__init__("Some fields are invalid.", fields={field: ["Unknown user."]})
 
 
-class ShareContactRequired(Invalid):
+class ShareContactRequired(DomainError):
     def __init__(self) -> None:
         super().__init__(
             "Your contact details are shared with the company's managers; agree with share_contact: true.",
@@ -70,5 +80,5 @@ class ShareContactRequired(Invalid):
         )
 
 
-class IdentityUnavailable(Unavailable):
-    code = "identity_unavailable"
+class IdentityUnavailable(DomainError):
+    pass

@@ -15,8 +15,9 @@ from services.web.bootstrap import STATIC, Container
 from services.web.domain import csrf
 from shared.identity import Identity
 from shared.web.app import metrics_response, observe_response
-from shared.web.identity import H_REQUEST_ID, guard_body, verify_headers
+from shared.web.identity import guard_body, verify_headers
 from shared.web.nonces import NonceStore, nonce_store
+from shared.web.wire import H_REQUEST_ID
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # the gateway never routes /metrics
 FORM_COOKIE = "portal_form"  # the anonymous form token's random half (see domain/csrf.py)

@@ -14,8 +14,10 @@ import hashlib
 import hmac
 from urllib.parse import urlsplit
 
+from shared.web.wire import H_CSRF
+
 FIELD = "csrf_token"
-HEADER = "X-CSRF-Token"  # what a page's own script sends instead of the field
+HEADER = H_CSRF  # what a page's own script sends instead of the field
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SAME_SITE = frozenset({"same-origin", "none"})  # "none": the person typed the URL or used a bookmark
 

@@ -77,4 +77,4 @@ def store(container: Container, events: list[Event], batch: int = 500) -> None:
     from services.audit.handlers import store_events
 
     for i in range(0, len(events), batch):
-        store_events(container.uow, events[i:i + batch])
+        store_events(container, events[i:i + batch])

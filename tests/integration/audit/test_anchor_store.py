@@ -56,9 +56,9 @@ def test_heads_are_rows_of_the_anchor_database_and_verify(sql_container, anchor_
     store(sql_container, events_at(12))
     store(sql_container, events_at(5))
     assert anchored_rows(anchor_url) == [12, 17]
-    result = integrity.verify(sql_container.uow)
+    result = integrity.verify(sql_container)
     assert result.ok and result.checked == 17, result
-    described = integrity.describe(sql_container.uow)["anchor"]
+    described = integrity.describe(sql_container)["anchor"]
     assert described["kind"] == "sql" and described["anchored_seq"] == 17 and described["exists"] is True
     with sql_container.runtime.engine.connect() as conn:  # nothing of the anchor in the log store's database
         names = conn.dialect.get_table_names(conn)
@@ -76,7 +76,7 @@ def test_tail_deleted_and_an_earlier_signed_head_put_back_is_found_by_the_sql_an
         conn.execute(delete(C).where(C.c.seq > 25))
         conn.execute(update(H).where(H.c.id == 1).values(**earlier))
         assert conn.execute(select(func.max(E.c.seq))).scalar_one() == 25
-    result = integrity.verify(sql_container.uow)
+    result = integrity.verify(sql_container)
     assert (result.ok, result.first_broken) == (False, 26)
     assert "the anchor holds a signed head at 40" in result.problem
 
@@ -92,7 +92,7 @@ def test_an_emptied_anchor_fails_verification(sql_container, anchor_url):
     with engine.begin() as conn:
         conn.execute(delete(anchor_heads))
     engine.dispose()
-    result = integrity.verify(sql_container.uow)
+    result = integrity.verify(sql_container)
     assert not result.ok and "holds no signed head" in (result.problem or ""), result
 
 

@@ -53,12 +53,12 @@ def test_events_are_split_by_a_stable_key_searched_exported_and_verified_across_
     assert stored == {e.event_id: chain_of(e.event_id, 2) for e in events}
     assert roots, "a signed root over both heads at the checkpoints"
 
-    page = search.search_events(chained.uow, chained.settings.cursor_key, EventFilter(), limit=1000)
+    page = search.search_events(chained, chained.settings.cursor_key, EventFilter(), limit=1000)
     assert sorted(item["event_id"] for item in page.items) == sorted(e.event_id for e in events)
-    exported = "".join(search.export_events(chained.uow, EventFilter(), "jsonl"))
+    exported = "".join(search.export_events(chained, EventFilter(), "jsonl"))
     assert exported.count("\n") >= 60  # every chain's events (and the reviewers' own)
 
-    result = integrity.verify(chained.uow)
+    result = integrity.verify(chained)
     assert result.ok, result.to_dict()
     assert result.checked >= 60
 
@@ -72,7 +72,7 @@ def test_two_writers_append_to_two_chains_at_once(chained):
     hold.__enter__()
     hold.chain.lock_head(0)
     done = threading.Event()
-    writer = threading.Thread(target=lambda: (store_events(chained.uow, events), done.set()))
+    writer = threading.Thread(target=lambda: (store_events(chained, events), done.set()))
     writer.start()
     try:
         deadline = 30.0
@@ -86,7 +86,7 @@ def test_two_writers_append_to_two_chains_at_once(chained):
     writer.join(30)
     assert done.is_set()
     assert sum(rows_by_chain(chained).values()) == 40
-    assert integrity.verify(chained.uow).ok
+    assert integrity.verify(chained).ok
 
 
 def test_parallel_writers_store_every_event_once(chained):
@@ -99,7 +99,7 @@ def test_parallel_writers_store_every_event_once(chained):
     with chained.runtime.engine.connect() as conn:
         ids = conn.execute(select(E.c.event_id)).scalars().all()
     assert sorted(ids) == sorted(e.event_id for batch in batches for e in batch)
-    result = integrity.verify(chained.uow)
+    result = integrity.verify(chained)
     assert result.ok, result.to_dict()
 
 
@@ -113,7 +113,7 @@ def test_a_row_missing_in_the_middle_of_one_chain_is_named_with_its_chain(chaine
     seqs = _chain_rows(chained, 1)
     with chained.runtime.engine.begin() as conn:
         conn.execute(delete(E).where(E.c.seq == seqs[3]))
-    result = integrity.verify(chained.uow)
+    result = integrity.verify(chained)
     assert not result.ok
     assert result.first_broken == seqs[4]
     assert result.problem.startswith("chain 1: row does not link")
@@ -129,7 +129,7 @@ def test_a_chain_tail_deleted_and_its_earlier_signed_head_put_back_is_found(chai
         conn.execute(delete(E).where(E.c.chain == 1, E.c.seq > earlier["seq"]))
         conn.execute(delete(C).where(C.c.chain == 1, C.c.seq > earlier["seq"]))
         conn.execute(update(H).where(H.c.id == 2).values(**earlier))
-    result = integrity.verify(chained.uow)
+    result = integrity.verify(chained)
     assert not result.ok
     assert all(p.startswith("chain 1: ") for _seq, p in result.problems), result.problems
     assert any("rows missing at the end" in p for _seq, p in result.problems)
@@ -142,7 +142,7 @@ def test_a_whole_chain_dropped_is_named_by_the_signed_root(chained, tmp_path):
         conn.execute(delete(E).where(E.c.chain == 1))
         conn.execute(delete(C).where(C.c.chain == 1))
         conn.execute(delete(H).where(H.c.id == 2))
-    result = integrity.verify(chained.uow)
+    result = integrity.verify(chained)
     assert not result.ok
     assert any(p == "chain 1 missing: its head row is gone (named by the signed root)" for _s, p in result.problems)
 
@@ -159,7 +159,7 @@ def test_the_live_stream_does_not_pass_rows_a_writer_of_another_chain_has_not_co
     commit. A stream must not move past chain 0's numbers, and sends them once they are committed."""
     from services.audit.handlers.stream import StreamTiming, open_stream
 
-    frames = open_stream(chained.uow, EventFilter(), 0, StreamTiming(poll=0.01, heartbeat=60, lifetime=60),
+    frames = open_stream(chained, EventFilter(), 0, StreamTiming(poll=0.01, heartbeat=60, lifetime=60),
                          sleep=lambda _s: None)
     assert next(frames).startswith("retry:")
     events = events_at(40)
@@ -168,7 +168,7 @@ def test_the_live_stream_does_not_pass_rows_a_writer_of_another_chain_has_not_co
     writer = chained.uow()
     writer.__enter__()
     writer.chain.append(first, datetime.now(UTC), 0)  # numbers drawn, rows written, not committed
-    store_events(chained.uow, second)  # committed, with larger numbers
+    store_events(chained, second)  # committed, with larger numbers
     seen: list[int] = []
     result: dict = {}
 
@@ -188,3 +188,32 @@ def test_the_live_stream_does_not_pass_rows_a_writer_of_another_chain_has_not_co
     reader.join(20)
     assert result.get("done"), seen
     assert sorted(seen) == seen and len(seen) == 40
+
+
+def test_search_pages_never_pass_rows_a_writer_of_another_chain_has_not_committed_yet(chained):
+    """Chain 0's writer holds the smaller numbers uncommitted while chain 1's larger ones commit: paging with the
+    cursor meanwhile, and on after the commit, returns every event once and in order (a cursor that had
+    passed chain 0's numbers would skip them for good); so does an export."""
+    key = chained.settings.cursor_key
+    events = events_at(40)
+    first = [e for e in events if chain_of(e.event_id, 2) == 0]
+    second = [e for e in events if chain_of(e.event_id, 2) == 1]
+    writer = chained.uow()
+    writer.__enter__()
+    writer.chain.append(first, datetime.now(UTC), 0)  # numbers drawn, rows written, not committed
+    store_events(chained, second)  # committed, with larger numbers
+    page = search.search_events(chained, key, EventFilter(), limit=5)
+    assert page.items == [] and page.next_cursor is None, "nothing shown above chain 0's uncommitted numbers"
+    assert "".join(search.export_events(chained, EventFilter(), "jsonl")) == ""
+    writer.commit()
+    writer.__exit__(None, None, None)
+    seen, cursor = [], None
+    while True:
+        page = search.search_events(chained, key, EventFilter(), limit=7, cursor=cursor)
+        seen += [item["seq"] for item in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == sorted(seen) and len(seen) == len(set(seen)) == 40
+    exported = "".join(search.export_events(chained, EventFilter(), "jsonl")).splitlines()
+    assert len(exported) == 40

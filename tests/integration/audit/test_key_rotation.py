@@ -36,7 +36,7 @@ def registered(user: str, email: str):
 
 
 def emails(container) -> dict[str, str]:
-    with container.uow(write=False) as uow:
+    with container.read_uow() as uow:
         rows = uow.keys.open_rows(uow.search.search(EventFilter(type="identity.user.registered"), None, 100))
     return {json.loads(r["payload"])["user_id"]: json.loads(r["payload"])["email"] for r in rows}
 
@@ -78,7 +78,7 @@ def test_rotating_the_wrap_key_keeps_every_field_readable(restart):
     assert emails(rotated) == {ALICE: "alice@example.com", BOB: "bob@example.com"}
     store(rotated, [make_event(actor=ALICE, payload={"method": "GET", "path": "/x", "status": 200,
                                                       "client_ip": "198.51.100.7"})])
-    with rotated.uow(write=False) as uow:
+    with rotated.read_uow() as uow:
         [row] = uow.keys.open_rows(uow.search.search(EventFilter(type="gateway.request.completed"), None, 10))
     assert row["actor"] == ALICE and json.loads(row["payload"])["client_ip"] == "198.51.100.7"
 
@@ -92,7 +92,7 @@ def test_rotating_the_wrap_key_keeps_every_field_readable(restart):
 
     only_new = restart(PORTAL_AUDIT_KEY_WRAP_KEY=WRAP_TWO, PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS=None)
     assert emails(only_new) == {ALICE: "alice@example.com", BOB: "bob@example.com"}
-    with only_new.uow(write=False) as uow:
+    with only_new.read_uow() as uow:
         assert uow.keys.unavailable() == 0
 
 
@@ -116,9 +116,9 @@ def test_without_the_old_wrap_key_fields_are_unreadable_and_new_events_refused(r
     lost = restart(PORTAL_AUDIT_KEY_WRAP_KEY=WRAP_TWO, PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS=None)
     assert emails(lost) == {ALICE: sealing.UNREADABLE}  # not "[erased]": the person's key still exists
     with pytest.raises(KeyUnavailable, match="PORTAL_AUDIT_PREVIOUS_KEY_WRAP_KEYS"):
-        store_events(lost.uow, [make_event(actor=ALICE, payload={"method": "GET", "path": "/y", "status": 200,
+        store_events(lost, [make_event(actor=ALICE, payload={"method": "GET", "path": "/y", "status": 200,
                                                                   "client_ip": "198.51.100.8"})])
-    with lost.uow(write=False) as uow:
+    with lost.read_uow() as uow:
         assert uow.search.search(EventFilter(type="gateway.request.completed"), None, 10) == []  # nothing stored
     result = CliRunner().invoke(audit_cli, ["rewrap"])
     assert result.exit_code == 1

@@ -28,7 +28,7 @@ def _searched(filters: dict) -> object:
 
 
 def _row(container, type_: str) -> dict:
-    with container.uow(write=False) as uow:
+    with container.read_uow() as uow:
         return next(r for r in uow.search.search(EventFilter(type=type_), None, 10))
 
 
@@ -39,20 +39,20 @@ def test_filters_of_a_reviewers_search_are_sealed_opened_for_reviewers_and_erase
     filters = json.loads(stored["payload"])["filters"]
     assert all(sealing.is_sealed(filters[k]) for k in ("subject", "actor")) and filters["seq"] == 17, filters
 
-    with container.uow(write=False) as uow:
+    with container.read_uow() as uow:
         opened = uow.keys.open_rows([stored])[0]
         own = uow.keys.open_rows([stored], only=uow.token(REVIEWER))[0]
     assert json.loads(opened["payload"])["filters"] == {"subject": SECRET_PATH, "actor": "user-42", "seq": 17}
     assert json.loads(own["payload"])["filters"]["subject"] == SECRET_PATH
-    trail = export_person(container.uow, REVIEWER, 100)["audit_trail"]["events"]
+    trail = export_person(container, REVIEWER, 100)["audit_trail"]["events"]
     assert trail and trail[0]["details"]["filters"]["subject"] == SECRET_PATH, trail
 
     store(container, [make_event("identity.privacy.erasure_requested", actor="system:identity", subject=REVIEWER,
                                  payload={"request_id": "er-reviewer", "user_id": REVIEWER})])
-    with container.uow(write=False) as uow:
+    with container.read_uow() as uow:
         after = uow.keys.open_rows([_row(container, "audit.log.searched")])[0]
     assert json.loads(after["payload"])["filters"] == {"subject": sealing.ERASED, "actor": sealing.ERASED, "seq": 17}
-    assert verify(container.uow).ok is True
+    assert verify(container).ok is True
 
 
 class _Note(Schema):
@@ -86,7 +86,7 @@ def test_sealed_list_elements_and_nested_members_are_opened_for_reviewers(contai
     # The same sealed value as list elements and deeper members (as a nested classified field is stored).
     shaped = {**stored, "payload": json.dumps({"a": [sealed, 1, sealed], "b": [{"c": sealed}], "d": {"e": [sealed]}},
                                               sort_keys=True, separators=(",", ":"))}
-    with container.uow(write=False) as uow:
+    with container.read_uow() as uow:
         opened = json.loads(uow.keys.open_rows([shaped])[0]["payload"])
         own = json.loads(uow.keys.open_rows([shaped], only=uow.token("someone-else"))[0]["payload"])
     assert opened == {"a": [SECRET_PATH, 1, SECRET_PATH], "b": [{"c": SECRET_PATH}], "d": {"e": [SECRET_PATH]}}

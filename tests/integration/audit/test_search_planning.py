@@ -24,7 +24,7 @@ def test_planned_searches_match_a_brute_force_filter(container, monkeypatch, pro
               for i in range(240)]
     store(container, events, batch=60)
     monkeypatch.setattr(repositories, "PROBE", probe)
-    with container.uow(write=False) as uow:
+    with container.read_uow() as uow:
         everything = uow.keys.open_rows(uow.search.search(EventFilter(), None, 1000))
     for _ in range(40):
         since = T0 + timedelta(minutes=rnd.randrange(600)) if rnd.random() < 0.8 else None
@@ -37,7 +37,7 @@ def test_planned_searches_match_a_brute_force_filter(container, monkeypatch, pro
                     and (until is None or r["occurred_at"] < until.isoformat(timespec="microseconds"))]
         for order in ("asc", "desc"):
             want = expected if order == "asc" else expected[::-1]
-            with container.uow(write=False) as uow:
+            with container.read_uow() as uow:
                 first = [r["seq"] for r in uow.search.search(f, None, 7, order)]
                 rest = [r["seq"] for r in uow.search.search(f, first[-1], 1000, order)] if len(first) == 7 else []
             assert first + rest == want, (f, order)

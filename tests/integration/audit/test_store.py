@@ -17,7 +17,7 @@ E = tables.audit_events
 
 
 def verify(container):
-    return integrity.verify(container.uow)
+    return integrity.verify(container)
 
 
 def count(container) -> int:

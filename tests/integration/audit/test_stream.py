@@ -122,7 +122,7 @@ def test_filters_apply_and_sealed_fields_are_opened(client, container):
 def test_heartbeats_while_idle_and_the_stream_ends_by_itself(container):
     store(container, events_at(1))
     now = [0.0]
-    frames = open_stream(lambda **kw: container.uow(REVIEWER, **kw), _no_filter(), None,
+    frames = open_stream(container.acting_as(REVIEWER), _no_filter(), None,
                          StreamTiming(poll=1.0, heartbeat=3.0, lifetime=10.0),
                          clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
     assert list(frames) == ["retry: 2000\n\n", ": keep-alive\n\n", ": keep-alive\n\n", ": keep-alive\n\n"]

@@ -44,7 +44,7 @@ def test_tail_deleted_with_its_checkpoints_and_an_earlier_signed_head_put_back(c
         conn.execute(delete(E).where(E.c.seq > 25))
         conn.execute(delete(C).where(C.c.seq > 25))
         conn.execute(update(H).where(H.c.id == 1).values(**earlier))
-    result = integrity.verify(container.uow)
+    result = integrity.verify(container)
     assert (result.ok, result.first_broken) == (False, 26)
     assert "the anchor holds a signed head at 40" in result.problem
 
@@ -62,7 +62,7 @@ def test_tail_deleted_and_head_moved_back_without_the_key(container):
         conn.execute(delete(E).where(E.c.seq > 22))
         conn.execute(delete(C).where(C.c.seq > 22))
         conn.execute(update(H).where(H.c.id == 1).values(seq=last.seq, hash=last.hash, checkpoint_seq=20))
-    result = integrity.verify(container.uow)
+    result = integrity.verify(container)
     assert (result.ok, result.first_broken) == (False, 23)
     problems = " | ".join(p for _, p in result.problems)
     assert "chain head signature is invalid" in problems and "signed head at 35" in problems
@@ -81,7 +81,7 @@ def test_rewrite_from_a_row_with_recomputed_hashes(container):
             conn.execute(update(E).where(E.c.seq == r["seq"]).values(subject=r["subject"], prev_hash=r["prev_hash"],
                                                                       hash=r["hash"]))
         conn.execute(update(H).where(H.c.id == 1).values(hash=prev))
-    result = integrity.verify(container.uow)
+    result = integrity.verify(container)
     assert not result.ok
     problems = " | ".join(p for _, p in result.problems)
     assert "chain head signature is invalid" in problems
@@ -92,7 +92,7 @@ def test_one_dropped_checkpoint(container):
     store(container, events_at(35))
     with container.runtime.engine.begin() as conn:
         conn.execute(delete(C).where(C.c.seq == 20))
-    result = integrity.verify(container.uow)
+    result = integrity.verify(container)
     assert (result.ok, result.first_broken) == (False, 20)
     assert result.problem == "signed checkpoint at 20 missing (the checkpoint at 30 names it)"
 
@@ -123,7 +123,7 @@ def test_the_verifier_needs_no_private_key(container, audit_env, tmp_path, monke
     reader = bootstrap()
     try:
         assert reader.settings.signer is None
-        assert integrity.verify(reader.uow).ok
+        assert integrity.verify(reader).ok
         with pytest.raises(Exception, match="holds no audit signing key"):
             store(reader, events_at(1))
     finally:
@@ -140,23 +140,23 @@ def test_checkpoints_signed_with_the_old_hmac_key_are_signed_again(container, au
             conn.execute(update(C).where(C.c.seq == cp.seq).values(signature=old, prev_seq=None, key_id="legacy"))
         conn.execute(update(H).where(H.c.id == 1).values(signature=None, signed_at=None, key_id=None))
     container.anchor.path.unlink()
-    before = integrity.verify(container.uow)
+    before = integrity.verify(container)
     assert not before.ok and "portal audit resign" in before.problem
 
     run = portal(audit_env, tmp_path, "resign")
     assert run.returncode == 0, run.stdout + run.stderr[-2000:]
     assert json.loads(run.stdout.splitlines()[-1]) == {"resigned": True, "checkpoints": 2,
                                                        "retention_record": False, "head": 25}
-    assert integrity.verify(container.uow).ok
+    assert integrity.verify(container).ok
     store(container, events_at(10, subject="/after"))
-    assert integrity.verify(container.uow).ok
+    assert integrity.verify(container).ok
 
 
 def test_resign_refuses_a_chain_broken_under_the_old_key(container):
     store(container, events_at(25))
     with container.runtime.engine.begin() as conn:
         conn.execute(update(C).where(C.c.seq == 10).values(signature="0" * 64, prev_seq=None))
-    answer = integrity.resign(container.uow)
+    answer = integrity.resign(container)
     assert answer["resigned"] is False and answer["first_broken"] == 10
 
 
@@ -181,5 +181,5 @@ def test_the_verifier_refuses_a_retention_record_that_cuts_too_young(container):
                                                 created_at="2026-03-03T00:00:00+00:00"))
         uow.commit()
     assert head.seq == 12
-    result = integrity.verify(container.uow)
+    result = integrity.verify(container)
     assert not result.ok and "retention record cuts too young" in result.problem

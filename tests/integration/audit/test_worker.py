@@ -33,7 +33,7 @@ def test_every_event_is_stored_once_in_a_verified_chain(container, worker):
     marker = make_event(subject="/marker").to_dict()
     publisher.publish([marker])
     wait_until(lambda: stored(container) == 1201, timeout=60, message=worker.output)
-    result = integrity.verify(container.uow)
+    result = integrity.verify(container)
     assert result.ok and result.checked == 1201
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 import pytest
@@ -37,7 +38,7 @@ def probe_env(redis_url, database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("REDIS_URL", redis_url)
     rt = probe_worker.runtime()
     env = base_env({"PROBE_DATABASE_URL": database_url, "REDIS_URL": redis_url, "PROBE_ATTEMPTS": "2",
-                    "PROBE_FAIL_FILE": str(tmp_path / "fail")})
+                    "PROBE_FAIL_FILE": str(tmp_path / "fail"), "PROBE_OUTAGE_FILE": str(tmp_path / "outage")})
     yield rt, env, tmp_path
     rt.engine.dispose()
 
@@ -96,6 +97,25 @@ def test_failing_event_is_retried_then_dead_lettered_and_replayed(probe):
     wait_until(lambda: count(rt, probe_worker.seen) == 3, timeout=30)
     assert store.entries() == []
     assert len(store.entries(include_replayed=True)) == 1
+
+
+def test_a_batch_waits_out_its_database_in_place_and_is_stored_as_soon_as_it_is_back(probe):
+    """No attempt used up, nothing dead-lettered, nothing sent back to the queue: the worker holds the batch
+    and tries it again within half a second of the database answering again."""
+    rt, worker, tmp = probe
+    (tmp / "outage").write_text("1")
+    events = [probe_event(i) for i in range(20, 23)]
+    rt.publisher().publish([e.to_dict() for e in events[:2]])
+    rt.publisher().publish([events[2].to_dict()])
+    wait_until(lambda: "waits for its database" in worker.output(), timeout=30, message=worker.output)
+    time.sleep(2.0)
+    assert count(rt, probe_worker.seen) == 0
+    os.remove(tmp / "outage")
+    back = time.monotonic()
+    wait_until(lambda: count(rt, probe_worker.seen) == 3, timeout=30, message=worker.output)
+    assert time.monotonic() - back < 3.0, worker.output()
+    assert rt.dead_letters().entries() == []
+    assert "sent back" not in worker.output() and "failed (attempt" not in worker.output()
 
 
 def test_malformed_event_goes_straight_to_dead_letters(probe):

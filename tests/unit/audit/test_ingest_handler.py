@@ -53,10 +53,12 @@ class FakeCompliance:
 
 
 class FakeUow:
+    """Both the unit of work and the ``Units`` the use case opens it from."""
+
     def __init__(self):
         self.chain, self.compliance, self.commits = FakeChain(), FakeCompliance(), 0
 
-    def __call__(self):
+    def uow(self):
         return self
 
     def __enter__(self):

@@ -8,7 +8,8 @@ from flask import jsonify
 
 from shared.identity import Identity
 from shared.web.app import create_base_app
-from shared.web.identity import H_REQUEST_ID, current_identity, sign_headers
+from shared.web.identity import current_identity, sign_headers
+from shared.web.wire import H_REQUEST_ID
 
 SECRET = b"r" * 32
 
