@@ -4,6 +4,10 @@ call that changes nothing is answered from the process's own nonce record, anyth
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 import pytest
 
 from shared.identity import Identity
@@ -46,7 +50,9 @@ def test_while_redis_is_away_only_fresh_safe_calls_are_answered(killable_redis: 
         verify(signed(now=NOW - 15), nonces)  # signed 16 s ago: too old to be checked without Redis
 
     killable_redis.start()
-    nonces._skip_until = 0.0  # noqa: SLF001 - the second's pause after a failure, not what is tested here
+    deadline = time.monotonic() + 10
+    while not nonces.reachable and time.monotonic() < deadline:  # the store's probe finds it back
+        time.sleep(0.1)
     assert verify(signed("POST"), nonces, method="POST") == IDENT
     with pytest.raises(NotAuthenticated, match="replay"):
         verify(fresh, nonces)
@@ -65,3 +71,20 @@ def test_the_memory_record_forgets_the_oldest_beyond_its_limit_and_expired_ones(
     assert not nonces.claim("c", 60) and not nonces.claim("b", 60)
     assert nonces.claim("a", 60)  # the oldest was forgotten to stay within the limit
     assert nonces.claim("d", 0) and nonces.claim("d", 60)  # a claim of 0 s has expired at once
+
+
+def test_a_hanging_redis_costs_only_the_calls_in_flight_when_it_stopped_answering(killable_redis: KillableRedis):
+    nonces = RedisNonces(killable_redis.url)
+    assert verify(signed(), nonces) == IDENT
+    assert killable_redis.process is not None
+    os.kill(killable_redis.process.pid, signal.SIGSTOP)  # it accepts connections and never answers
+    try:
+        started = time.monotonic()
+        assert verify(signed(), nonces) == IDENT  # after the client's 2 s timeout
+        assert time.monotonic() - started >= 1.5
+        started = time.monotonic()
+        for _ in range(20):
+            assert verify(signed(), nonces) == IDENT
+        assert time.monotonic() - started < 1.0  # no request waits for Redis any more
+    finally:
+        os.kill(killable_redis.process.pid, signal.SIGCONT)
