@@ -4,7 +4,7 @@
 batch, the indexes maintained row by row) that took about 2,000 s per million on the shared machine. This
 writes the same store directly:
 - every person's key made first (one query), then each event's actor and personal payload fields sealed
-  under it (``sealing.Sealer``, ``sealing.seal_payload``: the worker's own code), the payload as canonical
+  under it (``sealing.seal_row``: the worker's own code), the payload as canonical
   JSON, numbered and chained with ``chain.chain_hash`` over the stored, sealed form;
 - the rows streamed with one ``COPY ... FROM STDIN`` per chunk, the secondary indexes and the ``event_id``
   unique constraint dropped meanwhile and built again at the end (a sort per index instead of a random
@@ -29,7 +29,7 @@ from sqlalchemy import text
 from services.audit.adapters import tables
 from services.audit.adapters.chain_store import INSERT_COLUMNS, stored_time
 from services.audit.domain import sealing
-from services.audit.domain.chain import GENESIS, canonical_payload, chain_hash, iso
+from services.audit.domain.chain import GENESIS, chain_hash, iso
 from services.audit.domain.verify import Checkpoint
 from shared.events import Event
 
@@ -70,17 +70,14 @@ def load(container: Any, events: Iterable[Event], people: Iterable[str],
             token = tokens.get(e.actor)
             if token is None:
                 token = tokens[e.actor] = sealing.person_token(index_key, e.actor)
-            actor, payload = e.actor, e.payload
-            if sealing.is_person(actor):
-                aead = ring[token]
-                actor = sealer.seal(aead, token, actor)
-                if sealing.personal_fields(e.type, e.version, payload):
-                    payload = sealing.seal_payload(sealing.plan_for(e.type, e.version), payload,
-                                                   lambda value, a=aead, t=token, s=sealer: s.seal(a, t, value))
+            person = sealing.is_person(e.actor)
+            owner = token if person and sealing.has_personal(e.type, e.version, e.payload) else None
+            actor, payload = sealing.seal_row(sealer, ring, e.type, e.version, e.actor, token if person else None,
+                                              e.payload, owner)
             occurred_iso, _moment = stored_time(e.occurred_at)
             record = {"seq": seq, "event_id": e.event_id, "type": e.type, "actor": actor, "subject": e.subject,
                       "correlation_id": e.correlation_id, "occurred_at": occurred_iso, "stored_at": stored_iso,
-                      "producer": e.producer, "version": e.version, "payload": canonical_payload(payload)}
+                      "producer": e.producer, "version": e.version, "payload": payload}
             digest = chain_hash(prev, record)
             rows.append((seq, e.event_id, e.type, actor, token, e.subject, e.correlation_id, occurred_iso,
                          stored_iso, e.producer, e.version, record["payload"], prev, digest, 0))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, Self
 
 from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,29 @@ from shared.outbox import add_events
 class RecordConflict(Exception):
     """The database refused the change (a unique index or another constraint): typically a concurrent
     use case got there first. Raised by the unit of work, so handlers never catch a SQLAlchemy error."""
+
+
+class UnitOfWorkPort(Protocol):
+    """What every service's unit of work offers its handlers; each service's ``handlers/ports.py`` extends it
+    with its repositories, so handlers depend on that and never on ``adapters/uow.py``."""
+
+    @property
+    def context(self) -> Identity: ...
+
+    @property
+    def events(self) -> list[Event]:
+        """The events emitted and not committed yet."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, _type: Any, error: BaseException | None, _tb: Any) -> None: ...
+
+    def emit(self, type_: str, *, subject: str, payload: dict[str, Any], actor: str | None = None) -> Event: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
 
 
 class UnitOfWork:
@@ -42,7 +65,7 @@ class UnitOfWork:
         self._nested = nested
         self._savepoint: Any = None
 
-    def __enter__(self) -> UnitOfWork:
+    def __enter__(self) -> Self:
         self.session = self._session_factory()
         self.events = []
         self._committed = False

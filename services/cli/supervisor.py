@@ -209,9 +209,12 @@ class Supervisor:
                 child.previous = None
             if code is not None and child.restart_at is None:
                 if child.spec.handover > 0 and child.pid is not None:
-                    if child.previous is not None:  # one generation is left to hand over, not several
-                        signal_leaderless_group(child.previous[0], signal.SIGKILL)
-                    child.previous = (child.pid, now + child.spec.handover)
+                    # One generation is left to hand over: the newest that left anything running (a
+                    # replacement that died starting leaves nothing; the one before it serves on).
+                    if _has_members(child.pid):
+                        if child.previous is not None:
+                            signal_leaderless_group(child.previous[0], signal.SIGKILL)
+                        child.previous = (child.pid, now + child.spec.handover)
                 else:
                     self._reap_group(child)
                 ran = now - child.started_at
@@ -283,6 +286,14 @@ def _signal_group(child: Child, sig: int) -> None:
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(child.pid, sig)  # the child leads its own session, so its pgid is its pid
+
+
+def _has_members(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def describe_exit(code: int | None) -> str:

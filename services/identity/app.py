@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from services.identity.api import register_blueprints
+from services.identity.api.errors import register_domain_errors
 from services.identity.bootstrap import Container, bootstrap
 from shared.web.app import create_base_app
 
@@ -20,5 +21,6 @@ def create_app(container: Container | None = None) -> Flask:
         metrics_state=container.runtime.metrics_state(),
     )
     app.extensions["container"] = container
+    register_domain_errors(app)
     register_blueprints(api)
     return app

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from services.identity.domain.errors import Conflict, EmailUnverified, Invalid, NotFound
+from services.identity.domain.errors import EmailUnverified, Invalid, NotFound, PolicyVersionExists
 from services.identity.domain.rules import STAFF_ROLES
 from shared.identity import Identity
 
@@ -89,7 +89,7 @@ def publish(version: str, file: Path, reduces_rights: bool) -> None:
         with _container() as c:
             result = publish_policy(c.uow(Identity(user_id=OPERATOR)), c.settings, c.counters, version=version,
                                     text=text, reduces_rights=reduces_rights, actor=OPERATOR)
-    except (Conflict, Invalid) as exc:
+    except (PolicyVersionExists, Invalid) as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"published policy {result.version} (reduces rights: {'yes' if result.reduces_rights else 'no'})")
 

@@ -43,14 +43,16 @@ def test_a_refused_large_body_never_leaves_a_stale_connection_behind(platform: P
 
 
 def test_while_a_service_restarts_the_gateway_answers_503_with_retry_after_never_hangs(platform: Platform):
-    """kill -9 of content's gunicorn master: the supervisor of ``portal run`` starts it again; meanwhile
-    every request is answered 200 or 503 with ``Retry-After``, and none waits: the new master imports the
-    service before it listens (shared/web/gunicorn_conf.py), so a request is either refused (503 at once)
-    or served by a worker that is ready. The bound leaves room for a loaded machine."""
+    """kill -9 of content's whole process group (its master and its workers: nothing left to hand over, unlike
+    a master killed alone, tests/integration/shared/test_gunicorn_handover.py): the supervisor of ``portal run``
+    starts it again; meanwhile every request is answered 200 or 503 with ``Retry-After``, and none waits: the
+    new master imports the service before its workers listen (shared/web/gunicorn_conf.py), so a request is
+    either refused (503 at once) or served by a worker that is ready. The bound leaves room for a loaded
+    machine."""
     url = f"{platform.url}/api/content/items"
     assert requests.get(url, timeout=T).status_code == 200
     master = platform.pids()["content-web"]
-    os.kill(master, signal.SIGKILL)
+    os.killpg(master, signal.SIGKILL)
     answers: list[tuple[int, str | None, float]] = []
     deadline = time.monotonic() + 60
     back = 0

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from services.audit.adapters import bulk, tables
 from services.audit.adapters.person_keys import PersonKeys
 from services.audit.domain import sealing, signing
-from services.audit.domain.chain import GENESIS, canonical_payload, chain_hash, iso
+from services.audit.domain.chain import GENESIS, chain_hash, iso
 from services.audit.domain.verify import Checkpoint, Head, RetentionRecord, Root
 from shared.events import Event
 
@@ -162,7 +162,7 @@ class ChainStore:
             record = {
                 "seq": seq, "event_id": e.event_id, "type": e.type, "actor": actor, "subject": e.subject,
                 "correlation_id": e.correlation_id, "occurred_at": occurred_iso, "stored_at": stored_iso,
-                "producer": e.producer, "version": e.version, "payload": canonical_payload(payload),
+                "producer": e.producer, "version": e.version, "payload": payload,
             }
             digest = chain_hash(prev, record)  # over the stored (sealed) form
             values.append((seq, e.event_id, e.type, actor, tokens[e.actor], e.subject, e.correlation_id,
@@ -197,14 +197,14 @@ class ChainStore:
         query (and at most one insert) per batch."""
         tokens: dict[str, str] = {}
         people: set[str] = set()
-        plans: list[tuple[list[str], str | None]] = []
+        plans: list[tuple[bool, str | None]] = []
         key = self.index_key
         for e in events:
             if e.actor not in tokens:
                 tokens[e.actor] = sealing.person_token(key, e.actor)
             if sealing.is_person(e.actor):
                 people.add(tokens[e.actor])
-            names = sealing.personal_fields(e.type, e.version, e.payload)
+            names = sealing.has_personal(e.type, e.version, e.payload)
             owner = sealing.owner_of_payload(e.actor, e.payload) if names else None
             owner_token = sealing.person_token(key, owner) if owner is not None else None
             if owner_token is not None:
@@ -214,19 +214,12 @@ class ChainStore:
         return tokens, [(names, owner, ring) for names, owner in plans]
 
     @staticmethod
-    def _sealed(e: Event, tokens: dict[str, str], plan: Any, sealer: sealing.Sealer) -> tuple[str, dict[str, Any]]:
-        """The actor and payload as stored: a person's identifying fields sealed under their key."""
+    def _sealed(e: Event, tokens: dict[str, str], plan: Any, sealer: sealing.Sealer) -> tuple[str, str]:
+        """The actor and payload text as stored: a person's identifying fields sealed under their key."""
         names, owner, ring = plan
-        actor = e.actor
-        if sealing.is_person(actor):
-            token = tokens[actor]
-            actor = sealer.seal(ring[token], token, actor)
-        payload = e.payload
-        if owner is not None and names:
-            aead = ring[owner]
-            payload = sealing.seal_payload(sealing.plan_for(e.type, e.version), payload,
-                                           lambda text: sealer.seal(aead, owner, text))
-        return actor, payload
+        actor_token = tokens[e.actor] if sealing.is_person(e.actor) else None
+        return sealing.seal_row(sealer, ring, e.type, e.version, e.actor, actor_token, e.payload,
+                                owner if names else None)
 
     def _sign_checkpoints(self, rows: list[dict[str, Any]], created_at: str, previous: int, chain: int = 0) -> int:
         """Sign the checkpoints due in ``rows``, each linked to the one before; the last checkpoint's seq. One

@@ -27,19 +27,22 @@ from services.audit.domain.chain import canonical_payload
 
 K = tables.person_keys
 log = logging.getLogger(__name__)
-_MARK = '"' + sealing.PREFIX  # how a sealed value starts inside stored payload JSON
+_MARKS = tuple('"' + prefix for prefix in sealing.PREFIXES)  # how a sealed value starts inside payload JSON
+_TOKEN = r"([0-9a-f]{" + str(sealing.TOKEN_LEN) + r"})"
 # A sealed value as a member's value or a list element inside stored payload JSON, at any depth (group 1:
-# the person's token; canonical JSON escapes every quote inside a string, so ``:"``, ``,"`` and ``["``
-# start a string value there, never the inside of one), and any
-# sealed value's token (an actor column or a payload), for finding a page's people in one scan.
-_SEALED_VALUE = re.compile(r'(?<=[:,\[])"' + re.escape(sealing.PREFIX)
-                           + r"([0-9a-f]{" + str(sealing.TOKEN_LEN) + r'}):[A-Za-z0-9+/]*={0,2}"')
-_SEALED_TOKEN = re.compile(re.escape(sealing.PREFIX) + r"([0-9a-f]{" + str(sealing.TOKEN_LEN) + r"}):")
+# the whole value; group 2: the person's token; canonical JSON escapes every quote inside a string, so
+# ``:"``, ``,"`` and ``["`` start a string value there, never the inside of one), and any sealed value's
+# token (an actor column or a payload), for finding a page's people in one scan.
+_SEALED_VALUE = re.compile(r'(?<=[:,\[])"(enc[12]:' + _TOKEN + r':(?:#[0-9]+|[A-Za-z0-9+/]*={0,2}))"')
+_SEALED_TOKEN = re.compile(r"enc[12]:" + _TOKEN + r":")
+# A format-2 carrier (not a reference) as a whole payload string value: group 1 the value, group 2 its person.
+_CARRIER = re.compile(r'(?<=[:,\[])"(enc2:' + _TOKEN + r':[A-Za-z0-9+/]+={0,2})"')
 # Unwrapped ciphers by person, with the wrapped text they came from: every batch still reads the wrapped
 # keys (so a key destroyed by any process is seen at once), but unwrapping is skipped when the wrapped
 # text is the one already unwrapped (unwrapping every person of every batch cost ~5 µs per event).
 _UNWRAPPED: dict[str, tuple[str, AESGCM]] = {}
 _UNWRAPPED_MAX = 20_000
+_KEYS_ANY = "SELECT person, wrapped, key_id FROM audit_person_keys WHERE person = ANY(%s)"
 
 
 class KeyUnavailable(RuntimeError):
@@ -65,10 +68,15 @@ class PersonKeys:
             return {}
         out: dict[str, AESGCM | None] = {}
         conn = self.session.connection()
-        # Through the driver: SQLAlchemy's per-row result processing was most of this query's cost.
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        sql = f"SELECT person, wrapped, key_id FROM audit_person_keys WHERE person IN ({', '.join([mark] * len(wanted))})"  # noqa: S608, E501 - placeholders only
-        for person, wrapped, key_id in conn.exec_driver_sql(sql, tuple(wanted)).fetchall():
+        # Through the driver: SQLAlchemy's per-row result processing was most of this query's cost. On
+        # PostgreSQL one array parameter: psycopg parses a query of thousands of placeholders in Python.
+        params: tuple[Any, ...]
+        if conn.dialect.name == "postgresql":
+            sql, params = _KEYS_ANY, (wanted,)
+        else:
+            sql = f"SELECT person, wrapped, key_id FROM audit_person_keys WHERE person IN ({', '.join(['?'] * len(wanted))})"  # noqa: S608, E501 - placeholders only
+            params = tuple(wanted)
+        for person, wrapped, key_id in conn.exec_driver_sql(sql, params).fetchall():
             if not wrapped:
                 out[person] = None
                 continue
@@ -176,7 +184,7 @@ class PersonKeys:
         for i, row in enumerate(rows):
             if sealing.is_sealed(row["actor"]):
                 people.add(sealing.sealed_person(row["actor"]))
-            if _MARK in row["payload"]:
+            if _sealed_payload(row["payload"]):
                 parsed[i] = json.loads(row["payload"])
                 people |= set(_SEALED_TOKEN.findall(row["payload"]))
         if not people:
@@ -185,10 +193,11 @@ class PersonKeys:
         out = []
         for i, row in enumerate(rows):
             actor = row["actor"]
+            carried = _carried(ring, actor, row["payload"])
             if sealing.is_sealed(actor):
-                row = {**row, "actor": sealing.unseal(ring.get(sealing.sealed_person(actor)), actor)}
+                row = {**row, "actor": sealing.opened_value(actor, ring.get(sealing.sealed_person(actor)), carried)}
             if i in parsed:
-                row = {**row, "payload": canonical_payload(_open_own(parsed[i], ring, only))}
+                row = {**row, "payload": canonical_payload(_open_own(parsed[i], ring, carried, only))}
             out.append(row)
         return out
 
@@ -198,43 +207,83 @@ class PersonKeys:
         exactly what decoding, opening and re-encoding would: the export of a million rows spent most of
         its time in that round trip. The page's people are found in one scan of all its text."""
         actors = [row["actor"] for row in rows]
-        sealed_text = "\n".join([*actors, *[row["payload"] for row in rows if _MARK in row["payload"]]])
+        sealed_text = "\n".join([*actors, *[row["payload"] for row in rows if _sealed_payload(row["payload"])]])
         people = set(_SEALED_TOKEN.findall(sealed_text))
         if not people:
             return list(rows)
         ring = self.load(people)
-
-        def opened(match: re.Match[str]) -> str:
-            token = match.group(1)
-            if token not in ring:  # no key was ever made for it: text that only looks sealed, left as it is
-                return match.group(0)
-            return encode_basestring_ascii(sealing.unseal(ring[token], match.group(0)[1:-1]))
-
         out = []
         for row, actor in zip(rows, actors, strict=True):
             payload = row["payload"]
-            if _MARK in payload:
-                row = {**row, "payload": _SEALED_VALUE.sub(opened, payload)}
-                if actor.startswith(sealing.PREFIX):
-                    row["actor"] = sealing.unseal(ring.get(sealing.sealed_person(actor)), actor)
-            elif actor.startswith(sealing.PREFIX):
-                row = {**row, "actor": sealing.unseal(ring.get(sealing.sealed_person(actor)), actor)}
+            sealed_actor = actor.startswith(sealing.PREFIXES)
+            if not sealed_actor and not _sealed_payload(payload):
+                out.append(row)
+                continue
+            carried = _carried(ring, actor, payload)
+            row = {**row, "payload": _SEALED_VALUE.sub(_opener(ring, carried), payload)}
+            if sealed_actor:
+                row["actor"] = sealing.opened_value(actor, ring.get(sealing.sealed_person(actor)), carried)
             out.append(row)
         return out
+
+
+    def open_text(self, text: str) -> str:
+        """The export's JSON lines (one row each, written by the database: ``SearchRepository.json_lines``) with
+        every sealed value opened where it is a member's value or a list element, as ``open_rows`` opens
+        the actor and the payload; the page's keys loaded in one query."""
+        people = set(_SEALED_TOKEN.findall(text))
+        if not people:
+            return text
+        ring = self.load(people)
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            if _MARKS[0] in line or _MARKS[1] in line:
+                lines[i] = _SEALED_VALUE.sub(_opener(ring, _carried(ring, "", line)), line)
+        return "\n".join(lines)
+
+
+def _opener(ring: dict[str, AESGCM | None], carried: dict[str, list[str] | str]):
+    """``re.sub`` replacement for one row's text: a sealed JSON string literal opened (``[erased]`` for a
+    destroyed key); one whose person has no key at all (text that only looks sealed) left as it is."""
+    def opened(match: re.Match[str]) -> str:
+        value, token = match.group(1), match.group(2)
+        if token not in ring:
+            return match.group(0)
+        return encode_basestring_ascii(sealing.opened_value(value, ring[token], carried))
+
+    return opened
+
+
+def _sealed_payload(payload: str) -> bool:
+    return _MARKS[0] in payload or _MARKS[1] in payload
+
+
+def _carried(ring: dict[str, AESGCM | None], actor: str, payload: str) -> dict[str, list[str] | str]:
+    """A row's format-2 carriers opened, by person: the actor column's and those in its payload. A person
+    whose key was never made is left out (their values are text that only looks sealed)."""
+    carriers = [actor] if actor.startswith(sealing.PREFIX2) and not sealing.is_reference(actor) else []
+    if _MARKS[1] in payload:
+        carriers += [m.group(1) for m in _CARRIER.finditer(payload)]
+    out: dict[str, list[str] | str] = {}
+    for carrier in carriers:
+        token = sealing.sealed_person(carrier)
+        if token in ring and not isinstance(out.get(token), list):  # the first one that opens
+            out[token] = sealing.open_values(ring[token], carrier)
+    return out
 
 
 _DROP = object()
 
 
-def _open_own(value: Any, ring: dict[str, AESGCM | None], only: str) -> Any:
+def _open_own(value: Any, ring: dict[str, AESGCM | None], carried: dict[str, list[str] | str], only: str) -> Any:
     """``value`` with the strings sealed for ``only`` opened and those sealed for anyone else left out (the
     member of an object, the element of a list), at any depth."""
     if sealing.is_sealed(value):
         token = sealing.sealed_person(value)
-        return sealing.unseal(ring.get(token), value) if token == only else _DROP
+        return sealing.opened_value(value, ring.get(token), carried) if token == only else _DROP
     if isinstance(value, dict):
-        opened = {k: _open_own(v, ring, only) for k, v in value.items()}
+        opened = {k: _open_own(v, ring, carried, only) for k, v in value.items()}
         return {k: v for k, v in opened.items() if v is not _DROP}
     if isinstance(value, list):
-        return [v for v in (_open_own(v, ring, only) for v in value) if v is not _DROP]
+        return [v for v in (_open_own(v, ring, carried, only) for v in value) if v is not _DROP]
     return value

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, false, func, insert, or_, select, true, update
@@ -16,8 +15,8 @@ from services.content.domain.items import Item, ItemStatus, Visibility
 from services.content.domain.memberships import Membership
 from services.content.domain.queries import CustomerQuery, QueryEntry
 from services.content.domain.viewer import Viewer
+from services.content.handlers.ports import Cursor
 
-Cursor = tuple[datetime, str]  # (created_at, id) of the last row of the previous page
 _ROW_ID = re.compile(r"^[0-9a-f-]{36}$")
 
 

@@ -1,4 +1,4 @@
-"""Where collateral bytes live: a small port, and the local-disk adapter used by default.
+"""Where collateral bytes live: the local-disk adapter of the ``BlobStorage`` port (``handlers/ports.py``).
 
 The port takes and gives iterators of chunks, so an object store (S3 multipart upload, ranged GET)
 fits behind it without the service ever holding a whole file in memory.
@@ -10,31 +10,12 @@ import os
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
+
+from services.content.handlers.ports import BlobNotFound, BlobStorage
+
+__all__ = ["BlobNotFound", "BlobStorage", "LocalDiskStorage"]
 
 CHUNK = 64 * 1024
-
-
-class BlobNotFound(LookupError):
-    pass
-
-
-class BlobStorage(Protocol):
-    def put(self, key: str, chunks: Iterable[bytes]) -> None:
-        """Store every chunk under ``key``; nothing is visible under it unless all were stored."""
-
-    def read(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
-        """Yield the bytes ``start .. start+length`` (to the end when ``length`` is None)."""
-
-    def delete(self, key: str) -> None: ...
-
-    def exists(self, key: str) -> bool: ...
-
-    def keys_older_than(self, moment: float) -> Iterator[str]:
-        """Every stored key last written before ``moment`` (seconds since the epoch)."""
-
-    def drop_partial_older_than(self, moment: float) -> int:
-        """Delete unfinished uploads (a process killed while writing) begun before ``moment``; how many."""
 
 
 class LocalDiskStorage:

@@ -10,12 +10,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
-from services.content.adapters.storage import BlobNotFound, BlobStorage
-from services.content.adapters.uow import ContentUnitOfWork
 from services.content.domain.collaterals import ByteRange, Collateral, media_type, safe_filename
 from services.content.domain.errors import InvalidInput, NotFound, UnsupportedUploadType, UploadTooLarge
 from services.content.domain.items import can_read
 from services.content.handlers.common import viewer_for
+from services.content.handlers.ports import BlobNotFound, BlobStorage, ContentUow
 from shared import clock
 
 log = logging.getLogger("portal.content")
@@ -68,7 +67,7 @@ class _Hasher:
             yield chunk
 
 
-def upload_collateral(uow: ContentUnitOfWork, storage: BlobStorage, item_id: str, upload: Upload,
+def upload_collateral(uow: ContentUow, storage: BlobStorage, item_id: str, upload: Upload,
                       policy: UploadPolicy) -> Collateral:
     """Check, stream the bytes to storage with no transaction open (an upload may take minutes),
     then record the collateral. A failure after storing removes the stored file again."""
@@ -102,7 +101,7 @@ def upload_collateral(uow: ContentUnitOfWork, storage: BlobStorage, item_id: str
     return collateral
 
 
-def download_collateral(uow: ContentUnitOfWork, storage: BlobStorage, collateral_id: str,
+def download_collateral(uow: ContentUow, storage: BlobStorage, collateral_id: str,
                         negotiate: Callable[[Collateral], DownloadPlan]) -> Download:
     """Open the file for a reader of its item; a download that sends bytes is recorded as
     ``content.collateral.downloaded`` before the first byte leaves."""
@@ -128,7 +127,7 @@ def download_collateral(uow: ContentUnitOfWork, storage: BlobStorage, collateral
     return Download(collateral, plan, body)
 
 
-def remove_collateral(uow: ContentUnitOfWork, storage: BlobStorage, collateral_id: str) -> None:
+def remove_collateral(uow: ContentUow, storage: BlobStorage, collateral_id: str) -> None:
     """An editor takes a file off its item. The row and ``content.collateral.removed`` commit together;
     the stored bytes go after the commit, and should that fail, ``sweep_files`` removes them later (no row
     points at them any more), so a reader can never reach a row whose file is half gone."""
@@ -147,7 +146,7 @@ def remove_collateral(uow: ContentUnitOfWork, storage: BlobStorage, collateral_i
                     collateral.storage_key)
 
 
-def sweep_files(uow: ContentUnitOfWork, storage: BlobStorage, older_than: timedelta,
+def sweep_files(uow: ContentUow, storage: BlobStorage, older_than: timedelta,
                 batch: int = 500) -> dict[str, int]:
     """Delete stored files no collateral points at, and unfinished uploads, older than ``older_than``.
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from services.content.adapters.repositories import Cursor
-from services.content.adapters.uow import ContentUnitOfWork
 from services.content.domain.viewer import Viewer
+from services.content.handlers.ports import ContentUow, Cursor
 
 T = TypeVar("T")
 
@@ -26,7 +25,7 @@ def paginate(rows: list, limit: int) -> Page:
     return Page(kept, (kept[-1].created_at, kept[-1].id))
 
 
-def viewer_for(uow: ContentUnitOfWork) -> Viewer:
+def viewer_for(uow: ContentUow) -> Viewer:
     """Inside ``with uow``: the caller with the companies the membership projection says they are in."""
     ctx = uow.context
     if not ctx.user_id or ctx.is_system:

@@ -6,12 +6,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from services.content.adapters.repositories import Cursor
-from services.content.adapters.uow import ContentUnitOfWork
 from services.content.domain.collaterals import Collateral
 from services.content.domain.errors import NotFound
 from services.content.domain.items import Item, apply_changes, can_read, new_item
 from services.content.handlers.common import Page, paginate, viewer_for
+from services.content.handlers.ports import ContentUow, Cursor
 from shared import clock
 
 
@@ -25,13 +24,13 @@ def _audience(item: Item) -> dict[str, Any]:
     return {"item_id": item.id, "visibility": item.visibility, "company_id": item.company_id}
 
 
-def list_items(uow: ContentUnitOfWork, filters: dict[str, Any], limit: int, cursor: Cursor | None) -> Page[Item]:
+def list_items(uow: ContentUow, filters: dict[str, Any], limit: int, cursor: Cursor | None) -> Page[Item]:
     with uow:
         viewer = viewer_for(uow)
         return paginate(uow.items.list_visible(viewer, filters, limit + 1, cursor), limit)
 
 
-def view_item(uow: ContentUnitOfWork, item_id: str, record: bool = True) -> ItemDetail:
+def view_item(uow: ContentUow, item_id: str, record: bool = True) -> ItemDetail:
     """One read of an item, recorded as ``content.item.viewed`` in the same transaction (``record``
     is false for a HEAD request, which shows nothing)."""
     with uow:
@@ -46,7 +45,7 @@ def view_item(uow: ContentUnitOfWork, item_id: str, record: bool = True) -> Item
     return ItemDetail(item, collaterals)
 
 
-def create_item(uow: ContentUnitOfWork, data: dict[str, Any]) -> Item:
+def create_item(uow: ContentUow, data: dict[str, Any]) -> Item:
     with uow:
         item = new_item(str(uuid.uuid4()), data, uow.context.actor, clock.now())
         uow.items.add(item)
@@ -56,7 +55,7 @@ def create_item(uow: ContentUnitOfWork, data: dict[str, Any]) -> Item:
     return item
 
 
-def update_item(uow: ContentUnitOfWork, item_id: str, changes: dict[str, Any]) -> ItemDetail:
+def update_item(uow: ContentUow, item_id: str, changes: dict[str, Any]) -> ItemDetail:
     """Editors change any field, ``status: unpublished`` included; a no-op emits nothing."""
     with uow:
         item = uow.items.get(item_id)

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
 
-from services.content.adapters.repositories import MembershipRepository
 from services.content.domain.memberships import Membership, supersedes
 from services.content.domain.privacy import erasure_key
+from services.content.handlers.ports import ContentUow, Erasures, Memberships
 from shared.events import Event
-
-
-class Erasures(Protocol):
-    def contains(self, user_key: str) -> bool: ...
 
 
 def _pair(event: Event) -> tuple[str, str, datetime]:
@@ -23,7 +18,7 @@ def _pair(event: Event) -> tuple[str, str, datetime]:
     return company_id, user_id, datetime.fromisoformat(event.occurred_at)
 
 
-def _apply(memberships: MembershipRepository, erasures: Erasures, event: Event, active: bool) -> None:
+def _apply(memberships: Memberships, erasures: Erasures, event: Event, active: bool) -> None:
     company_id, user_id, occurred_at = _pair(event)
     if erasures.contains(erasure_key(user_id)):
         # The person was erased: a membership event that arrives later (a retry, linking's own
@@ -33,10 +28,14 @@ def _apply(memberships: MembershipRepository, erasures: Erasures, event: Event, 
         memberships.save(Membership(company_id, user_id, active, occurred_at))
 
 
-def member_added(memberships: MembershipRepository, erasures: Erasures, event: Event) -> None:
-    _apply(memberships, erasures, event, active=True)
+def member_added(uow: ContentUow, event: Event) -> None:
+    with uow:
+        _apply(uow.memberships, uow.erasures, event, active=True)
+        uow.commit()
 
 
-def member_removed(memberships: MembershipRepository, erasures: Erasures, event: Event) -> None:
+def member_removed(uow: ContentUow, event: Event) -> None:
     """Takes company content away at once: the next request reads the projection."""
-    _apply(memberships, erasures, event, active=False)
+    with uow:
+        _apply(uow.memberships, uow.erasures, event, active=False)
+        uow.commit()

@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.content.adapters.uow import ContentUnitOfWork
 from services.content.config import SERVICE, Settings
 from services.content.domain.collaterals import Collateral
 from services.content.domain.items import Item
@@ -26,6 +25,7 @@ from services.content.domain.privacy import (
     purgeable,
 )
 from services.content.domain.queries import CustomerQuery, EntryKind, QueryEntry
+from services.content.handlers.ports import ContentUow
 from shared import clock
 from shared.events.privacy import ErasureAnswer, ErasureRequest, actor, erasure_completed
 
@@ -45,7 +45,7 @@ class PersonalData:
     collaterals: list[Collateral]  # files they uploaded
 
 
-def export_person(uow: ContentUnitOfWork, user_id: str) -> PersonalData:
+def export_person(uow: ContentUow, user_id: str) -> PersonalData:
     with uow:
         p = uow.privacy
         own = p.queries_of(user_id)
@@ -60,7 +60,7 @@ def export_person(uow: ContentUnitOfWork, user_id: str) -> PersonalData:
         )
 
 
-def erase_person(uow: ContentUnitOfWork, request: ErasureRequest, settings: Settings) -> ErasureAnswer:
+def erase_person(uow: ContentUow, request: ErasureRequest, settings: Settings) -> ErasureAnswer:
     """Erase what content holds about the person, keep complaints for ``complaint_retention_days`` after
     closure under a pseudonym, and answer identity — all in one transaction. Idempotent: a second run (a
     replay after a backup was restored) erases whatever came back and reports the same kept complaints."""
@@ -100,7 +100,7 @@ def erase_person(uow: ContentUnitOfWork, request: ErasureRequest, settings: Sett
     return answer
 
 
-def _own_queries(uow: ContentUnitOfWork, user_id: str, alias: str, now: datetime, retention: timedelta):
+def _own_queries(uow: ContentUow, user_id: str, alias: str, now: datetime, retention: timedelta):
     """Questions (and complaints past their period) go; other complaints stay under ``alias``.
     Also looks under ``alias``: a replay re-reports what an earlier run kept."""
     questions = expired = history = 0
@@ -119,7 +119,7 @@ def _own_queries(uow: ContentUnitOfWork, user_id: str, alias: str, now: datetime
     return questions, expired, history, kept
 
 
-def _release_cases(uow: ContentUnitOfWork, user_id: str, alias: str, now: datetime) -> int:
+def _release_cases(uow: ContentUow, user_id: str, alias: str, now: datetime) -> int:
     """Cases the person handled as staff: one still needing work goes back to the unassigned queue
     (with an entry saying why); a finished one keeps its owner as ``alias``."""
     released = 0
@@ -147,7 +147,7 @@ def _kept_complaint(query: CustomerQuery, until: datetime, alias: str, retention
             "reason": reason, "until": clock.isoformat(until)}
 
 
-def purge_expired_complaints(uow: ContentUnitOfWork, retention: timedelta) -> list[str]:
+def purge_expired_complaints(uow: ContentUow, retention: timedelta) -> list[str]:
     """Delete the kept complaints whose retention is over (their case closed ``retention`` ago or more)."""
     with uow:
         now = clock.now()

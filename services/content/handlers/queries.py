@@ -11,8 +11,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from services.content.adapters.repositories import Cursor
-from services.content.adapters.uow import ContentUnitOfWork
 from services.content.domain.errors import InvalidInput, NotFound
 from services.content.domain.queries import (
     CustomerQuery,
@@ -26,6 +24,7 @@ from services.content.domain.queries import (
 )
 from services.content.domain.viewer import Viewer
 from services.content.handlers.common import Page, paginate, viewer_for
+from services.content.handlers.ports import ContentUow, Cursor
 from shared import clock
 
 
@@ -44,7 +43,7 @@ def _case(query: CustomerQuery) -> dict[str, Any]:
             "owner_id": query.owner_id, "due_at": _iso(query.due_at)}
 
 
-def _record_staff_reads(uow: ContentUnitOfWork, viewer: Viewer, found: list[CustomerQuery], reason: str) -> None:
+def _record_staff_reads(uow: ContentUow, viewer: Viewer, found: list[CustomerQuery], reason: str) -> None:
     """A staff read of someone else's query is an access to their personal data: one
     ``content.pii.accessed`` per person read about, so it shows in their own access history."""
     by_person: dict[str, list[str]] = {}
@@ -57,14 +56,14 @@ def _record_staff_reads(uow: ContentUnitOfWork, viewer: Viewer, found: list[Cust
             "fields": ["query.subject", "query.body"], "query_ids": query_ids})
 
 
-def _visible(uow: ContentUnitOfWork, query_id: str, viewer: Viewer, with_entries: bool = False) -> CustomerQuery:
+def _visible(uow: ContentUow, query_id: str, viewer: Viewer, with_entries: bool = False) -> CustomerQuery:
     query = uow.queries.get(query_id, with_entries=with_entries)
     if query is None or not can_see(query, viewer):
         raise NotFound("No such query.")
     return query
 
 
-def post_query(uow: ContentUnitOfWork, data: dict[str, Any], due_days: int) -> CustomerQuery:
+def post_query(uow: ContentUow, data: dict[str, Any], due_days: int) -> CustomerQuery:
     with uow:
         user_id = uow.context.user_id or ""
         query = new_query(str(uuid.uuid4()), user_id, data, clock.now(), due_days)
@@ -77,7 +76,7 @@ def post_query(uow: ContentUnitOfWork, data: dict[str, Any], due_days: int) -> C
     return query
 
 
-def list_queries(uow: ContentUnitOfWork, filters: dict[str, Any], limit: int,
+def list_queries(uow: ContentUow, filters: dict[str, Any], limit: int,
                  cursor: Cursor | None) -> Page[CustomerQuery]:
     with uow:
         viewer = viewer_for(uow)
@@ -87,7 +86,7 @@ def list_queries(uow: ContentUnitOfWork, filters: dict[str, Any], limit: int,
     return page
 
 
-def get_query(uow: ContentUnitOfWork, query_id: str) -> CustomerQuery:
+def get_query(uow: ContentUow, query_id: str) -> CustomerQuery:
     with uow:
         viewer = viewer_for(uow)
         query = _visible(uow, query_id, viewer, with_entries=True)
@@ -96,7 +95,7 @@ def get_query(uow: ContentUnitOfWork, query_id: str) -> CustomerQuery:
     return query
 
 
-def reply_to_query(uow: ContentUnitOfWork, query_id: str, body: str) -> QueryEntry:
+def reply_to_query(uow: ContentUow, query_id: str, body: str) -> QueryEntry:
     """The author adds to their query, or staff who handle it answer. A staff answer closes a
     question and takes an unowned query; the author writing again reopens an answered question."""
     with uow:
@@ -123,7 +122,7 @@ def reply_to_query(uow: ContentUnitOfWork, query_id: str, body: str) -> QueryEnt
     return entry
 
 
-def _assign(uow: ContentUnitOfWork, query: CustomerQuery, owner_id: str | None, actor: str, now: datetime,
+def _assign(uow: ContentUow, query: CustomerQuery, owner_id: str | None, actor: str, now: datetime,
             note: str) -> CustomerQuery:
     updated = replace(query, owner_id=owner_id, updated_at=now)
     uow.queries.add_entry(_entry(query, EntryKind.ASSIGNMENT, actor, True, note, now,
@@ -134,7 +133,7 @@ def _assign(uow: ContentUnitOfWork, query: CustomerQuery, owner_id: str | None, 
     return updated
 
 
-def update_case(uow: ContentUnitOfWork, query_id: str, changes: dict[str, Any]) -> CustomerQuery:
+def update_case(uow: ContentUow, query_id: str, changes: dict[str, Any]) -> CustomerQuery:
     """Staff who handle a query change its owner, and a complaint's status and due date, each change
     with an entry in the record and an event (the complainant is told of status and due-date moves)."""
     with uow:

@@ -1,106 +1,96 @@
-"""identity's outcomes other than success, each answered in the error shape by ``shared.web.errors``.
-
-They subclass ``shared.web.errors.ApiError`` so each carries its status and stable code in one
-place (the table below) — a handler raising one needs nothing else to be answered correctly.
-"""
+"""What can go wrong in identity's use cases; ``api/errors.py`` maps each to an HTTP status and code."""
 
 from __future__ import annotations
 
-from shared.web import errors as web
+from shared.errors import DomainError
 
 
-class InvalidCredentials(web.ApiError):
-    status, code = 401, "invalid_credentials"
-
-
-class SessionInvalid(web.ApiError):
-    status, code = 404, "session_invalid"
-
-
-class NotFound(web.NotFound):
+class InvalidCredentials(DomainError):
     pass
 
 
-class Forbidden(web.Forbidden):
+class SessionInvalid(DomainError):
     pass
 
 
-class Conflict(web.Conflict):
+class NotFound(DomainError):
     pass
 
 
-class EmailTaken(web.Conflict):
-    code = "email_taken"
+class EmailTaken(DomainError):
+    pass
 
 
-class EmailUnverified(web.Conflict):
+class EmailUnverified(DomainError):
     """The person's address is not confirmed: whoever registered it may not be its owner."""
 
-    code = "email_unverified"
 
-
-class Invalid(web.Invalid):
+class Invalid(DomainError):
     pass
 
 
-class ReauthRequired(web.PreconditionRequired):
-    code = "reauth_required"
+class ReauthRequired(DomainError):
+    pass
 
 
-class TokenInvalid(web.ApiError):
+class TokenInvalid(DomainError):
     """Unknown, used or expired mailed token; one answer for all three (no oracle)."""
 
-    status, code = 400, "token_invalid"
 
-
-class Throttled(web.ApiError):
-    status, code = 429, "too_many_attempts"
-
+class Throttled(DomainError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
         self.retry_after = retry_after
 
 
-class NotAuthenticated(web.NotAuthenticated):
+class NotAuthenticated(DomainError):
     pass
 
 
-# --- privacy requests -----------------------------------------------------------------------------
-
-class ExportNotFound(web.NotFound):
-    code = "export_not_found"
+class ExportNotFound(DomainError):
+    pass
 
 
-class ExportExpired(web.ApiError):
+class ExportExpired(DomainError):
     """The export's data has been deleted after its keeping time; ask for a new one."""
 
-    status, code = 410, "export_expired"
+
+class ExportNotReady(DomainError):
+    pass
 
 
-class ExportNotReady(web.Conflict):
-    code = "export_not_ready"
+class DownloadLinkInvalid(DomainError):
+    pass
 
 
-class DownloadLinkInvalid(web.Forbidden):
-    code = "download_link_invalid"
+class DownloadLinkExpired(DomainError):
+    pass
 
 
-class DownloadLinkExpired(web.ApiError):
-    status, code = 410, "download_link_expired"
+class ErasureNotFound(DomainError):
+    pass
 
 
-class ErasureNotFound(web.NotFound):
-    code = "erasure_not_found"
+class ErasureRunning(DomainError):
+    pass
 
 
-class ErasureRunning(web.Conflict):
-    code = "erasure_in_progress"
-
-
-class HoldNotFound(web.NotFound):
-    code = "hold_not_found"
+class HoldNotFound(DomainError):
+    pass
 
 
 class UnknownErasureRequest(LookupError):
     """A service answered an erasure identity has no record of (its database restored, and not yet
     replayed?): the consumer retries, then dead-letters it for an operator."""
+
+
+class PolicyVersionExists(DomainError):
+    """A policy version of that name is already published."""
+
+
+class PolicyVersionNotCurrent(DomainError):
+    """Only the current policy version can be accepted."""
+
+
+class AlreadyVerified(DomainError):
+    """The address is already confirmed."""

@@ -6,14 +6,14 @@ from typing import Any
 
 from services.identity.config import Settings
 from services.identity.domain import mails
-from services.identity.domain.errors import Conflict, Invalid, NotFound
+from services.identity.domain.errors import Invalid, NotFound, PolicyVersionExists, PolicyVersionNotCurrent
 from services.identity.domain.model import PolicyVersion
 from services.identity.handlers.mail import queue_mails
-from services.identity.handlers.ports import Counters
+from services.identity.handlers.ports import Counters, IdentityUow
 from shared import clock
 
 
-def current_policy(uow: Any) -> PolicyVersion:
+def current_policy(uow: IdentityUow) -> PolicyVersion:
     with uow:
         policy = uow.policies.current()
     if policy is None:  # only if someone deleted the seeded version by hand
@@ -21,7 +21,7 @@ def current_policy(uow: Any) -> PolicyVersion:
     return policy
 
 
-def policy_version(uow: Any, version: str) -> PolicyVersion:
+def policy_version(uow: IdentityUow, version: str) -> PolicyVersion:
     with uow:
         policy = uow.policies.get(version)
     if policy is None:
@@ -29,7 +29,7 @@ def policy_version(uow: Any, version: str) -> PolicyVersion:
     return policy
 
 
-def publish_policy(uow: Any, settings: Settings, counters: Counters, *, version: str, text: str,
+def publish_policy(uow: IdentityUow, settings: Settings, counters: Counters, *, version: str, text: str,
                    reduces_rights: bool, actor: str = "system") -> PolicyVersion:
     """Put a new version in force and queue a notice to every account, in one transaction.
 
@@ -42,7 +42,7 @@ def publish_policy(uow: Any, settings: Settings, counters: Counters, *, version:
         raise Invalid("The policy text is empty.", fields={"text": ["Must not be empty."]})
     with uow:
         if uow.policies.get(version) is not None:
-            raise Conflict(f"Policy version {version!r} already exists.", code="policy_version_exists")
+            raise PolicyVersionExists(f"Policy version {version!r} already exists.")
         policy = uow.policies.add(version, reduces_rights, text, clock.now())
         uow.emit("identity.policy.published", subject=f"policy:{version}", actor=actor,
                  payload={"version": version, "reduces_rights": reduces_rights, "seq": policy.seq})
@@ -55,14 +55,15 @@ def publish_policy(uow: Any, settings: Settings, counters: Counters, *, version:
     return policy
 
 
-def accept_policy(uow: Any, counters: Counters, user_id: str, version: str) -> dict[str, Any]:
+def accept_policy(uow: IdentityUow, counters: Counters, user_id: str, version: str) -> dict[str, Any]:
     """Accept the version in force (only that one: accepting an old text says nothing about today's).
     The gateway's session cache is dropped so the 428 gate lifts on the very next request."""
     with uow:
         current = uow.policies.current()
         if current is None or current.version != version:
-            raise Conflict("Only the current policy version can be accepted.", code="policy_version_not_current",
-                           fields={"version": [f"The current version is {current.version if current else '-'}."]})
+            in_force = current.version if current else "-"
+            raise PolicyVersionNotCurrent("Only the current policy version can be accepted.",
+                                          fields={"version": [f"The current version is {in_force}."]})
         now = clock.now()
         if uow.policies.accept(user_id, version, now):
             uow.emit("identity.policy.accepted", subject=user_id, actor=user_id,

@@ -4,31 +4,17 @@ not hold yet, and whether the person's address is confirmed (asked at every link
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Protocol
 from urllib.parse import quote
 
 from services.linking.domain import errors
 from services.linking.domain.model import Contact
+from services.linking.handlers.ports import Account, UserDirectory
 from shared.errors import Unavailable
 from shared.web.client import ServiceClient
 
+__all__ = ["Account", "IdentityDirectory", "UserDirectory"]
+
 log = logging.getLogger("portal.linking.identity")
-
-
-@dataclass(frozen=True)
-class Account:
-    contact: Contact
-    email_verified: bool  # the person proved they receive mail at ``contact.email``
-
-
-class UserDirectory(Protocol):
-    def lookup(self, user_id: str, request_id: str | None = None) -> Account | None:
-        """The user's contact details and whether their address is confirmed, None when identity does not
-        know them; raises ``IdentityUnavailable`` when identity cannot answer."""
-
-    def find(self, user_id: str, request_id: str | None = None) -> Contact | None:
-        """``lookup``'s contact details."""
 
 
 class IdentityDirectory:

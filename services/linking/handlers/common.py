@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from services.linking.adapters.identity_client import UserDirectory
-from services.linking.adapters.uow import LinkingUnitOfWork
 from services.linking.domain import errors
 from services.linking.domain.model import Caller, Company, Contact, Member
 from services.linking.domain.users import merge
+from services.linking.handlers.ports import LinkingUow, UserDirectory
 from shared import clock
 
 T = TypeVar("T")
@@ -28,7 +27,7 @@ def page_of(rows: Sequence[T], limit: int, offset: int) -> Page[T]:
     return Page(items=list(rows[:limit]), next_offset=offset + limit if more else None)
 
 
-def get_company(uow: LinkingUnitOfWork, company_id: str, lock: bool = False) -> Company:
+def get_company(uow: LinkingUow, company_id: str, lock: bool = False) -> Company:
     company = uow.companies.get(company_id, lock=lock)
     if company is None:
         raise errors.CompanyNotFound("No such company.")
@@ -41,7 +40,7 @@ class ResolvedContact:
     from_identity: bool  # True when the projection lacked it and identity answered
 
 
-def resolve_contact(uow: LinkingUnitOfWork, directory: UserDirectory, user_id: str) -> ResolvedContact | None:
+def resolve_contact(uow: LinkingUow, directory: UserDirectory, user_id: str) -> ResolvedContact | None:
     """Contact details from the users projection, else from identity's internal API (synchronously).
 
     Call outside any open write transaction: the HTTP call must not hold the database's write lock.
@@ -55,7 +54,7 @@ def resolve_contact(uow: LinkingUnitOfWork, directory: UserDirectory, user_id: s
     return ResolvedContact(found, from_identity=True) if found else None
 
 
-def remember_contact(uow: LinkingUnitOfWork, resolved: ResolvedContact) -> None:
+def remember_contact(uow: LinkingUow, resolved: ResolvedContact) -> None:
     """Keep what identity told us in the projection, as known now (later events still win)."""
     if not resolved.from_identity:
         return
@@ -68,30 +67,30 @@ def remember_contact(uow: LinkingUnitOfWork, resolved: ResolvedContact) -> None:
         uow.users.put(merged)
 
 
-def emit_member_added(uow: LinkingUnitOfWork, company: Company, member: Member, via: str) -> None:
+def emit_member_added(uow: LinkingUow, company: Company, member: Member, via: str) -> None:
     uow.emit("linking.member.added", subject=member.user_id, payload={
         "company_id": company.id, "company_name": company.name, "user_id": member.user_id,
         "role": member.role.value, "via": via})
 
 
-def emit_member_removed(uow: LinkingUnitOfWork, company: Company, member: Member, reason: str) -> None:
+def emit_member_removed(uow: LinkingUow, company: Company, member: Member, reason: str) -> None:
     uow.emit("linking.member.removed", subject=member.user_id, payload={
         "company_id": company.id, "company_name": company.name, "user_id": member.user_id,
         "role": member.role.value, "reason": reason})
 
 
-def emit_manager_added(uow: LinkingUnitOfWork, company: Company, user_id: str, via: str) -> None:
+def emit_manager_added(uow: LinkingUow, company: Company, user_id: str, via: str) -> None:
     uow.emit("linking.manager.added", subject=user_id, payload={
         "company_id": company.id, "company_name": company.name, "user_id": user_id, "via": via})
     share_pending_with(uow, company, [user_id], trigger="manager_added")
 
 
-def emit_manager_removed(uow: LinkingUnitOfWork, company: Company, user_id: str, reason: str) -> None:
+def emit_manager_removed(uow: LinkingUow, company: Company, user_id: str, reason: str) -> None:
     uow.emit("linking.manager.removed", subject=user_id, payload={
         "company_id": company.id, "company_name": company.name, "user_id": user_id, "reason": reason})
 
 
-def emit_contact_shared(uow: LinkingUnitOfWork, company: Company, subject_user_id: str, request_id: str,
+def emit_contact_shared(uow: LinkingUow, company: Company, subject_user_id: str, request_id: str,
                         categories: list[str], recipients: list[str], trigger: str) -> None:
     """The disclosure record: whose contact details went to which company's managers, and which ones."""
     uow.emit("linking.contact.shared", subject=subject_user_id, payload={
@@ -101,7 +100,7 @@ def emit_contact_shared(uow: LinkingUnitOfWork, company: Company, subject_user_i
         "link_request_id": request_id, "trigger": trigger})
 
 
-def share_pending_with(uow: LinkingUnitOfWork, company: Company, recipients: list[str], trigger: str) -> None:
+def share_pending_with(uow: LinkingUow, company: Company, recipients: list[str], trigger: str) -> None:
     """A new manager sees the pending requests, so each one is disclosed to them too."""
     pending = uow.requests.pending(company.id)
     records = uow.users.many(r.user_id for r in pending)
@@ -113,7 +112,7 @@ def share_pending_with(uow: LinkingUnitOfWork, company: Company, recipients: lis
                                 trigger)
 
 
-def record_staff_read(uow: LinkingUnitOfWork, caller: Caller, own: Member | None, company: Company,
+def record_staff_read(uow: LinkingUow, caller: Caller, own: Member | None, company: Company,
                       people: list[str], fields: list[str], reason: str) -> None:
     """An admin reading a company's people without being one of its managers is a staff read of
     personal data: logged per person, so each sees it in their own history (managers reading their

@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from services.linking.adapters.identity_client import UserDirectory
-from services.linking.adapters.uow import LinkingUnitOfWork
 from services.linking.domain import errors
 from services.linking.domain.model import (
     Caller,
@@ -26,6 +24,7 @@ from services.linking.handlers.common import (
     remember_contact,
     resolve_contact,
 )
+from services.linking.handlers.ports import LinkingUow, UserDirectory
 from shared import clock
 
 
@@ -36,7 +35,7 @@ class CreateCompany:
     primary_contact_user_id: str
 
 
-def create_company(cmd: CreateCompany, caller: Caller, uow: LinkingUnitOfWork, directory: UserDirectory) -> Company:
+def create_company(cmd: CreateCompany, caller: Caller, uow: LinkingUow, directory: UserDirectory) -> Company:
     if not caller.is_admin:
         raise errors.AdminOnly("Only administrators create companies.")
     resolved = resolve_contact(uow, directory, cmd.primary_contact_user_id)
@@ -59,17 +58,17 @@ def create_company(cmd: CreateCompany, caller: Caller, uow: LinkingUnitOfWork, d
     return company
 
 
-def search_companies(text: str | None, limit: int, offset: int, uow: LinkingUnitOfWork) -> Page[Company]:
+def search_companies(text: str | None, limit: int, offset: int, uow: LinkingUow) -> Page[Company]:
     with uow:
         return page_of(uow.companies.search(text, limit + 1, offset), limit, offset)
 
 
-def get_company_details(company_id: str, uow: LinkingUnitOfWork) -> Company:
+def get_company_details(company_id: str, uow: LinkingUow) -> Company:
     with uow:
         return get_company(uow, company_id)
 
 
-def transfer_primary_contact(company_id: str, user_id: str, caller: Caller, uow: LinkingUnitOfWork) -> Company:
+def transfer_primary_contact(company_id: str, user_id: str, caller: Caller, uow: LinkingUow) -> Company:
     """Only the current primary contact (or an admin) hands the role on, to an existing member, who
     becomes a manager if not one already. The previous primary contact stays a manager."""
     with uow:
@@ -94,7 +93,7 @@ def transfer_primary_contact(company_id: str, user_id: str, caller: Caller, uow:
                    created_at=company.created_at)
 
 
-def change_role(company_id: str, user_id: str, role: Role, caller: Caller, uow: LinkingUnitOfWork) -> Member:
+def change_role(company_id: str, user_id: str, role: Role, caller: Caller, uow: LinkingUow) -> Member:
     """Promote a member to manager or demote a manager; a company always keeps one manager."""
     with uow:
         company = get_company(uow, company_id, lock=True)

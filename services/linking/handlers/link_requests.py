@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from services.linking.adapters.identity_client import UserDirectory
-from services.linking.adapters.uow import LinkingUnitOfWork
 from services.linking.domain import errors
 from services.linking.domain.model import (
     Caller,
@@ -28,6 +26,7 @@ from services.linking.handlers.common import (
     record_staff_read,
     remember_contact,
 )
+from services.linking.handlers.ports import LinkingUow, UserDirectory
 from shared import clock
 
 
@@ -52,7 +51,7 @@ class OwnRequest:
     company: Company
 
 
-def request_link(cmd: RequestLink, caller: Caller, uow: LinkingUnitOfWork, directory: UserDirectory) -> LinkRequest:
+def request_link(cmd: RequestLink, caller: Caller, uow: LinkingUow, directory: UserDirectory) -> LinkRequest:
     if cmd.share_contact is not True:
         raise errors.ShareContactRequired()
     with uow:
@@ -88,7 +87,7 @@ def request_link(cmd: RequestLink, caller: Caller, uow: LinkingUnitOfWork, direc
 
 
 def list_pending_requests(company_id: str, limit: int, offset: int, caller: Caller,
-                          uow: LinkingUnitOfWork) -> Page[PendingRequest]:
+                          uow: LinkingUow) -> Page[PendingRequest]:
     with uow:
         company = get_company(uow, company_id)
         own = uow.members.get(company_id, caller.user_id)
@@ -105,7 +104,7 @@ def list_pending_requests(company_id: str, limit: int, offset: int, caller: Call
 
 
 def _decide(request_id: str, status: RequestStatus, reason: str | None, caller: Caller,
-            uow: LinkingUnitOfWork) -> LinkRequest:
+            uow: LinkingUow) -> LinkRequest:
     """Approve or reject: a manager of the request's company (or an admin), once, and only while pending."""
     with uow:
         found = uow.requests.get(request_id)
@@ -130,15 +129,15 @@ def _decide(request_id: str, status: RequestStatus, reason: str | None, caller: 
     return decided
 
 
-def approve_link_request(request_id: str, caller: Caller, uow: LinkingUnitOfWork) -> LinkRequest:
+def approve_link_request(request_id: str, caller: Caller, uow: LinkingUow) -> LinkRequest:
     return _decide(request_id, RequestStatus.APPROVED, None, caller, uow)
 
 
-def reject_link_request(request_id: str, reason: str | None, caller: Caller, uow: LinkingUnitOfWork) -> LinkRequest:
+def reject_link_request(request_id: str, reason: str | None, caller: Caller, uow: LinkingUow) -> LinkRequest:
     return _decide(request_id, RequestStatus.REJECTED, reason, caller, uow)
 
 
-def withdraw_link_request(request_id: str, caller: Caller, uow: LinkingUnitOfWork) -> LinkRequest:
+def withdraw_link_request(request_id: str, caller: Caller, uow: LinkingUow) -> LinkRequest:
     """Only the requester withdraws their own request, while it is still pending."""
     with uow:
         request = uow.requests.get(request_id, lock=True)
@@ -154,7 +153,7 @@ def withdraw_link_request(request_id: str, caller: Caller, uow: LinkingUnitOfWor
     return withdrawn
 
 
-def list_own_requests(limit: int, offset: int, caller: Caller, uow: LinkingUnitOfWork) -> Page[OwnRequest]:
+def list_own_requests(limit: int, offset: int, caller: Caller, uow: LinkingUow) -> Page[OwnRequest]:
     with uow:
         page = page_of(uow.requests.of_user(caller.user_id, limit + 1, offset), limit, offset)
         companies = uow.companies.many(r.company_id for r in page.items)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.linking.adapters.uow import LinkingUnitOfWork
 from services.linking.domain import errors
 from services.linking.domain.model import Caller, Company, Member, can_manage, check_removal, ensure_can_manage
 from services.linking.handlers.common import (
@@ -15,6 +14,7 @@ from services.linking.handlers.common import (
     page_of,
     record_staff_read,
 )
+from services.linking.handlers.ports import LinkingUow
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Membership:
 
 
 def list_members(company_id: str, limit: int, offset: int, caller: Caller,
-                 uow: LinkingUnitOfWork) -> Page[MemberView]:
+                 uow: LinkingUow) -> Page[MemberView]:
     with uow:
         company = get_company(uow, company_id)
         own = uow.members.get(company_id, caller.user_id)
@@ -49,7 +49,7 @@ def list_members(company_id: str, limit: int, offset: int, caller: Caller,
     return Page(items=items, next_offset=page.next_offset)
 
 
-def remove_member(company_id: str, user_id: str, caller: Caller, uow: LinkingUnitOfWork) -> None:
+def remove_member(company_id: str, user_id: str, caller: Caller, uow: LinkingUow) -> None:
     """A manager (or admin) removes a member; a member removing themself leaves."""
     leaving = user_id == caller.user_id
     with uow:
@@ -69,7 +69,7 @@ def remove_member(company_id: str, user_id: str, caller: Caller, uow: LinkingUni
         uow.commit()
 
 
-def list_own_memberships(caller: Caller, uow: LinkingUnitOfWork) -> list[Membership]:
+def list_own_memberships(caller: Caller, uow: LinkingUow) -> list[Membership]:
     with uow:
         members = uow.members.of_user(caller.user_id)
         companies = uow.companies.many(m.company_id for m in members)

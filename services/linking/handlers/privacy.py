@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from services.linking.adapters.uow import LinkingUnitOfWork
 from services.linking.config import SERVICE, Settings
 from services.linking.domain.model import Company, LinkRequest, RequestStatus
 from services.linking.handlers.common import emit_manager_removed, emit_member_removed
+from services.linking.handlers.ports import LinkingUow
 from shared import clock
 from shared.events.privacy import ErasureAnswer, ErasureRequest, actor, erasure_completed
 
@@ -25,7 +25,7 @@ def _company(company: Company | None, company_id: str) -> dict[str, Any]:
     return {"id": company_id, "name": company.name if company else None}
 
 
-def export_person(uow: LinkingUnitOfWork, user_id: str) -> dict[str, Any]:
+def export_person(uow: LinkingUow, user_id: str) -> dict[str, Any]:
     """Everything linking holds about the person: the contact details managers see, their link
     requests (with what they shared, with whom), their memberships, and the decisions they made as a
     manager (without the other requesters' details)."""
@@ -62,7 +62,7 @@ def export_person(uow: LinkingUnitOfWork, user_id: str) -> dict[str, Any]:
     }
 
 
-def erase_person(uow: LinkingUnitOfWork, request: ErasureRequest, settings: Settings) -> ErasureAnswer:
+def erase_person(uow: LinkingUow, request: ErasureRequest, settings: Settings) -> ErasureAnswer:
     """Erase or anonymize everything linking holds about the person, and say what was done (idempotent:
     a replay erases what a restored backup brought back, and answers again). ``settings``: the
     participant contract's; linking keeps nothing for a set time, so it reads none of them.
@@ -129,13 +129,13 @@ def erase_person(uow: LinkingUnitOfWork, request: ErasureRequest, settings: Sett
     return answer
 
 
-def _successor(uow: LinkingUnitOfWork, company: Company, leaving: str) -> str | None:
+def _successor(uow: LinkingUow, company: Company, leaving: str) -> str | None:
     """The longest-serving other manager, who takes over as primary contact."""
     managers = [m for m in uow.members.page(company.id, 10_000, 0) if m.is_manager and m.user_id != leaving]
     return managers[0].user_id if managers else None
 
 
-def _withdraw_pending(uow: LinkingUnitOfWork, user_id: str, now: Any) -> int:
+def _withdraw_pending(uow: LinkingUow, user_id: str, now: Any) -> int:
     pending: list[LinkRequest] = [r for r in uow.requests.all_of_user(user_id) if r.status is RequestStatus.PENDING]
     for request in pending:
         uow.requests.save_decision(request.decide(RequestStatus.WITHDRAWN, by=WORKER, at=now))

@@ -9,10 +9,13 @@ import json
 
 import pytest
 
+from services.audit.bootstrap import bootstrap
 from services.audit.domain import sealing
 from services.audit.domain.chain import canonical_payload
-from services.audit.domain.search import EventFilter
+from services.audit.domain.search import EventFilter, json_line
+from services.audit.handlers import search
 from tests.integration.audit.conftest import make_event, store
+from tests.support.databases import drop_database_url, new_pg_database_url
 
 pytestmark = pytest.mark.integration
 ALICE, BOB, CAROL = "user-alice", "user-bob", "user-carol"
@@ -39,16 +42,28 @@ def events() -> list:
 
 
 def round_trip(ring, rows):
-    """The obvious reading: decode the payload, open every value sealed under a key we made (a destroyed key
-    reads ``[erased]``; text that only looks sealed stays as typed), encode it canonically again."""
-    def opened(value):
-        if not sealing.is_sealed(value) or sealing.sealed_person(value) not in ring:
-            return value
-        return sealing.unseal(ring[sealing.sealed_person(value)], value)
+    """The obvious reading: decode the payload, open each person's carrier of the row once, then every value
+    sealed under a key we made (a destroyed key reads ``[erased]``; text that only looks sealed stays as
+    typed), encode it canonically again."""
+    out = []
+    for row in rows:
+        payload = json.loads(row["payload"])
+        carriers = [v for v in [row["actor"], *payload.values()]
+                    if isinstance(v, str) and v.startswith(sealing.PREFIX2) and not sealing.is_reference(v)]
+        carried = {}
+        for carrier in carriers:
+            token = sealing.sealed_person(carrier)
+            if token in ring and not isinstance(carried.get(token), list):
+                carried[token] = sealing.open_values(ring[token], carrier)
 
-    return [{**row, "actor": opened(row["actor"]),
-             "payload": canonical_payload({k: opened(v) for k, v in json.loads(row["payload"]).items()})}
-            for row in rows]
+        def opened(value, carried=carried):
+            if not sealing.is_sealed(value) or sealing.sealed_person(value) not in ring:
+                return value
+            return sealing.opened_value(value, ring[sealing.sealed_person(value)], carried)
+
+        out.append({**row, "actor": opened(row["actor"]),
+                    "payload": canonical_payload({k: opened(v) for k, v in payload.items()})})
+    return out
 
 
 def test_reviewers_see_opened_rows_exactly_as_a_json_round_trip_gives(container):
@@ -70,3 +85,62 @@ def test_reviewers_see_opened_rows_exactly_as_a_json_round_trip_gives(container)
     assert json.loads(bob[0]["payload"])["email"] == sealing.ERASED and "bob@example.com" not in text
     assert all(sealing.PREFIX + "0" not in r["actor"] for r in opened)
     assert not any(sealing.is_sealed(r["actor"]) for r in opened)
+
+
+def _as_format_1(row, ring):
+    """The row as the store wrote it before format 2: every sealed value encrypted on its own."""
+    import base64
+    import os
+
+    def seal_v1(token, text):
+        nonce = os.urandom(12)
+        body = base64.b64encode(nonce + ring[token].encrypt(nonce, text.encode(), None)).decode()
+        return f"{sealing.PREFIX}{token}:{body}"
+
+    opened = round_trip(ring, [row])[0]
+    token = sealing.sealed_person(row["actor"])
+    payload = json.loads(opened["payload"])
+    sealed = {k: seal_v1(token, v) if k in ("client_ip", "user_agent", "path") else v for k, v in payload.items()}
+    return {**row, "actor": seal_v1(token, opened["actor"]), "payload": canonical_payload(sealed)}, opened
+
+
+def test_rows_sealed_value_by_value_before_format_2_read_the_same(container):
+    store(container, events())
+    with container.read_uow() as uow:
+        row = next(r for r in uow.search.search(EventFilter(type="gateway.request.completed"), None, 10)
+                   if sealing.is_sealed(r["actor"]))
+        ring = uow.keys.load({sealing.sealed_person(row["actor"])})
+        old, expected = _as_format_1(row, ring)
+        assert sealing.PREFIX2 not in old["payload"] and sealing.PREFIX2 not in old["actor"]
+        assert uow.keys.open_rows([old]) == [expected]
+        own = uow.keys.open_rows([old], only=sealing.sealed_person(row["actor"]))[0]
+    assert own["actor"] == ALICE and json.loads(own["payload"])["client_ip"] == "198.51.100.7"
+
+
+@pytest.fixture
+def pg_container(audit_env, monkeypatch):
+    """The store on PostgreSQL whatever the suite runs on: there the database writes the export's lines."""
+    url = new_pg_database_url("open_rows")
+    monkeypatch.setenv("AUDIT_DATABASE_URL", url)
+    c = bootstrap()
+    yield c
+    c.runtime.engine.dispose()
+    drop_database_url(url)
+
+
+def test_export_lines_written_by_postgresql_are_the_rows_opened_one_by_one(pg_container):
+    store(pg_container, events())
+    with pg_container.read_uow() as uow:
+        alice_sealed = uow.search.search(EventFilter(), None, 1)[0]["actor"]
+    assert sealing.is_sealed(alice_sealed)
+    # A real sealed value copied into columns that are never opened: shown as stored, as row by row.
+    store(pg_container, [make_event(actor="system:content", subject=alice_sealed, correlation_id=alice_sealed,
+                                    payload={"status": 200})])
+    exported = "".join(search.export_events(pg_container, EventFilter(), "jsonl"))
+    with pg_container.read_uow() as uow:
+        assert uow.search.builds_lines()
+        rows = uow.keys.open_rows(uow.search.search(EventFilter(), None, 100))
+    expected = "".join(json_line(r) for r in rows)
+    assert [json.loads(line) for line in exported.splitlines()] == [json.loads(line) for line in expected.splitlines()]
+    assert exported.replace('": "' + sealing.PREFIX2, '":"' + sealing.PREFIX2) == expected  # the same but a space
+    assert exported.count(alice_sealed) == 2 and "Zoë" not in exported and "Zo\\u00eb" in exported

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from services.audit.adapters import tables
 from services.audit.cli import audit as audit_cli
+from services.audit.domain import sealing
 from services.audit.handlers import integrity
 from shared.identity import Identity
 from tests.integration.audit.conftest import REVIEWER, SUPPORT, make_event, store
@@ -78,7 +79,7 @@ def test_identifying_fields_are_stored_sealed_and_read_back_for_reviewers(client
     raw = raw_rows(container)
     for secret in sum(SECRETS.values(), []):
         assert secret not in raw  # not in any stored column, payloads included
-    assert ALICE not in json.dumps([r for r in raw.split('"') if r.startswith("enc1:")])
+    assert ALICE not in json.dumps([r for r in raw.split('"') if r.startswith(sealing.PREFIXES)])
     found = client.get("/events", actor=ALICE).get_json()["items"]  # search by actor: the blind index
     assert {i["type"] for i in found} == {"identity.user.registered", "gateway.request.completed",
                                           "identity.user.updated", "linking.contact.shared"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import uuid
 from types import SimpleNamespace
 
@@ -16,16 +18,44 @@ from shared.events.schemas.audit import ErasureCompletedV1
 from shared.identity import Identity
 
 
-def test_seal_and_unseal():
+def seal_v1(aead, token: str, plaintext: str) -> str:
+    """A value sealed on its own (format 1), as rows stored before format 2 hold them."""
+    nonce = os.urandom(12)
+    return f"{sealing.PREFIX}{token}:{base64.b64encode(nonce + aead.encrypt(nonce, plaintext.encode(), None)).decode()}"
+
+
+def test_a_rows_values_of_one_person_are_sealed_once_and_opened_by_reference():
     aead = AESGCM(sealing.new_key())
     token = sealing.person_token(b"k", "u1")
-    sealed = sealing.seal(aead, token, "alice@example.com")
+    row = sealing.RowSeal(sealing.Sealer(), {token: aead})
+    carrier = row.add_actor(token, "u1")
+    refs = [row.add(token, "alice@example.com"), row.add(token, "203.0.113.7")]
+    row.close()
+    assert sealing.is_sealed(carrier.text) and sealing.sealed_person(carrier.text) == token
+    assert not sealing.is_reference(carrier.text) and all(sealing.is_reference(r) for r in refs)
+    assert "alice" not in carrier.text and "u1" not in carrier.text[len(sealing.PREFIX2) + sealing.TOKEN_LEN:]
+    carried = {token: sealing.open_values(aead, carrier.text)}
+    assert [sealing.opened_value(v, aead, carried) for v in [carrier.text, *refs]] == \
+        ["u1", "alice@example.com", "203.0.113.7"]
+    assert sealing.open_values(None, carrier.text) == sealing.ERASED  # key destroyed
+    assert sealing.open_values(AESGCM(sealing.new_key()), carrier.text) == sealing.UNREADABLE
+    assert sealing.opened_value(refs[0], aead, {}) == refs[0]  # no carrier in the row: text that only looks sealed
+    other = sealing.RowSeal(sealing.Sealer(), {token: aead})
+    payload = {"email": other.add(token, "x"), "ip": other.add(token, "y")}
+    other.close()
+    text = sealing.payload_text(payload)
+    assert text.startswith('{"email":"enc2:') and text.endswith(f'"ip":"enc2:{token}:#1"}}')
+
+
+def test_values_sealed_one_by_one_stay_readable():
+    aead = AESGCM(sealing.new_key())
+    token = sealing.person_token(b"k", "u1")
+    sealed = seal_v1(aead, token, "alice@example.com")
     assert sealing.is_sealed(sealed) and sealing.sealed_person(sealed) == token
-    assert "alice" not in sealed
     assert sealing.unseal(aead, sealed) == "alice@example.com"
+    assert sealing.opened_value(sealed, aead, {}) == "alice@example.com"
     assert sealing.unseal(None, sealed) == sealing.ERASED  # key destroyed
     assert sealing.unseal(AESGCM(sealing.new_key()), sealed) == sealing.UNREADABLE
-    assert sealing.seal(aead, token, "x") != sealing.seal(aead, token, "x")  # a fresh nonce each time
 
 
 def test_key_wrapping_is_bound_to_its_person():

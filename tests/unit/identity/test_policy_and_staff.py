@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.identity import handlers
-from services.identity.domain.errors import Conflict, Invalid, NotFound
+from services.identity.domain.errors import Invalid, NotFound, PolicyVersionExists, PolicyVersionNotCurrent
 from services.identity.handlers.sessions import LoginRequest
 from services.identity.handlers.staff import read_user_for_staff
 
@@ -29,7 +29,7 @@ def test_a_rights_reducing_version_needs_acceptance_until_accepted(uow, store, u
     assert counters.epoch == epoch + 1  # a harmless version leaves cached sessions alone
     # a later harmless version does not excuse skipping the reduction in 2
     assert store.policies.acceptance_required(user.id) is True
-    with pytest.raises(Conflict):
+    with pytest.raises(PolicyVersionNotCurrent):
         handlers.accept_policy(uow, counters, user.id, "2")  # only the current version can be accepted
     accepted = handlers.accept_policy(uow, counters, user.id, "3")
     assert accepted["version"] == "3"
@@ -42,7 +42,7 @@ def test_a_rights_reducing_version_needs_acceptance_until_accepted(uow, store, u
 
 
 def test_publish_refuses_duplicates_and_empty_text(uow, settings, counters):
-    with pytest.raises(Conflict):
+    with pytest.raises(PolicyVersionExists):
         handlers.publish_policy(uow, settings, counters, version="1", text="x", reduces_rights=False)
     with pytest.raises(Invalid):
         handlers.publish_policy(uow, settings, counters, version="9", text="  ", reduces_rights=False)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from services.identity.api.errors import STATUS
 from services.identity.domain import errors
 from services.identity.domain.privacy import Kept
 from services.identity.handlers import privacy_erasures as erasures
@@ -45,7 +46,7 @@ def test_erasure_needs_a_recent_reauthentication(uow, store, counters, settings,
     fake_clock.advance(settings.reauth_seconds + 1)
     with pytest.raises(errors.ReauthRequired) as err:
         erase(uow, counters, settings, ledger, person)
-    assert err.value.status == 428
+    assert STATUS[type(err.value)] == (428, "reauth_required")
     with pytest.raises(errors.ReauthRequired):
         erasures.request_erasure(uow, counters, settings, ledger, user_id=person[0].id, session_id=None)
     assert not store.privacy.erasures and store.users.rows[person[0].id].erased_at is None
@@ -102,7 +103,7 @@ def test_a_second_request_while_one_runs_is_a_conflict(uow, store, counters, set
     erase(uow, counters, settings, ledger, person)
     with pytest.raises(errors.ErasureRunning) as err:
         erase(uow, counters, settings, ledger, person)
-    assert err.value.status == 409 and len(store.privacy.erasures) == 1
+    assert STATUS[type(err.value)][0] == 409 and len(store.privacy.erasures) == 1
 
 
 def test_a_legal_hold_withholds_the_erasure_with_its_reason(uow, store, counters, settings, ledger, person):

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from services.identity.api.errors import STATUS
 from services.identity.domain import errors
 from services.identity.handlers import privacy_exports as exports
 from tests.unit.identity.privacy_fakes import FakeSource
@@ -120,7 +121,7 @@ def test_an_export_needs_a_recent_reauthentication(uow, store, settings, person,
     fake_clock.advance(settings.reauth_seconds + 1)
     with pytest.raises(errors.ReauthRequired) as err:
         exports.request_export(uow, settings, person[0].id, person[1])
-    assert err.value.status == 428
+    assert STATUS[type(err.value)] == (428, "reauth_required")
     with pytest.raises(errors.ReauthRequired):
         exports.request_export(uow, settings, person[0].id, None)
     assert not [e for e in store.events if e.type == "identity.privacy.export_requested"]

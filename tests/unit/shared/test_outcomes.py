@@ -6,12 +6,14 @@ from __future__ import annotations
 from services.content.api import queries
 from services.content.api.errors import STATUS as CONTENT_ERRORS
 from services.identity.api import privacy, sessions, users
+from services.identity.api.errors import STATUS as IDENTITY_ERRORS
 from services.linking.api import companies
 from services.linking.api.errors import STATUS as LINKING_ERRORS
 from shared.web.outcomes import map_errors, openapi_path, outcomes
 
 map_errors(CONTENT_ERRORS)  # as each service's create_app does (register_error_table)
 map_errors(LINKING_ERRORS)
+map_errors(IDENTITY_ERRORS)
 
 
 def test_a_use_case_outcome_is_found_through_the_handlers():
