@@ -29,12 +29,9 @@ trace_id: ContextVar[str | None] = ContextVar("portal_trace_id", default=None)
 
 
 def _request_id() -> str | None:
-    try:
-        from flask import g, has_request_context
-    except ImportError:  # pragma: no cover - every process has Flask installed
-        return None
-    if has_request_context():
-        return g.get("request_id")
+    flask = sys.modules.get("flask")  # a process that never imported Flask (a worker, the relay) has no request
+    if flask is not None and flask.has_request_context():
+        return flask.g.get("request_id")
     return None
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import redis
 from kombu import Connection
@@ -41,19 +41,25 @@ def dead_letter_reader(service: str, engine: Engine, dead_letters: Table) -> Sta
     return read
 
 
-def queue_depth_reader(service: str, broker_url: str) -> StateReader:
+def queue_depth(service: str, broker_url: str) -> Callable[[], int]:
     """Messages waiting in the service's queue: on Redis the length of Celery's list of the queue's name; on
     RabbitMQ the message count a passive declare reports (ready messages, not those a worker holds)."""
     queue = queue_name(service)
     if broker_url.startswith(("redis://", "rediss://", "unix://")):
         client = redis.Redis.from_url(broker_url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        return lambda: int(client.llen(queue))
 
-        def depth() -> int:
-            return int(client.llen(queue))
-    else:
-        def depth() -> int:
-            with Connection(broker_url, connect_timeout=2.0, transport_options={"max_retries": 0}) as conn:
-                return int(conn.default_channel.queue_declare(queue=queue, passive=True).message_count)
+    def depth() -> int:
+        with Connection(broker_url, connect_timeout=2.0, transport_options={"max_retries": 0}) as conn:
+            return int(conn.default_channel.queue_declare(queue=queue, passive=True).message_count)
+
+    return depth
+
+
+def queue_depth_reader(service: str, broker_url: str) -> StateReader:
+    """The service's queue depth (``queue_depth``) as the gauge ``portal_queue_depth``."""
+    queue = queue_name(service)
+    depth = queue_depth(service, broker_url)
 
     def read() -> Iterable:
         yield gauge("portal_queue_depth", "Messages waiting in a queue", ["queue"], [([queue], depth())])

@@ -87,6 +87,7 @@ def relay(services: tuple[str, ...]) -> None:
     threads = []
     state = []
     from shared import tracing
+    from shared.store_metrics import queue_depth
 
     tracing.configure("relay")  # each published event's span (shared/outbox.py), when exported
     for service in services or SERVICES:
@@ -94,7 +95,9 @@ def relay(services: tuple[str, ...]) -> None:
         state += container.runtime.metrics_state(consumes=False)
         relay_ = container.runtime.relay()
         interval = container.runtime.settings.relay_interval
-        thread = threading.Thread(target=relay_.run_forever, args=(stop, interval), name=f"relay-{service}")
+        # The gateway's access events go to audit: while audit is behind, fewer and larger messages.
+        backlog = queue_depth("audit", container.runtime.settings.broker_url) if service == "gateway" else None
+        thread = threading.Thread(target=relay_.run_forever, args=(stop, interval, backlog), name=f"relay-{service}")
         thread.start()
         threads.append(thread)
         logging.getLogger("portal.relay").info("relay: %s outbox -> broker", service)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +16,7 @@ from services.identity.adapters.passwords import Argon2Hasher
 from services.identity.adapters.privacy_sources import ExportSource, HttpExportSource
 from services.identity.adapters.uow import IdentityUnitOfWork
 from services.identity.config import SERVICE, Settings
+from services.identity.handlers.ports import Counters, ErasureLedgerCopy, Mailer, PasswordHasher
 from shared.config import service_url
 from shared.identity import Identity
 from shared.runtime import Runtime, build_runtime
@@ -29,11 +29,11 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 class Container:
     settings: Settings
     runtime: Runtime
-    hasher: Any
-    counters: Any
-    mailer: Any
+    hasher: PasswordHasher
+    counters: Counters
+    mailer: Mailer
+    ledger_file: ErasureLedgerCopy  # the erasure ledger's copy outside the database
     export_sources: Mapping[str, ExportSource] = field(default_factory=dict)
-    ledger_file: Any = None
 
     def uow(self, context: Identity | None = None) -> IdentityUnitOfWork:
         """A unit of work whose transactions take the write lock up front (SQLite)."""

@@ -10,8 +10,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from shared.config import ConfigError, service_url
+from shared.errors import Unavailable
 from shared.identity import Identity
-from shared.web.errors import Unavailable
 from shared.web.identity import sign_headers
 
 

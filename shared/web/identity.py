@@ -18,10 +18,8 @@ import secrets
 import time
 from typing import Any
 
-from flask import g
-
+from shared.errors import Forbidden, NotAuthenticated
 from shared.identity import Identity
-from shared.web.errors import Forbidden, NotAuthenticated
 from shared.web.nonces import NonceStore
 from shared.web.wire import H_REQUEST_ID
 
@@ -160,6 +158,8 @@ def guard_body(environ: dict[str, Any], headers: Any) -> None:
 
 
 def current_identity() -> Identity:
+    from flask import g  # here: the signing half of this module serves processes without Flask (workers, relay)
+
     return getattr(g, "identity", None) or Identity()
 
 

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Protocol
 
-from shared.web.errors import Unavailable
+from shared.errors import Unavailable
 
 
 class NonceStore(Protocol):

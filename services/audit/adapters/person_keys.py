@@ -42,6 +42,7 @@ _CARRIER = re.compile(r'(?<=[:,\[])"(enc2:' + _TOKEN + r':[A-Za-z0-9+/]+={0,2})"
 # text is the one already unwrapped (unwrapping every person of every batch cost ~5 µs per event).
 _UNWRAPPED: dict[str, tuple[str, AESGCM]] = {}
 _UNWRAPPED_MAX = 20_000
+_KEYS_ANY = "SELECT person, wrapped, key_id FROM audit_person_keys WHERE person = ANY(%s)"
 
 
 class KeyUnavailable(RuntimeError):
@@ -67,10 +68,15 @@ class PersonKeys:
             return {}
         out: dict[str, AESGCM | None] = {}
         conn = self.session.connection()
-        # Through the driver: SQLAlchemy's per-row result processing was most of this query's cost.
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        sql = f"SELECT person, wrapped, key_id FROM audit_person_keys WHERE person IN ({', '.join([mark] * len(wanted))})"  # noqa: S608, E501 - placeholders only
-        for person, wrapped, key_id in conn.exec_driver_sql(sql, tuple(wanted)).fetchall():
+        # Through the driver: SQLAlchemy's per-row result processing was most of this query's cost. On
+        # PostgreSQL one array parameter: psycopg parses a query of thousands of placeholders in Python.
+        params: tuple[Any, ...]
+        if conn.dialect.name == "postgresql":
+            sql, params = _KEYS_ANY, (wanted,)
+        else:
+            sql = f"SELECT person, wrapped, key_id FROM audit_person_keys WHERE person IN ({', '.join(['?'] * len(wanted))})"  # noqa: S608, E501 - placeholders only
+            params = tuple(wanted)
+        for person, wrapped, key_id in conn.exec_driver_sql(sql, params).fetchall():
             if not wrapped:
                 out[person] = None
                 continue
@@ -214,18 +220,38 @@ class PersonKeys:
                 out.append(row)
                 continue
             carried = _carried(ring, actor, payload)
-
-            def opened(match: re.Match[str], carried: dict[str, list[str] | str] = carried) -> str:
-                value, token = match.group(1), match.group(2)
-                if token not in ring:  # no key was ever made for it: text that only looks sealed, left as it is
-                    return match.group(0)
-                return encode_basestring_ascii(sealing.opened_value(value, ring[token], carried))
-
-            row = {**row, "payload": _SEALED_VALUE.sub(opened, payload)}
+            row = {**row, "payload": _SEALED_VALUE.sub(_opener(ring, carried), payload)}
             if sealed_actor:
                 row["actor"] = sealing.opened_value(actor, ring.get(sealing.sealed_person(actor)), carried)
             out.append(row)
         return out
+
+
+    def open_text(self, text: str) -> str:
+        """The export's JSON lines (one row each, written by the database: ``SearchRepository.json_lines``) with
+        every sealed value opened where it is a member's value or a list element, as ``open_rows`` opens
+        the actor and the payload; the page's keys loaded in one query."""
+        people = set(_SEALED_TOKEN.findall(text))
+        if not people:
+            return text
+        ring = self.load(people)
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            if _MARKS[0] in line or _MARKS[1] in line:
+                lines[i] = _SEALED_VALUE.sub(_opener(ring, _carried(ring, "", line)), line)
+        return "\n".join(lines)
+
+
+def _opener(ring: dict[str, AESGCM | None], carried: dict[str, list[str] | str]):
+    """``re.sub`` replacement for one row's text: a sealed JSON string literal opened (``[erased]`` for a
+    destroyed key); one whose person has no key at all (text that only looks sealed) left as it is."""
+    def opened(match: re.Match[str]) -> str:
+        value, token = match.group(1), match.group(2)
+        if token not in ring:
+            return match.group(0)
+        return encode_basestring_ascii(sealing.opened_value(value, ring[token], carried))
+
+    return opened
 
 
 def _sealed_payload(payload: str) -> bool:

@@ -40,6 +40,30 @@ _INSERT_PERSON = {
 }
 
 
+def _json_text(column: str) -> str:
+    """A text column as a JSON string literal. One starting like a sealed value gets a space after its key's
+    colon: the same JSON, which ``PersonKeys.open_text`` (opening only values right after ``:``, ``,`` or
+    ``[``) leaves as stored, as the per-row path does for every column but the actor and the payload."""
+    return (f"(CASE WHEN {column} IS NULL THEN 'null' WHEN left({column}, 5) IN {sealing.PREFIXES!r} "
+            f"THEN ' ' || to_json({column})::text ELSE to_json({column})::text END)")
+
+
+def _json_time(column: str) -> str:
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+
+
+# ``domain.search.json_line`` written by PostgreSQL: the same text for the same row (a test holds them equal),
+# but for characters outside ASCII in the plain columns, which PostgreSQL writes as UTF-8 rather than as
+# \u escapes (the same JSON). The payload is stored as canonical ASCII JSON and spliced in as it is.
+_JSON_LINE = " || ".join([
+    """'{"seq":' || seq || ',"event_id":'""", _json_text("event_id"), """',"type":'""", _json_text("type"),
+    """',"version":' || version || ',"occurred_at":"'""", _json_time("occurred_at"), """'","stored_at":"'""",
+    _json_time("stored_at"), """'","producer":'""", _json_text("producer"), """',"actor":' || to_json(actor)::text""",
+    """',"subject":'""", _json_text("subject"), """',"correlation_id":'""", _json_text("correlation_id"),
+    """',"payload":' || payload || ',"prev_hash":"' || prev_hash || '","hash":"' || hash || '"}' || chr(10)"""])
+_LINE_COLUMNS: tuple[Any, ...] = (E.c.seq, literal_column(_JSON_LINE).label("line"))
+
+
 def _page(query: Select, after: int | None, limit: int, order: Order) -> Select:
     if after is not None:
         query = query.where(E.c.seq > after if order == "asc" else E.c.seq < after)
@@ -61,8 +85,8 @@ class SearchRepository:
                 out.append(("actor_ix", person_token(self.index_key, value)) if name == "actor" else (name, value))
         return out
 
-    def _filtered(self, f: EventFilter, equality_by_index: bool = True) -> Select:
-        query = select(*ROW_COLUMNS)
+    def _filtered(self, f: EventFilter, equality_by_index: bool = True, columns: Sequence[Any] = ROW_COLUMNS) -> Select:
+        query = select(*columns)
         for name, value in self._equalities(f):
             # ``col || ''`` compares the same but keeps the planner off that column's index.
             column = E.c[name] if equality_by_index else E.c[name].op("||")(literal(""))
@@ -73,14 +97,32 @@ class SearchRepository:
             query = query.where(E.c.occurred_at < f.until)
         return query
 
-    def search(self, f: EventFilter, after: int | None, limit: int, order: Order = "asc") -> list[dict[str, Any]]:
-        """Matching rows (times as ISO text), a keyset page in ``order`` of seq."""
-        planned = self._plan_time_range(f, after, limit, order) if f.since or f.until else None
-        query = _page(self._filtered(f), after, limit, order) if planned is None else planned
-        rows = self.session.execute(query).all()
+    def search(self, f: EventFilter, after: int | None, limit: int, order: Order = "asc",
+               upto: int | None = None) -> list[dict[str, Any]]:
+        """Matching rows (times as ISO text), a keyset page in ``order`` of seq; with ``upto``, none above it."""
+        rows = self.session.execute(self._query(f, after, limit, order, upto=upto)).all()
         return [dict(zip(FIELDS, r, strict=True)) for r in rows]
 
-    def _plan_time_range(self, f: EventFilter, after: int | None, limit: int, order: Order) -> Select | None:
+    def _query(self, f: EventFilter, after: int | None, limit: int, order: Order,
+               columns: Sequence[Any] = ROW_COLUMNS, upto: int | None = None) -> Select:
+        planned = self._plan_time_range(f, after, limit, order, columns) if f.since or f.until else None
+        query = _page(self._filtered(f, columns=columns), after, limit, order) if planned is None else planned
+        return query if upto is None else query.where(E.c.seq <= upto)
+
+    def builds_lines(self) -> bool:
+        """Whether the database writes the export's JSON lines itself (``json_lines``): PostgreSQL."""
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    def json_lines(self, f: EventFilter, after: int | None, limit: int,
+                   upto: int | None = None) -> tuple[str, int, int | None]:
+        """A keyset page of matching rows (ascending seq) as the export's JSON lines, each written by the
+        database (``_JSON_LINE``, PostgreSQL): (the text, how many rows, the last seq). Sealed values are
+        left sealed (``PersonKeys.open_text`` opens them in the whole page at once)."""
+        rows = self.session.execute(self._query(f, after, limit, "asc", _LINE_COLUMNS, upto)).all()
+        return "".join([r[1] for r in rows]), len(rows), rows[-1][0] if rows else None
+
+    def _plan_time_range(self, f: EventFilter, after: int | None, limit: int, order: Order,
+                         columns: Sequence[Any] = ROW_COLUMNS) -> Select | None:
         """Help the planner with time ranges, where it guesses badly (SQLite has no range statistics):
         walking an equality index in seq order may pass most of the table before the range starts.
         Two cheap index-only probes of at most PROBE entries decide instead:
@@ -96,13 +138,13 @@ class SearchRepository:
         if f.until is not None:
             window.append(E.c.occurred_at < f.until)
         if self._at_most(window) < PROBE:
-            return _page(self._filtered(f, equality_by_index=False), after, limit, order)
+            return _page(self._filtered(f, equality_by_index=False, columns=columns), after, limit, order)
         # ``seq + 0``: otherwise SQLite answers min(rowid) by walking the table in rowid order.
         edge = (func.min if order == "asc" else func.max)(E.c.seq + 0)
         bound = self.session.execute(select(edge).where(*window)).scalar_one()
         if bound is None:
             return None
-        query = _page(self._filtered(f), after, limit, order)
+        query = _page(self._filtered(f, columns=columns), after, limit, order)
         return query.where(E.c.seq >= bound if order == "asc" else E.c.seq <= bound)
 
     def _at_most(self, conditions: list) -> int:

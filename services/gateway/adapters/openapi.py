@@ -9,7 +9,7 @@ from typing import Any
 
 from services.gateway.adapters.upstream import Upstreams
 from services.gateway.domain.openapi import merge
-from shared.web.errors import ApiError
+from shared.errors import ApiError
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from services.gateway.adapters.lean_http import LeanHTTPConnection
-from shared.web.errors import ApiError, Unavailable
+from shared.errors import ApiError, Unavailable
 
 log = logging.getLogger(__name__)
 

@@ -11,15 +11,10 @@ from email.parser import BytesHeaderParser
 from email.policy import default
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from services.identity.handlers.ports import Mailer
 from shared import clock
-
-
-class Mailer(Protocol):
-    def send(self, *, to: str, subject: str, body: str, mail_id: str) -> None: ...
-    def forget(self, address: str) -> int: ...
 
 
 def _message(sender: str, to: str, subject: str, body: str, mail_id: str) -> EmailMessage:

@@ -4,23 +4,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
+from services.identity.handlers.ports import ExportSource, SectionUnavailable
 from shared.errors import Unavailable
 from shared.events.privacy import EXPORT_PATH
 from shared.web.client import ServiceClient
 
+__all__ = ["ExportSource", "HttpExportSource", "SectionUnavailable"]
+
 log = logging.getLogger("portal.identity.privacy")
-
-
-class SectionUnavailable(RuntimeError):
-    """The service did not give its section (down, error, unreadable answer); it stays pending."""
-
-
-class ExportSource(Protocol):
-    def fetch(self, user_id: str, request_id: str | None = None) -> dict[str, Any]:
-        """The service's data about the person, or ``SectionUnavailable``."""
 
 
 class HttpExportSource:

@@ -13,14 +13,14 @@ from services.identity.domain.model import User
 from services.identity.domain.rules import check_password, normalize_email, token_hash
 from services.identity.handlers.email import issue_token
 from services.identity.handlers.mail import queue_mails
-from services.identity.handlers.ports import Counters, PasswordHasher
+from services.identity.handlers.ports import Counters, IdentityUow, PasswordHasher
 from shared import clock
 from shared.uow import RecordConflict
 
 log = logging.getLogger("portal.identity")
 
 
-def register(uow: Any, hasher: PasswordHasher, settings: Settings, *, name: str, email: str,
+def register(uow: IdentityUow, hasher: PasswordHasher, settings: Settings, *, name: str, email: str,
              phone: str | None, password: str, counters: Counters | None = None) -> User:
     """Create an account and mail a link to confirm its address; registering accepts the policy in force.
 
@@ -49,7 +49,7 @@ def register(uow: Any, hasher: PasswordHasher, settings: Settings, *, name: str,
     return user
 
 
-def _create(uow: Any, settings: Settings, user: User, now: Any) -> None:
+def _create(uow: IdentityUow, settings: Settings, user: User, now: Any) -> None:
     uow.users.add(user)
     uow.emit("identity.user.registered", subject=user.id, actor=user.id,
              payload={"user_id": user.id, "name": user.name, "email": user.email, "phone": user.phone})
@@ -69,7 +69,7 @@ def _may_mail(counters: Counters | None, settings: Settings, email: str) -> bool
     return counters.count_address_mail(key, settings.reset_window) <= settings.reset_limit
 
 
-def get_profile(uow: Any, user_id: str) -> dict[str, Any]:
+def get_profile(uow: IdentityUow, user_id: str) -> dict[str, Any]:
     with uow:
         user = uow.users.get(user_id)
         if user is None or user.erased_at is not None:

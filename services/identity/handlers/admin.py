@@ -7,13 +7,13 @@ from typing import Any
 
 from services.identity.domain.errors import Invalid, NotFound
 from services.identity.domain.model import PolicyVersion
-from services.identity.handlers.ports import Counters
+from services.identity.handlers.ports import Counters, IdentityUow
 from services.identity.handlers.staff import grant_role
 
 STAFF_FIELDS = ("name", "email")
 
 
-def list_staff(uow: Any, *, accessor_id: str) -> list[dict[str, Any]]:
+def list_staff(uow: IdentityUow, *, accessor_id: str) -> list[dict[str, Any]]:
     """Everyone holding a staff role, with name, email and roles.
 
     Staff are people too: an administrator reading a colleague's name and email is a staff read of
@@ -30,7 +30,8 @@ def list_staff(uow: Any, *, accessor_id: str) -> list[dict[str, Any]]:
     return [{"user_id": u.id, "name": u.name, "email": u.email, "roles": sorted(u.roles)} for u in people]
 
 
-def grant_role_by_email(uow: Any, counters: Counters, *, email: str, role: str, granted_by: str) -> tuple[str, bool]:
+def grant_role_by_email(uow: IdentityUow, counters: Counters, *, email: str, role: str,
+                        granted_by: str) -> tuple[str, bool]:
     """``grant_role`` for a form: an unknown address is a field error on ``email`` (422), not a 404,
     so the page can show it next to the field."""
     try:
@@ -40,7 +41,7 @@ def grant_role_by_email(uow: Any, counters: Counters, *, email: str, role: str, 
                       fields={"email": ["No account has this email address."]}) from None
 
 
-def list_policy_versions(uow: Any) -> list[PolicyVersion]:
+def list_policy_versions(uow: IdentityUow) -> list[PolicyVersion]:
     """Every published version, newest first (the history a visitor and an administrator see)."""
     with uow:
         return uow.policies.all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.identity.domain.model import Consent
+from services.identity.handlers.ports import IdentityUow
 from shared import clock
 
 DEFAULT = {"analytics": False, "policy_version": None, "decided": False, "updated_at": None}
@@ -17,7 +18,7 @@ def _view(consent: Consent | None) -> dict[str, Any]:
             "updated_at": consent.created_at}
 
 
-def get_consent(uow: Any, *, user_id: str | None, browser_id: str | None) -> dict[str, Any]:
+def get_consent(uow: IdentityUow, *, user_id: str | None, browser_id: str | None) -> dict[str, Any]:
     """The person's choice when logged in (else this browser's); nothing decided means essential only."""
     with uow:
         found = uow.consents.latest_for_user(user_id) if user_id else None
@@ -26,7 +27,7 @@ def get_consent(uow: Any, *, user_id: str | None, browser_id: str | None) -> dic
     return _view(found)
 
 
-def _record(uow: Any, *, analytics: bool, source: str, user_id: str | None, browser_id: str | None,
+def _record(uow: IdentityUow, *, analytics: bool, source: str, user_id: str | None, browser_id: str | None,
             version: str | None) -> Consent:
     consent = Consent(analytics=analytics, policy_version=version, source=source, created_at=clock.now(),
                       user_id=user_id, browser_id=browser_id)
@@ -37,7 +38,7 @@ def _record(uow: Any, *, analytics: bool, source: str, user_id: str | None, brow
     return consent
 
 
-def set_consent(uow: Any, *, analytics: bool, user_id: str | None, browser_id: str) -> dict[str, Any]:
+def set_consent(uow: IdentityUow, *, analytics: bool, user_id: str | None, browser_id: str) -> dict[str, Any]:
     """Record the browser's choice, and the person's too when logged in (the browser keeps it after
     logout, so the banner does not come back)."""
     with uow:
@@ -52,7 +53,7 @@ def set_consent(uow: Any, *, analytics: bool, user_id: str | None, browser_id: s
     return _view(consent)
 
 
-def carry_browser_consent(uow: Any, user_id: str, browser_id: str | None) -> None:
+def carry_browser_consent(uow: IdentityUow, user_id: str, browser_id: str | None) -> None:
     """At login, inside the login's unit of work: a choice made anonymously in this browser becomes the
     account's, unless the account has a newer one."""
     if not browser_id:

@@ -13,14 +13,14 @@ from services.identity.domain.errors import AlreadyVerified, EmailTaken, NotFoun
 from services.identity.domain.model import EmailToken, User
 from services.identity.domain.rules import check_password, new_token, normalize_email, token_hash
 from services.identity.handlers.mail import queue_mails
-from services.identity.handlers.ports import Counters, PasswordHasher
+from services.identity.handlers.ports import Counters, IdentityUow, PasswordHasher
 from services.identity.handlers.sessions import end_user_sessions, throttle_key
 from shared import clock
 
 log = logging.getLogger("portal.identity")
 
 
-def issue_token(uow: Any, settings: Settings, user: User, purpose: str, address: str) -> str:
+def issue_token(uow: IdentityUow, settings: Settings, user: User, purpose: str, address: str) -> str:
     """Create a token (older unused ones of the same purpose stop working) and queue its mail."""
     now = clock.now()
     seconds = settings.reset_token_seconds if purpose == "reset_password" else settings.verify_token_seconds
@@ -42,7 +42,7 @@ def issue_token(uow: Any, settings: Settings, user: User, purpose: str, address:
     return token
 
 
-def _take(uow: Any, token: str, purposes: tuple[str, ...]) -> EmailToken:
+def _take(uow: IdentityUow, token: str, purposes: tuple[str, ...]) -> EmailToken:
     """The token if it is known, of the right kind, unused and unexpired — marked used (single use)."""
     found = uow.tokens.by_hash(token_hash(token))
     if (found is None or found.purpose not in purposes or found.used_at is not None
@@ -51,7 +51,7 @@ def _take(uow: Any, token: str, purposes: tuple[str, ...]) -> EmailToken:
     return found
 
 
-def verify_email(uow: Any, token: str) -> dict[str, Any]:
+def verify_email(uow: IdentityUow, token: str) -> dict[str, Any]:
     """Confirm an address: the registered one, or a new one that then replaces the old."""
     with uow:
         found = _take(uow, token, ("verify_email", "change_email"))
@@ -81,7 +81,7 @@ def verify_email(uow: Any, token: str) -> dict[str, Any]:
     return profile
 
 
-def resend_verification(uow: Any, settings: Settings, user_id: str) -> None:
+def resend_verification(uow: IdentityUow, settings: Settings, user_id: str) -> None:
     with uow:
         user = uow.users.get(user_id)
         if user is None:
@@ -92,7 +92,7 @@ def resend_verification(uow: Any, settings: Settings, user_id: str) -> None:
         uow.commit()
 
 
-def request_password_reset(uow: Any, counters: Counters, settings: Settings, email: str) -> None:
+def request_password_reset(uow: IdentityUow, counters: Counters, settings: Settings, email: str) -> None:
     """Mail a reset link if the address has an account, at most ``reset_limit`` times per address per window
     (counted for every address, known or not); the caller answers the same either way."""
     address = normalize_email(email)
@@ -106,7 +106,7 @@ def request_password_reset(uow: Any, counters: Counters, settings: Settings, ema
             uow.commit()
 
 
-def confirm_password_reset(uow: Any, hasher: PasswordHasher, counters: Counters, *, token: str, password: str,
+def confirm_password_reset(uow: IdentityUow, hasher: PasswordHasher, counters: Counters, *, token: str, password: str,
                            keep_session_id: str | None = None) -> int:
     """Set a new password with a mailed token. Every other session ends (whoever stole one loses it),
     the guessing counter is cleared (this is how a locked account is unlocked), and the address counts
@@ -136,6 +136,6 @@ def confirm_password_reset(uow: Any, hasher: PasswordHasher, counters: Counters,
     return ended
 
 
-def _owned(uow: Any, session_id: str, user_id: str) -> bool:
+def _owned(uow: IdentityUow, session_id: str, user_id: str) -> bool:
     session = uow.sessions.get(session_id)
     return session is not None and session.user_id == user_id and session.ended_at is None

@@ -7,11 +7,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
-from typing import Any
 
-from services.identity.adapters.mailer import Mailer
 from services.identity.domain.mails import Draft
 from services.identity.domain.model import Mail
+from services.identity.handlers.ports import IdentityUow, Mailer
 from shared import clock
 
 log = logging.getLogger("portal.identity.mail")
@@ -19,7 +18,7 @@ log = logging.getLogger("portal.identity.mail")
 MAX_ATTEMPTS = 5  # after that a mail stays recorded as failed (last_error) instead of blocking others
 
 
-def queue_mails(uow: Any, recipients: Iterable[tuple[str | None, str, Draft]], *, subject: str,
+def queue_mails(uow: IdentityUow, recipients: Iterable[tuple[str | None, str, Draft]], *, subject: str,
                 policy_version: str | None = None) -> int:
     """Stage mails in the caller's open unit of work."""
     now = clock.now()
@@ -35,7 +34,7 @@ def queue_mails(uow: Any, recipients: Iterable[tuple[str | None, str, Draft]], *
     return count
 
 
-def send_pending_mails(uow: Any, mailer: Mailer, limit: int = 10_000) -> tuple[int, int]:
+def send_pending_mails(uow: IdentityUow, mailer: Mailer, limit: int = 10_000) -> tuple[int, int]:
     """Send pending mails one transaction each (on PostgreSQL the row stays locked while it is sent,
     so two workers never send the same mail). Returns ``(sent, failed)``; failures are recorded and
     the caller retries later."""

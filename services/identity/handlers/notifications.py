@@ -11,11 +11,12 @@ from typing import Any
 from services.identity.config import Settings
 from services.identity.domain import mails
 from services.identity.handlers.mail import queue_mails
+from services.identity.handlers.ports import IdentityUow
 
 log = logging.getLogger("portal.identity.notifications")
 
 
-def _recipient(uow: Any, user_id: Any) -> Any:
+def _recipient(uow: IdentityUow, user_id: Any) -> Any:
     """The living account the mail goes to, or None (unknown or erased: nobody to tell)."""
     user = uow.users.get(str(user_id)) if user_id else None
     if user is None or user.erased_at is not None:
@@ -24,7 +25,7 @@ def _recipient(uow: Any, user_id: Any) -> Any:
     return user
 
 
-def notify_link_decision(uow: Any, settings: Settings, *, approved: bool, payload: Mapping[str, Any]) -> bool:
+def notify_link_decision(uow: IdentityUow, settings: Settings, *, approved: bool, payload: Mapping[str, Any]) -> bool:
     """Tell the requester that a company's manager approved or rejected their link request."""
     with uow:
         user = _recipient(uow, payload.get("user_id"))
@@ -38,7 +39,7 @@ def notify_link_decision(uow: Any, settings: Settings, *, approved: bool, payloa
     return True
 
 
-def notify_complaint(uow: Any, settings: Settings, *, event_type: str, payload: Mapping[str, Any]) -> bool:
+def notify_complaint(uow: IdentityUow, settings: Settings, *, event_type: str, payload: Mapping[str, Any]) -> bool:
     """Tell a complainant about a step of their complaint's case (received, status, answer, due date)."""
     if event_type not in mails.COMPLAINT_EVENTS:
         return False

@@ -9,11 +9,11 @@ from services.identity.domain import mails
 from services.identity.domain.errors import Invalid, NotFound, PolicyVersionExists, PolicyVersionNotCurrent
 from services.identity.domain.model import PolicyVersion
 from services.identity.handlers.mail import queue_mails
-from services.identity.handlers.ports import Counters
+from services.identity.handlers.ports import Counters, IdentityUow
 from shared import clock
 
 
-def current_policy(uow: Any) -> PolicyVersion:
+def current_policy(uow: IdentityUow) -> PolicyVersion:
     with uow:
         policy = uow.policies.current()
     if policy is None:  # only if someone deleted the seeded version by hand
@@ -21,7 +21,7 @@ def current_policy(uow: Any) -> PolicyVersion:
     return policy
 
 
-def policy_version(uow: Any, version: str) -> PolicyVersion:
+def policy_version(uow: IdentityUow, version: str) -> PolicyVersion:
     with uow:
         policy = uow.policies.get(version)
     if policy is None:
@@ -29,7 +29,7 @@ def policy_version(uow: Any, version: str) -> PolicyVersion:
     return policy
 
 
-def publish_policy(uow: Any, settings: Settings, counters: Counters, *, version: str, text: str,
+def publish_policy(uow: IdentityUow, settings: Settings, counters: Counters, *, version: str, text: str,
                    reduces_rights: bool, actor: str = "system") -> PolicyVersion:
     """Put a new version in force and queue a notice to every account, in one transaction.
 
@@ -55,7 +55,7 @@ def publish_policy(uow: Any, settings: Settings, counters: Counters, *, version:
     return policy
 
 
-def accept_policy(uow: Any, counters: Counters, user_id: str, version: str) -> dict[str, Any]:
+def accept_policy(uow: IdentityUow, counters: Counters, user_id: str, version: str) -> dict[str, Any]:
     """Accept the version in force (only that one: accepting an old text says nothing about today's).
     The gateway's session cache is dropped so the 428 gate lifts on the very next request."""
     with uow:

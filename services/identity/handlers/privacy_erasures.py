@@ -28,7 +28,7 @@ from services.identity.domain.privacy import (
     LegalHold,
     withheld_reason,
 )
-from services.identity.handlers.ports import Counters, ErasureLedgerCopy
+from services.identity.handlers.ports import Counters, ErasureLedgerCopy, IdentityUow
 from services.identity.handlers.reauth import check_recent_auth
 from services.identity.handlers.sessions import end_user_sessions, throttle_key
 from shared import clock
@@ -37,7 +37,7 @@ from shared.leftovers import checkpoint_wal, engine_of
 from shared.uow import RecordConflict
 
 
-def request_erasure(uow: Any, counters: Counters, settings: Settings, ledger_file: ErasureLedgerCopy, *,
+def request_erasure(uow: IdentityUow, counters: Counters, settings: Settings, ledger_file: ErasureLedgerCopy, *,
                     user_id: str, session_id: str | None, mailer: Any = None) -> ErasureRequest:
     """Erase me everywhere: needs a recent re-authentication; withheld while a legal hold stands. After the
     commit, the copies outside the tables go too: the mails spooled to the person's address (``mailer``),
@@ -85,7 +85,7 @@ def request_erasure(uow: Any, counters: Counters, settings: Settings, ledger_fil
     return request
 
 
-def erase_own_data(uow: Any, user_id: str, at: datetime) -> int:
+def erase_own_data(uow: IdentityUow, user_id: str, at: datetime) -> int:
     """identity's part, inside the caller's unit of work (idempotent): every session ends, the profile
     and everything personal goes; the account id stays as a tombstone. Returns the sessions ended."""
     user = uow.users.get(user_id)
@@ -98,7 +98,7 @@ def erase_own_data(uow: Any, user_id: str, at: datetime) -> int:
     return ended
 
 
-def record_erasure_answer(uow: Any, services: Iterable[str], *, service: str, request_id: str, user_id: str,
+def record_erasure_answer(uow: IdentityUow, services: Iterable[str], *, service: str, request_id: str, user_id: str,
                           erased: list[str], kept: list[Kept]) -> bool:
     """A service reports what it erased and kept. The first answer per service stands (replays answer
     again); the request completes once every service has answered. Returns whether it completed now."""
@@ -114,8 +114,10 @@ def record_erasure_answer(uow: Any, services: Iterable[str], *, service: str, re
     return done
 
 
-def _complete_if_answered(uow: Any, request_id: str, user_id: str, services: Iterable[str]) -> bool:
+def _complete_if_answered(uow: IdentityUow, request_id: str, user_id: str, services: Iterable[str]) -> bool:
     request = uow.privacy.erasure(request_id)
+    if request is None:  # the caller read it under the lock, in this transaction
+        return False
     answered = set(request.results)
     if request.status != PENDING or not {IDENTITY, *services} <= answered:
         return False
@@ -128,7 +130,7 @@ def _complete_if_answered(uow: Any, request_id: str, user_id: str, services: Ite
     return True
 
 
-def erasure_status(uow: Any, *, request_id: str, viewer: Identity, services: Iterable[str]) -> dict[str, Any]:
+def erasure_status(uow: IdentityUow, *, request_id: str, viewer: Identity, services: Iterable[str]) -> dict[str, Any]:
     """The request's status and every service's results. The owner and compliance staff may read it;
     once the account is erased (its owner can no longer log in), so may whoever holds the request's
     id — a random UUID only the person was given. The view names no one."""
@@ -152,7 +154,7 @@ def erasure_status(uow: Any, *, request_id: str, viewer: Identity, services: Ite
 
 # --- the ledger ------------------------------------------------------------------------------------------
 
-def replay_erasures(uow: Any, counters: Counters, ledger_file: ErasureLedgerCopy, *,
+def replay_erasures(uow: IdentityUow, counters: Counters, ledger_file: ErasureLedgerCopy, *,
                     actor: str = "system:cli") -> list[LedgerEntry]:
     """After a restore from backup: re-apply every erasure in the ledger (the table and its copy in the
     ledger file, so a restored identity database that lost rows still replays them). identity erases
@@ -183,7 +185,7 @@ def replay_erasures(uow: Any, counters: Counters, ledger_file: ErasureLedgerCopy
     return list(entries.values())
 
 
-def _restore_request(uow: Any, entry: LedgerEntry, now: datetime) -> None:
+def _restore_request(uow: IdentityUow, entry: LedgerEntry, now: datetime) -> None:
     """A restored database may predate the request: bring its record back (pending until the services
     answer the replay), so its status can complete again."""
     if uow.privacy.erasure(entry.request_id) is not None or uow.users.get(entry.user_id) is None:
@@ -195,7 +197,7 @@ def _restore_request(uow: Any, entry: LedgerEntry, now: datetime) -> None:
 
 # --- legal holds -------------------------------------------------------------------------------------------
 
-def place_hold(uow: Any, *, owner_id: str, user_id: str, reason: str, until: datetime | None) -> LegalHold:
+def place_hold(uow: IdentityUow, *, owner_id: str, user_id: str, reason: str, until: datetime | None) -> LegalHold:
     """Compliance stops a person's erasure (and audit's retention of their events) for a legal reason."""
     reason = reason.strip()
     if len(reason) < 3:
@@ -216,7 +218,7 @@ def place_hold(uow: Any, *, owner_id: str, user_id: str, reason: str, until: dat
     return hold
 
 
-def release_hold(uow: Any, *, hold_id: str, released_by: str) -> None:
+def release_hold(uow: IdentityUow, *, hold_id: str, released_by: str) -> None:
     """End a hold (idempotent: releasing a released hold changes nothing and says so in no event)."""
     with uow:
         hold = uow.privacy.hold(hold_id)
@@ -228,7 +230,7 @@ def release_hold(uow: Any, *, hold_id: str, released_by: str) -> None:
         uow.commit()
 
 
-def list_holds(uow: Any, *, user_id: str | None, include_released: bool) -> list[LegalHold]:
+def list_holds(uow: IdentityUow, *, user_id: str | None, include_released: bool) -> list[LegalHold]:
     now = clock.now()
     with uow:
         holds = uow.privacy.holds_of(user_id)

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.identity.adapters.privacy_sources import ExportSource, SectionUnavailable
 from services.identity.config import Settings
 from services.identity.domain import errors
 from services.identity.domain.privacy import (
@@ -27,13 +26,14 @@ from services.identity.domain.privacy import (
     download_link_valid,
     download_signature,
 )
+from services.identity.handlers.ports import ExportSource, IdentityUow, SectionUnavailable
 from services.identity.handlers.reauth import check_recent_auth
 from shared import clock
 
 log = logging.getLogger("portal.identity.privacy")
 
 
-def request_export(uow: Any, settings: Settings, user_id: str, session_id: str | None) -> PrivacyExport:
+def request_export(uow: IdentityUow, settings: Settings, user_id: str, session_id: str | None) -> PrivacyExport:
     """Ask for everything held about me (needs a recent re-authentication: it hands over all of it). While
     one request is still being assembled, asking again returns it instead of starting another."""
     with uow:
@@ -54,7 +54,7 @@ def request_export(uow: Any, settings: Settings, user_id: str, session_id: str |
     return export
 
 
-def collect_export(uow: Any, sources: Mapping[str, ExportSource], export_id: str) -> list[str]:
+def collect_export(uow: IdentityUow, sources: Mapping[str, ExportSource], export_id: str) -> list[str]:
     """Fetch every section still pending, storing each one that answers in its own transaction (so a
     later failure never loses it); complete the export when none is left. Returns the services still
     pending. Safe to run again, and concurrently: only pending sections are fetched and stored."""
@@ -87,7 +87,7 @@ def collect_export(uow: Any, sources: Mapping[str, ExportSource], export_id: str
     return missing
 
 
-def _own_section(uow: Any, user_id: str) -> dict[str, Any]:
+def _own_section(uow: IdentityUow, user_id: str) -> dict[str, Any]:
     with uow:
         return uow.personal_data.export(user_id)
 
@@ -99,21 +99,21 @@ def _fetch(sources: Mapping[str, ExportSource], service: str, export: PrivacyExp
     return source.fetch(export.user_id, request_id=f"privacy-export-{export.id}")
 
 
-def retry_pending_exports(uow: Any, sources: Mapping[str, ExportSource]) -> dict[str, list[str]]:
+def retry_pending_exports(uow: IdentityUow, sources: Mapping[str, ExportSource]) -> dict[str, list[str]]:
     """Collect every export still pending (``portal privacy retry-exports``): ``{export id: still missing}``."""
     with uow:
         ids = [e.id for e in uow.privacy.pending_exports()]
     return {export_id: collect_export(uow, sources, export_id) for export_id in ids}
 
 
-def list_exports(uow: Any, settings: Settings, *, user_id: str, limit: int = 10) -> list[dict[str, Any]]:
+def list_exports(uow: IdentityUow, settings: Settings, *, user_id: str, limit: int = 10) -> list[dict[str, Any]]:
     """The owner's latest exports, newest first, each as ``export_status`` shows it."""
     with uow:
         ids = [e.id for e in reversed(uow.privacy.exports_of(user_id))][:limit]
     return [export_status(uow, settings, export_id=export_id, user_id=user_id) for export_id in ids]
 
 
-def export_status(uow: Any, settings: Settings, *, export_id: str, user_id: str) -> dict[str, Any]:
+def export_status(uow: IdentityUow, settings: Settings, *, export_id: str, user_id: str) -> dict[str, Any]:
     """The owner's view: every section's status, and a fresh download link once all are in."""
     with uow:
         export = _owned(uow, export_id, user_id)
@@ -135,14 +135,14 @@ def export_status(uow: Any, settings: Settings, *, export_id: str, user_id: str)
     return view
 
 
-def _owned(uow: Any, export_id: str, user_id: str) -> PrivacyExport:
+def _owned(uow: IdentityUow, export_id: str, user_id: str) -> PrivacyExport:
     export = uow.privacy.export(export_id)
     if export is None or export.user_id != user_id:  # someone else's: as if it did not exist
         raise errors.ExportNotFound("No such export.")
     return export
 
 
-def download_export(uow: Any, settings: Settings, *, export_id: str, user_id: str, expires: int,
+def download_export(uow: IdentityUow, settings: Settings, *, export_id: str, user_id: str, expires: int,
                     signature: str) -> dict[str, Any]:
     """The bundle, for the owner's session holding an unexpired link signed for them."""
     with uow:
@@ -167,7 +167,7 @@ def download_export(uow: Any, settings: Settings, *, export_id: str, user_id: st
             "sections": {s.service: s.data for s in sections}}
 
 
-def purge_expired_exports(uow: Any, settings: Settings) -> int:
+def purge_expired_exports(uow: IdentityUow, settings: Settings) -> int:
     """Delete the data of exports past their keeping time (``portal privacy purge-exports``)."""
     keep = timedelta(seconds=settings.export_keep_seconds)
     now = clock.now()

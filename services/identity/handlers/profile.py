@@ -12,7 +12,7 @@ from services.identity.domain.rules import check_password, normalize_email
 from services.identity.handlers.accounts import get_profile
 from services.identity.handlers.email import issue_token
 from services.identity.handlers.mail import queue_mails
-from services.identity.handlers.ports import Counters, PasswordHasher
+from services.identity.handlers.ports import Counters, IdentityUow, PasswordHasher
 from services.identity.handlers.reauth import check_recent_auth
 from services.identity.handlers.sessions import Device, check_password_guess, clear_guesses, end_user_sessions
 from shared import clock
@@ -20,7 +20,7 @@ from shared import clock
 _UNSET: Any = object()
 
 
-def reauthenticate(uow: Any, hasher: PasswordHasher, counters: Counters, settings: Settings, *,
+def reauthenticate(uow: IdentityUow, hasher: PasswordHasher, counters: Counters, settings: Settings, *,
                    user_id: str, session_id: str | None, password: str, client_ip: str,
                    device: Device | None = None) -> dict[str, Any]:
     """Prove the password again: the session counts as recently authenticated for a few minutes.
@@ -44,7 +44,7 @@ def reauthenticate(uow: Any, hasher: PasswordHasher, counters: Counters, setting
     return {"auth_time": now, "reauth_valid_until": now + timedelta(seconds=settings.reauth_seconds)}
 
 
-def change_password(uow: Any, hasher: PasswordHasher, counters: Counters, settings: Settings, *, user_id: str,
+def change_password(uow: IdentityUow, hasher: PasswordHasher, counters: Counters, settings: Settings, *, user_id: str,
                     session_id: str | None, current_password: str, new_password: str, client_ip: str,
                     device: Device | None = None) -> int:
     """The owner sets a new password by proving the current one (throttled like login). The session
@@ -72,7 +72,7 @@ def change_password(uow: Any, hasher: PasswordHasher, counters: Counters, settin
     return ended
 
 
-def update_profile(uow: Any, settings: Settings, *, user_id: str, session_id: str | None,
+def update_profile(uow: IdentityUow, settings: Settings, *, user_id: str, session_id: str | None,
                    name: Any = _UNSET, phone: Any = _UNSET, email: Any = _UNSET) -> dict[str, Any]:
     """Name and phone change at once. A new email needs a recent re-authentication (else 428
     ``reauth_required``, and nothing in the request is applied) and is only used once confirmed

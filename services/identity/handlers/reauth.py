@@ -4,14 +4,14 @@ change, staff role changes) need — the caller's session proved the password wi
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from services.identity.config import Settings
 from services.identity.domain.errors import ReauthRequired
+from services.identity.handlers.ports import IdentityUow
 from shared import clock
 
 
-def check_recent_auth(uow: Any, settings: Settings, *, user_id: str, session_id: str | None,
+def check_recent_auth(uow: IdentityUow, settings: Settings, *, user_id: str, session_id: str | None,
                       now: datetime | None = None) -> None:
     """Inside the caller's unit of work: raise 428 ``reauth_required`` unless the session is recent enough."""
     moment = now or clock.now()
@@ -21,7 +21,7 @@ def check_recent_auth(uow: Any, settings: Settings, *, user_id: str, session_id:
         raise ReauthRequired("Confirm your password first (POST /api/identity/reauth).")
 
 
-def require_recent_auth(uow: Any, settings: Settings, *, user_id: str, session_id: str | None) -> None:
+def require_recent_auth(uow: IdentityUow, settings: Settings, *, user_id: str, session_id: str | None) -> None:
     """``check_recent_auth`` in a unit of work of its own (before a use case that opens its own)."""
     with uow:
         check_recent_auth(uow, settings, user_id=user_id, session_id=session_id)

@@ -20,7 +20,7 @@ from services.identity.domain.rules import (
     token_hash,
 )
 from services.identity.handlers.consent import carry_browser_consent
-from services.identity.handlers.ports import Counters, PasswordHasher
+from services.identity.handlers.ports import Counters, IdentityUow, PasswordHasher
 from shared import clock
 
 
@@ -96,7 +96,7 @@ def _counted(settings: Settings, failures: int, next_allowed: Any, now: Any, del
     return failures, (now + timedelta(seconds=delay) if delay else None)
 
 
-def reserve_guess(uow: Any, settings: Settings, email: str, client_ip: str,
+def reserve_guess(uow: IdentityUow, settings: Settings, email: str, client_ip: str,
                   device: Device | None = None) -> tuple[User | None, tuple[str, ...], Device | None]:
     """Count this guess as failed before checking it (so parallel guesses cannot overtake the limit);
     a success clears what it was counted on. Raises ``Throttled`` while it must wait.
@@ -133,7 +133,7 @@ def reserve_guess(uow: Any, settings: Settings, email: str, client_ip: str,
     return user, keys, known
 
 
-def clear_guesses(uow: Any, keys: tuple[str, ...], now: Any) -> None:
+def clear_guesses(uow: IdentityUow, keys: tuple[str, ...], now: Any) -> None:
     """Inside the caller's unit of work: a right password clears the rows its guess was counted on."""
     for key in keys:
         uow.throttle.put(key, 0, None, now)
@@ -146,7 +146,7 @@ def email_digest(settings: Settings, email: str) -> str:
     return hmac.new(key, b"login-email:" + normalize_email(email).encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _failed(uow: Any, settings: Settings, email: str, user: User | None, reason: str, client_ip: str) -> None:
+def _failed(uow: IdentityUow, settings: Settings, email: str, user: User | None, reason: str, client_ip: str) -> None:
     """A failed or refused login, for the server log. The address is named only when it is a live
     account's (``user``; then audit seals it under that person's key, and it goes with their erasure); an
     address that names nobody — a typo, someone else's, an erased person's — is kept only as a keyed digest."""
@@ -156,7 +156,7 @@ def _failed(uow: Any, settings: Settings, email: str, user: User | None, reason:
                       "user_id": user.id if user else None, "reason": reason, "client_ip": client_ip})
 
 
-def check_password_guess(uow: Any, hasher: PasswordHasher, counters: Counters, settings: Settings,
+def check_password_guess(uow: IdentityUow, hasher: PasswordHasher, counters: Counters, settings: Settings,
                          email: str, password: str, client_ip: str, device: Device | None = None) -> Guess:
     """The throttled password check shared by login, re-authentication and a password change."""
     if counters.ip_failures(client_ip) >= settings.ip_failure_limit:
@@ -181,7 +181,7 @@ def check_password_guess(uow: Any, hasher: PasswordHasher, counters: Counters, s
     return Guess(user=user, keys=keys, device=known)
 
 
-def login(uow: Any, hasher: PasswordHasher, counters: Counters, settings: Settings,
+def login(uow: IdentityUow, hasher: PasswordHasher, counters: Counters, settings: Settings,
           req: LoginRequest) -> LoginResult:
     """Check the password (throttled) and open a fresh session: a new id at every login. A cookie
     choice this browser made anonymously becomes the account's. The result names the browser's device
@@ -215,7 +215,7 @@ def login(uow: Any, hasher: PasswordHasher, counters: Counters, settings: Settin
     return LoginResult(token=token, csrf_token=csrf, session=session, user=user, device=device)
 
 
-def _end(uow: Any, session_id: str, reason: str, user_id: str | None = None) -> bool:
+def _end(uow: IdentityUow, session_id: str, reason: str, user_id: str | None = None) -> bool:
     """End one open session (and say so in an event); False if it was not open."""
     session = uow.sessions.get(session_id)
     if session is None or session.ended_at is not None or (user_id and session.user_id != user_id):
@@ -227,7 +227,7 @@ def _end(uow: Any, session_id: str, reason: str, user_id: str | None = None) -> 
     return True
 
 
-def logout(uow: Any, counters: Counters, session_id: str | None, user_id: str) -> None:
+def logout(uow: IdentityUow, counters: Counters, session_id: str | None, user_id: str) -> None:
     """End the caller's session. Ending an already ended one is not an error: the cookie goes anyway."""
     if not session_id:
         return
@@ -238,7 +238,7 @@ def logout(uow: Any, counters: Counters, session_id: str | None, user_id: str) -
         counters.bump_epoch()
 
 
-def resolve_session(uow: Any, read_uow: Any, counters: Counters, settings: Settings,
+def resolve_session(uow: IdentityUow, read_uow: IdentityUow, counters: Counters, settings: Settings,
                     token: str) -> dict[str, Any]:
     """What the gateway needs to know about a cookie, or ``SessionInvalid``.
 
@@ -281,7 +281,7 @@ def resolve_session(uow: Any, read_uow: Any, counters: Counters, settings: Setti
     }
 
 
-def list_sessions(uow: Any, user_id: str, current_session_id: str | None) -> list[dict[str, Any]]:
+def list_sessions(uow: IdentityUow, user_id: str, current_session_id: str | None) -> list[dict[str, Any]]:
     with uow:
         sessions = uow.sessions.active_for_user(user_id)
     return [{"id": s.id, "user_agent": s.user_agent, "client_ip": s.client_ip, "created_at": s.created_at,
@@ -289,7 +289,7 @@ def list_sessions(uow: Any, user_id: str, current_session_id: str | None) -> lis
             for s in sessions]
 
 
-def revoke_session(uow: Any, counters: Counters, user_id: str, session_id: str) -> None:
+def revoke_session(uow: IdentityUow, counters: Counters, user_id: str, session_id: str) -> None:
     """The owner ends one of their sessions (another device, or this one)."""
     with uow:
         if not _end(uow, session_id, "revoked", user_id):
@@ -298,7 +298,7 @@ def revoke_session(uow: Any, counters: Counters, user_id: str, session_id: str) 
     counters.bump_epoch()
 
 
-def end_user_sessions(uow: Any, user_id: str, reason: str, keep: str | None = None) -> int:
+def end_user_sessions(uow: IdentityUow, user_id: str, reason: str, keep: str | None = None) -> int:
     """End every open session of a user but ``keep``; call inside an open unit of work."""
     count = 0
     for session in uow.sessions.active_for_user(user_id):
@@ -307,7 +307,7 @@ def end_user_sessions(uow: Any, user_id: str, reason: str, keep: str | None = No
     return count
 
 
-def revoke_other_sessions(uow: Any, counters: Counters, user_id: str, current_session_id: str | None) -> int:
+def revoke_other_sessions(uow: IdentityUow, counters: Counters, user_id: str, current_session_id: str | None) -> int:
     with uow:
         count = end_user_sessions(uow, user_id, "revoked", keep=current_session_id)
         uow.commit()
@@ -316,7 +316,7 @@ def revoke_other_sessions(uow: Any, counters: Counters, user_id: str, current_se
     return count
 
 
-def revoke_all_sessions(uow: Any, counters: Counters, user_id: str) -> int:
+def revoke_all_sessions(uow: IdentityUow, counters: Counters, user_id: str) -> int:
     """An admin ends every session of a user (a stolen laptop, a leaving employee)."""
     with uow:
         if uow.users.get(user_id) is None:

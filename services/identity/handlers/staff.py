@@ -6,19 +6,19 @@ from typing import Any
 
 from services.identity.domain.errors import EmailUnverified, Invalid, NotFound
 from services.identity.domain.rules import check_role, normalize_email
-from services.identity.handlers.ports import Counters
+from services.identity.handlers.ports import Counters, IdentityUow
 from services.identity.handlers.sessions import end_user_sessions
 from shared import clock
 
 
-def _find(uow: Any, *, user_id: str | None = None, email: str | None = None) -> Any:
+def _find(uow: IdentityUow, *, user_id: str | None = None, email: str | None = None) -> Any:
     user = uow.users.get(user_id) if user_id else uow.users.by_email(normalize_email(email or ""))
     if user is None or user.erased_at is not None:
         raise NotFound(f"No account with {'id ' + user_id if user_id else 'email ' + repr(email)}.")
     return user
 
 
-def grant_role(uow: Any, counters: Counters, *, role: str, granted_by: str, user_id: str | None = None,
+def grant_role(uow: IdentityUow, counters: Counters, *, role: str, granted_by: str, user_id: str | None = None,
                email: str | None = None, confirmed_only: bool = True) -> tuple[str, bool]:
     """Give a staff role. Gaining privileges ends the person's open sessions, so the privileges only
     ever belong to a session id issued after the change (no fixated session gains them).
@@ -44,7 +44,7 @@ def grant_role(uow: Any, counters: Counters, *, role: str, granted_by: str, user
     return user.id, changed
 
 
-def revoke_role(uow: Any, counters: Counters, *, role: str, revoked_by: str, user_id: str | None = None,
+def revoke_role(uow: IdentityUow, counters: Counters, *, role: str, revoked_by: str, user_id: str | None = None,
                 email: str | None = None) -> tuple[str, bool]:
     """Take a staff role away; sessions stay, but the gateway drops its cache so it applies at once."""
     check_role(role)
@@ -63,7 +63,7 @@ def revoke_role(uow: Any, counters: Counters, *, role: str, revoked_by: str, use
 PII_FIELDS = ("name", "email", "phone", "email_verified", "created_at")
 
 
-def read_user_for_staff(uow: Any, *, accessor_id: str, subject_user_id: str, reason: str) -> dict[str, Any]:
+def read_user_for_staff(uow: IdentityUow, *, accessor_id: str, subject_user_id: str, reason: str) -> dict[str, Any]:
     """Support or admin reads a person's data: only with a stated reason, and the read is recorded as
     an event about that person (subject = the person), so they can see it in their access history."""
     reason = reason.strip()

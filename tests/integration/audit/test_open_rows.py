@@ -9,10 +9,13 @@ import json
 
 import pytest
 
+from services.audit.bootstrap import bootstrap
 from services.audit.domain import sealing
 from services.audit.domain.chain import canonical_payload
-from services.audit.domain.search import EventFilter
+from services.audit.domain.search import EventFilter, json_line
+from services.audit.handlers import search
 from tests.integration.audit.conftest import make_event, store
+from tests.support.databases import drop_database_url, new_pg_database_url
 
 pytestmark = pytest.mark.integration
 ALICE, BOB, CAROL = "user-alice", "user-bob", "user-carol"
@@ -112,3 +115,32 @@ def test_rows_sealed_value_by_value_before_format_2_read_the_same(container):
         assert uow.keys.open_rows([old]) == [expected]
         own = uow.keys.open_rows([old], only=sealing.sealed_person(row["actor"]))[0]
     assert own["actor"] == ALICE and json.loads(own["payload"])["client_ip"] == "198.51.100.7"
+
+
+@pytest.fixture
+def pg_container(audit_env, monkeypatch):
+    """The store on PostgreSQL whatever the suite runs on: there the database writes the export's lines."""
+    url = new_pg_database_url("open_rows")
+    monkeypatch.setenv("AUDIT_DATABASE_URL", url)
+    c = bootstrap()
+    yield c
+    c.runtime.engine.dispose()
+    drop_database_url(url)
+
+
+def test_export_lines_written_by_postgresql_are_the_rows_opened_one_by_one(pg_container):
+    store(pg_container, events())
+    with pg_container.read_uow() as uow:
+        alice_sealed = uow.search.search(EventFilter(), None, 1)[0]["actor"]
+    assert sealing.is_sealed(alice_sealed)
+    # A real sealed value copied into columns that are never opened: shown as stored, as row by row.
+    store(pg_container, [make_event(actor="system:content", subject=alice_sealed, correlation_id=alice_sealed,
+                                    payload={"status": 200})])
+    exported = "".join(search.export_events(pg_container, EventFilter(), "jsonl"))
+    with pg_container.read_uow() as uow:
+        assert uow.search.builds_lines()
+        rows = uow.keys.open_rows(uow.search.search(EventFilter(), None, 100))
+    expected = "".join(json_line(r) for r in rows)
+    assert [json.loads(line) for line in exported.splitlines()] == [json.loads(line) for line in expected.splitlines()]
+    assert exported.replace('": "' + sealing.PREFIX2, '":"' + sealing.PREFIX2) == expected  # the same but a space
+    assert exported.count(alice_sealed) == 2 and "Zoë" not in exported and "Zo\\u00eb" in exported

@@ -118,3 +118,53 @@ def test_a_starting_relay_publishes_the_last_moments_again_and_a_confirming_brok
     assert restarted.run_once() == 2
     confirming = OutboxRelay(engine, table, FakePublisher(epoch=None))  # RabbitMQ with publisher confirms
     assert confirming.check_broker() == 0 and confirming.run_once() == 0
+
+
+def test_a_consumer_with_a_backlog_gets_fewer_larger_messages(outbox):
+    """Events staged while the relay waits go out together: with the consumer's queue behind, the relay waits
+    ``BACKLOG_INTERVAL`` between rounds instead of its interval, so each message carries more of them."""
+    import threading
+    import time
+
+    engine, table = outbox
+    publisher = FakePublisher()
+    relay = OutboxRelay(engine, table, publisher)
+    relay.BACKLOG_INTERVAL = 0.6
+    depth = [50]
+    asked: list[float] = []
+
+    def backlog() -> int:
+        asked.append(time.monotonic())
+        return depth[0]
+
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run_forever, args=(stop, 0.05, backlog))
+    thread.start()
+    try:
+        for _ in range(10):  # 2 s of events, one every 0.2 s: three or four rounds at 0.6 s
+            stage(engine, table, 1)
+            time.sleep(0.2)
+        behind = len(publisher.batches)
+        depth[0] = 0  # caught up: back to a round every 0.05 s
+        time.sleep(1.2)  # the depth is asked again within a second
+        publisher.batches.clear()
+        for _ in range(10):
+            stage(engine, table, 1)
+            time.sleep(0.2)
+        caught_up = len(publisher.batches)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert behind <= 5, behind
+    assert caught_up >= 9, caught_up
+    assert all(b - a >= 0.99 for a, b in zip(asked, asked[1:], strict=False))  # at most once a second
+
+
+def test_a_backlog_that_cannot_be_read_is_not_waited_for(outbox):
+    engine, table = outbox
+    relay = OutboxRelay(engine, table, FakePublisher())
+
+    def unreadable() -> int:
+        raise ConnectionError("the broker cannot tell")
+
+    assert relay._pace(unreadable, 0.05) == 0.05
