@@ -141,3 +141,15 @@ def test_views_open_units_of_work_through_deps():
             if path.name != "deps.py" and ("container().uow(" in text or "container().read_uow(" in text):
                 wrong.append(str(path.relative_to(REPO)))
     assert wrong == []
+
+
+def test_a_worker_process_loads_no_web_stack():
+    """What a worker imports (its consumers, the container, the handlers and domain errors they raise) pulls in
+    neither Flask nor werkzeug."""
+    import subprocess
+    import sys
+
+    modules = ", ".join(f"services.{s}.{m}" for s in BACKEND for m in ("consumers", "bootstrap", "domain.errors"))
+    code = f"import sys, {modules}; print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(WEB_STACK)!r}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "[]"
