@@ -100,6 +100,15 @@ def test_workers_import_no_web_library():
     assert wrong == []
 
 
+def test_consumers_reach_the_database_only_through_units_of_work():
+    """A consumer's handler gets ``container.bound_uow`` on the inbox transaction (``in_unit_of_work``), never
+    repositories built on the session: from ``adapters/`` a consumer takes only the inbox's tables."""
+    wrong = [f"{path.relative_to(REPO)}: {module}" for service in BACKEND
+             for path in _modules_under(service, "consumers.py") for module in imported_modules(path)
+             if module.startswith(f"services.{service}.adapters.") and module != f"services.{service}.adapters.tables"]
+    assert wrong == []
+
+
 def test_a_unit_of_work_is_typed_by_its_port():
     """Every handler parameter holding a unit of work is annotated, and not as ``Any``."""
     wrong = []
