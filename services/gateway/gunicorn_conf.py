@@ -1,9 +1,14 @@
 """gunicorn settings for the gateway: ``gunicorn -c python:services.gateway.gunicorn_conf ...``.
 
-The shared settings (``shared/web/gunicorn_conf.py``: JSON error pages, longest request line), and: the
-gateway mostly waits on services, so more threads; keep-alive so clients and load balancers reuse
-connections. Each worker process has its own connection pools and session cache. Command-line flags
-(``--bind``, ``-w``) override these.
+The shared settings (``shared/web/gunicorn_conf.py``: JSON error pages, longest request line), and: two
+processes (one per core; each has its own GIL, connection pools and session cache) of 8 threads. A request
+holds a gateway thread for its whole round trip (Redis, the service, the spool), and the gateway does its own
+work before and after the service's, so to keep a service busy the gateway needs more requests in flight than
+the service has threads (8 under ``portal run``): 2 x 4 capped them at the service's 8 and left it idle while the
+gateway worked. Idle keep-alive connections hold no thread (gunicorn parks them on its poller), so the extra
+threads cost only their stacks. Keep-alive so clients and load balancers reuse connections.
+``bench/bench_gateway.py`` starts the gateway with this file, so its figures are of this process model.
+Command-line flags (``--bind``, ``-w``) override these.
 """
 
 import os

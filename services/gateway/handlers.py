@@ -20,7 +20,7 @@ from services.gateway.domain.access_route import route_template
 from services.gateway.domain.redaction import redact_query
 from services.gateway.domain.routing import Route
 from services.gateway.domain.sessions import SessionInfo
-from shared import clock, tracing
+from shared import clock
 from shared.events import signing
 from shared.events.registry import latest_version
 from shared.web.errors import ApiError, Forbidden, PreconditionRequired
@@ -113,6 +113,7 @@ class Access:
     status: int = 0
     bytes_sent: int | None = None
     duration_ms: float = 0.0
+    traceparent: str | None = None  # the gateway's span of this request (shared/tracing.py)
 
 
 UNRECORDED_MESSAGE = "The access log cannot be written right now; try again shortly."
@@ -171,9 +172,8 @@ def access_event(access: Access) -> tuple[str, str]:
             "bytes_sent": access.bytes_sent,
         },
     }
-    traceparent = tracing.current_traceparent()  # the gateway's span of this request (shared/tracing.py)
-    if traceparent:
-        envelope["traceparent"] = traceparent
+    if access.traceparent:
+        envelope["traceparent"] = access.traceparent
     return event_id, json.dumps(signing.sign(envelope), separators=(",", ":"))
 
 

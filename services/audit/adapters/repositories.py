@@ -97,25 +97,28 @@ class SearchRepository:
             query = query.where(E.c.occurred_at < f.until)
         return query
 
-    def search(self, f: EventFilter, after: int | None, limit: int, order: Order = "asc") -> list[dict[str, Any]]:
-        """Matching rows (times as ISO text), a keyset page in ``order`` of seq."""
-        rows = self.session.execute(self._query(f, after, limit, order)).all()
+    def search(self, f: EventFilter, after: int | None, limit: int, order: Order = "asc",
+               upto: int | None = None) -> list[dict[str, Any]]:
+        """Matching rows (times as ISO text), a keyset page in ``order`` of seq; with ``upto``, none above it."""
+        rows = self.session.execute(self._query(f, after, limit, order, upto=upto)).all()
         return [dict(zip(FIELDS, r, strict=True)) for r in rows]
 
     def _query(self, f: EventFilter, after: int | None, limit: int, order: Order,
-               columns: Sequence[Any] = ROW_COLUMNS) -> Select:
+               columns: Sequence[Any] = ROW_COLUMNS, upto: int | None = None) -> Select:
         planned = self._plan_time_range(f, after, limit, order, columns) if f.since or f.until else None
-        return _page(self._filtered(f, columns=columns), after, limit, order) if planned is None else planned
+        query = _page(self._filtered(f, columns=columns), after, limit, order) if planned is None else planned
+        return query if upto is None else query.where(E.c.seq <= upto)
 
     def builds_lines(self) -> bool:
         """Whether the database writes the export's JSON lines itself (``json_lines``): PostgreSQL."""
         return self.session.get_bind().dialect.name == "postgresql"
 
-    def json_lines(self, f: EventFilter, after: int | None, limit: int) -> tuple[str, int, int | None]:
+    def json_lines(self, f: EventFilter, after: int | None, limit: int,
+                   upto: int | None = None) -> tuple[str, int, int | None]:
         """A keyset page of matching rows (ascending seq) as the export's JSON lines, each written by the
         database (``_JSON_LINE``, PostgreSQL): (the text, how many rows, the last seq). Sealed values are
         left sealed (``PersonKeys.open_text`` opens them in the whole page at once)."""
-        rows = self.session.execute(self._query(f, after, limit, "asc", _LINE_COLUMNS)).all()
+        rows = self.session.execute(self._query(f, after, limit, "asc", _LINE_COLUMNS, upto)).all()
         return "".join([r[1] for r in rows]), len(rows), rows[-1][0] if rows else None
 
     def _plan_time_range(self, f: EventFilter, after: int | None, limit: int, order: Order,

@@ -2,14 +2,14 @@
 
 On the default SQLite file (WAL, ``synchronous=NORMAL``) a commit is an append to the write-ahead
 log without an fsync: it survives a killed gateway process (the OS has the page) at a cost of a few
-tens of microseconds, paid after the response has gone out. ``portal relay gateway`` publishes the
+tens of microseconds, paid before the response goes out. ``portal relay gateway`` publishes the
 rows like any outbox.
 
-SQLite is written through one plain ``sqlite3`` connection per thread, a single autocommitted
-INSERT: the request path is the hot path, and SQLAlchemy's session and pool machinery cost four
-times as much CPU per row here. PostgreSQL (``GATEWAY_SPOOL_URL=postgresql+psycopg://...``, the spool
-that several gateways behind a load balancer share, so none keeps state on its own disk) is written the
-same way through one autocommitted ``psycopg`` connection per thread (a prepared INSERT, one round trip,
+SQLite is written through one plain ``sqlite3`` connection per process, shared by its threads under a
+lock, a single autocommitted INSERT: the request path is the hot path, and SQLAlchemy's session and pool
+machinery cost four times as much CPU per row here. PostgreSQL (``GATEWAY_SPOOL_URL=postgresql+psycopg://``,
+the spool that several gateways behind a load balancer share, so none keeps state on its own disk) is
+written through one autocommitted ``psycopg`` connection per thread (a prepared INSERT, one round trip,
 committed before the answer goes out); a connection that failed is dropped and the next request opens a
 new one. Any other database goes through SQLAlchemy Core.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -45,12 +46,15 @@ class AccessSpool:
                              if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg" else None)
         self._pg_sql = insert_sql(table.name, "%s")
         self._local = threading.local()
+        self._sqlite_lock = threading.Lock()
+        self._sqlite_conn: sqlite3.Connection | None = None
+        self._sqlite_pid: int | None = None
         self._opened: list[Any] = []
 
     def write(self, event_id: str, type_: str, body: str) -> None:
         now = clock.now()
         if self._sqlite_path and self._sqlite_path != ":memory:":
-            self._sqlite(self._sqlite_path).execute(self._sqlite_sql, (event_id, type_, body, _sqlite_datetime(now)))
+            self._sqlite_write((event_id, type_, body, _sqlite_datetime(now)))
             return
         if self._pg_conninfo:
             self._pg_write((event_id, type_, body, now))
@@ -58,17 +62,18 @@ class AccessSpool:
         with self.engine.begin() as conn:
             conn.execute(self.insert, dict(zip(ROW_COLUMNS, (event_id, type_, body, now), strict=True)))
 
-    def _sqlite(self, path: str) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            # isolation_level=None: each INSERT is its own transaction, committed when it returns.
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-            self._opened.append(conn)
-        return conn
+    def _sqlite_write(self, row: tuple) -> None:
+        """One autocommitted INSERT on the process's one connection, the threads queueing on a lock of the
+        process. Committed when it returns, as before: only the waiting changed. A connection per thread had
+        each thread find its page cache stale after the others' commits (several page reads per INSERT) and
+        wait for the write lock in SQLite's busy handler, which sleeps 1 ms and more while the lock is free."""
+        with self._sqlite_lock:
+            conn = self._sqlite_conn
+            if conn is None or self._sqlite_pid != os.getpid():  # never a connection opened before a fork
+                conn = self._sqlite_conn = _open_sqlite(str(self._sqlite_path))
+                self._sqlite_pid = os.getpid()
+                self._opened.append(conn)
+            conn.execute(self._sqlite_sql, row)
 
     def _pg_write(self, row: tuple) -> None:
         import psycopg
@@ -91,6 +96,16 @@ class AccessSpool:
     def close(self) -> None:
         for conn in self._opened:
             conn.close()
+
+
+def _open_sqlite(path: str) -> sqlite3.Connection:
+    # isolation_level=None: each INSERT is its own transaction, committed when it returns. Shared by the
+    # threads of the process (always under AccessSpool's lock).
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
 
 
 def _sqlite_datetime(moment: datetime) -> str:

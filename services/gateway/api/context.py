@@ -88,7 +88,8 @@ def request_path(environ: dict) -> str:
 
 
 def close_access(container: Container, req: EdgeRequest, *, status: int, bytes_sent: int | None,
-                 service: str | None = None, identity: Identity | None = None) -> None:
+                 service: str | None = None, identity: Identity | None = None,
+                 traceparent: str | None = None) -> None:
     """Record the access, with the response's status and headers in hand, before its first byte goes out
     (docs/gateway.md, "Access events and the spool"): ``duration_ms`` is the time to the answer's headers,
     ``bytes_sent`` the body's length as it will be sent (``None`` for a stream of unknown length). Raises
@@ -96,7 +97,7 @@ def close_access(container: Container, req: EdgeRequest, *, status: int, bytes_s
     record_access(container.spool, Access(
         method=req.method, path=req.path, query=req.query, client_ip=req.client_ip, user_agent=req.user_agent,
         request_id=req.request_id, service=service, identity=identity, status=status, bytes_sent=bytes_sent,
-        duration_ms=(time.perf_counter() - req.started) * 1000.0))
+        duration_ms=(time.perf_counter() - req.started) * 1000.0, traceparent=traceparent))
 
 
 # --- Flask hooks (the gateway's own endpoints and unknown paths) -----------------------------------

@@ -62,6 +62,7 @@ class Proxy:
         self.c = container
         self.fallback = fallback
         self.secret = container.settings.common.internal_secret
+        self.tracer = tracing.tracer()  # once: looking it up is a provider call per request
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -70,10 +71,11 @@ class Proxy:
             return self.fallback(environ, start_response)
         req = read_request(self.c, environ)  # the one read of the environ (the body stays a stream)
         correlation = logs.correlation_id.set(req.request_id)  # this request's log lines name it
-        span = tracing.tracer().start_span(f"{req.method} {'page' if page else req.path.split('/', 3)[2]}",
+        span = self.tracer.start_span(f"{req.method} {'page' if page else req.path.split('/', 3)[2]}",
                                            context=tracing.parent_from({"traceparent": req.traceparent}),
                                            kind=tracing.SERVER)
         token = otel_context.attach(trace.set_span_in_context(span))
+        traceparent = tracing.traceparent_of(span)  # to the service, and into the access event
         service: str | None = None
         identity: Identity | None = None
         try:
@@ -87,7 +89,7 @@ class Proxy:
                 identity, session = identify(caller, counters=self.c.counters, sessions=self.c.sessions,
                                              secret=self.secret)
                 enforce_session_rules(caller, session)
-            status, headers, body, counter = self._forward(environ, req, method, route, identity)
+            status, headers, body, counter = self._forward(environ, req, method, route, identity, traceparent)
         except ApiError as exc:
             status, headers, body, counter = _refusal(req, exc.status, exc.code, exc.message, exc.fields,
                                                       exc.headers)
@@ -102,7 +104,7 @@ class Proxy:
             # Before the first byte goes out: a gateway that dies while serving has recorded it already.
             # Static assets are the exception: versioned, cached for a year, not one event per stylesheet.
             if not req.static:
-                close_access(self.c, req, status=status, service=service, identity=identity,
+                close_access(self.c, req, status=status, service=service, identity=identity, traceparent=traceparent,
                              bytes_sent=counter[0] if isinstance(body, list) else _declared(headers))
         except ApiError as exc:  # the spool cannot take it: refuse rather than serve unrecorded
             close = getattr(body, "close", None)
@@ -121,7 +123,8 @@ class Proxy:
         logs.correlation_id.reset(correlation)
         return body
 
-    def _forward(self, environ: dict, req: EdgeRequest, method: str, route: Route, identity: Identity):
+    def _forward(self, environ: dict, req: EdgeRequest, method: str, route: Route, identity: Identity,
+                 traceparent: str | None):
         headers = forwardable_request_headers(req.headers, keep_session_cookie=route.service == "identity")
         if req.page and req.host:
             # The pages compare a form's Origin with the host the browser asked for (the Host header
@@ -141,7 +144,6 @@ class Proxy:
         headers["X-Forwarded-Proto"] = req.scheme
         for name in [k for k in headers if k.lower() == tracing.TRACEPARENT]:  # the client's: ours replaces it
             del headers[name]
-        traceparent = tracing.current_traceparent()
         if traceparent:
             headers[tracing.TRACEPARENT] = traceparent
         path_qs = route.url_path() + ("?" + query if query else "")

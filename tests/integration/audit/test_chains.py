@@ -188,3 +188,32 @@ def test_the_live_stream_does_not_pass_rows_a_writer_of_another_chain_has_not_co
     reader.join(20)
     assert result.get("done"), seen
     assert sorted(seen) == seen and len(seen) == 40
+
+
+def test_search_pages_never_pass_rows_a_writer_of_another_chain_has_not_committed_yet(chained):
+    """Chain 0's writer holds the smaller numbers uncommitted while chain 1's larger ones commit: paging with the
+    cursor meanwhile, and on after the commit, returns every event once and in order (a cursor that had
+    passed chain 0's numbers would skip them for good); so does an export."""
+    key = chained.settings.cursor_key
+    events = events_at(40)
+    first = [e for e in events if chain_of(e.event_id, 2) == 0]
+    second = [e for e in events if chain_of(e.event_id, 2) == 1]
+    writer = chained.uow()
+    writer.__enter__()
+    writer.chain.append(first, datetime.now(UTC), 0)  # numbers drawn, rows written, not committed
+    store_events(chained, second)  # committed, with larger numbers
+    page = search.search_events(chained, key, EventFilter(), limit=5)
+    assert page.items == [] and page.next_cursor is None, "nothing shown above chain 0's uncommitted numbers"
+    assert "".join(search.export_events(chained, EventFilter(), "jsonl")) == ""
+    writer.commit()
+    writer.__exit__(None, None, None)
+    seen, cursor = [], None
+    while True:
+        page = search.search_events(chained, key, EventFilter(), limit=7, cursor=cursor)
+        seen += [item["seq"] for item in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == sorted(seen) and len(seen) == len(set(seen)) == 40
+    exported = "".join(search.export_events(chained, EventFilter(), "jsonl")).splitlines()
+    assert len(exported) == 40

@@ -1,4 +1,5 @@
-"""The response header parser that replaces http.client's use of the email package."""
+"""The response header parser that replaces http.client's use of the email package, and the request
+header writer beside http.client's."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import http.client
 import io
 
 import pytest
+import urllib3.connection
 
-from services.gateway.adapters.lean_http import LeanHTTPResponse, read_header_block
+from services.gateway.adapters.lean_http import LeanHTTPConnection, LeanHTTPResponse, read_header_block
 
 
 class FakeSocket:
@@ -69,3 +71,26 @@ def test_limits():
         read_header_block(io.BytesIO(b"X: " + b"a" * 70000 + b"\r\n\r\n"))
     with pytest.raises(http.client.UnknownProtocol):
         parse(b"HTTP/2.0 200 OK\r\n\r\n")
+
+
+def _written(conn_class, headers) -> bytes:
+    conn = conn_class("127.0.0.1", 9)
+    conn.putrequest("GET", "/x", skip_accept_encoding=True, skip_host=True)
+    for name, value in headers:
+        conn.putheader(name, value)
+    return b"\r\n".join(conn._buffer)
+
+
+def test_request_headers_are_written_as_http_client_writes_them():
+    headers = [("X-Portal-User", "u-1"), ("Cookie", "a=1; b=2"), ("Content-Length", "0"), ("Accept", "*/*"),
+               ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64)"), ("X-Empty", ""), ("X-Latin", "caf\u00e9"),
+               ("X-Folded", "a\r\n b"), ("X-Ctl", "a\x01b")]
+    assert _written(LeanHTTPConnection, headers) == _written(urllib3.connection.HTTPConnection, headers)
+
+
+@pytest.mark.parametrize(("name", "value"), [("X-Bad", "a\r\nInjected: 1"), ("Bad:Name", "v"), ("X-Bad", "a\nb"),
+                                             (" X-Bad", "v")])
+def test_request_header_injection_is_refused_as_http_client_refuses_it(name, value):
+    for conn_class in (LeanHTTPConnection, urllib3.connection.HTTPConnection):
+        with pytest.raises(ValueError):
+            _written(conn_class, [(name, value)])
