@@ -6,7 +6,8 @@ tens of microseconds, paid before the response goes out. ``portal relay gateway`
 rows like any outbox.
 
 SQLite is written through one plain ``sqlite3`` connection per process, shared by its threads under a
-lock, a single autocommitted INSERT: the request path is the hot path, and SQLAlchemy's session and pool
+lock, the rows that arrive together committed in one transaction (group commit): the request path is the
+hot path, and SQLAlchemy's session and pool
 machinery cost four times as much CPU per row here. PostgreSQL (``GATEWAY_SPOOL_URL=postgresql+psycopg://``,
 the spool that several gateways behind a load balancer share, so none keeps state on its own disk) is
 written through one autocommitted ``psycopg`` connection per thread (a prepared INSERT, one round trip,
@@ -34,6 +35,19 @@ from shared.outbox import ROW_COLUMNS, insert_sql
 log = logging.getLogger(__name__)
 
 
+class SpoolWriteFailed(Exception):
+    """The transaction that carried this row failed (disk full, database gone)."""
+
+
+class _Queued:
+    __slots__ = ("row", "done", "error")
+
+    def __init__(self, row: tuple) -> None:
+        self.row = row
+        self.done = False
+        self.error: Exception | None = None
+
+
 class AccessSpool:
     def __init__(self, engine: Engine, table: Table) -> None:
         # write=True: BEGIN IMMEDIATE on SQLite, so concurrent writers queue on the busy timeout
@@ -49,6 +63,8 @@ class AccessSpool:
         self._sqlite_lock = threading.Lock()
         self._sqlite_conn: sqlite3.Connection | None = None
         self._sqlite_pid: int | None = None
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Queued] = []
         self._opened: list[Any] = []
 
     def write(self, event_id: str, type_: str, body: str) -> None:
@@ -63,17 +79,47 @@ class AccessSpool:
             conn.execute(self.insert, dict(zip(ROW_COLUMNS, (event_id, type_, body, now), strict=True)))
 
     def _sqlite_write(self, row: tuple) -> None:
-        """One autocommitted INSERT on the process's one connection, the threads queueing on a lock of the
-        process. Committed when it returns, as before: only the waiting changed. A connection per thread had
-        each thread find its page cache stale after the others' commits (several page reads per INSERT) and
-        wait for the write lock in SQLite's busy handler, which sleeps 1 ms and more while the lock is free."""
+        """Committed when it returns, on the process's one connection, with group commit: a thread puts its
+        row in the queue and takes the process's write lock; whoever holds it writes every queued row in one
+        transaction and marks them done, so the threads whose rows it took find them committed when they get
+        the lock. One transaction for what arrived together: the write lock, the WAL's page writes and the
+        other process's page-cache refresh are paid per batch, not per row. A batch that fails fails each of
+        its requests (they answer 503, as any spool failure)."""
+        entry = _Queued(row)
+        with self._queue_lock:
+            self._queue.append(entry)
         with self._sqlite_lock:
-            conn = self._sqlite_conn
-            if conn is None or self._sqlite_pid != os.getpid():  # never a connection opened before a fork
-                conn = self._sqlite_conn = _open_sqlite(str(self._sqlite_path))
-                self._sqlite_pid = os.getpid()
-                self._opened.append(conn)
-            conn.execute(self._sqlite_sql, row)
+            if not entry.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                try:
+                    self._commit([e.row for e in batch])
+                except Exception as exc:  # noqa: BLE001 - handed to every writer of the batch, raised below
+                    for queued in batch:
+                        queued.error = exc
+                for queued in batch:
+                    queued.done = True
+        if entry.error is not None:
+            raise SpoolWriteFailed(f"{type(entry.error).__name__}: {entry.error}") from entry.error
+
+    def _commit(self, rows: list[tuple]) -> None:
+        """Under ``_sqlite_lock``. One row: one autocommitted INSERT; several: one transaction."""
+        conn = self._sqlite_conn
+        if conn is None or self._sqlite_pid != os.getpid():  # never a connection opened before a fork
+            conn = self._sqlite_conn = _open_sqlite(str(self._sqlite_path))
+            self._sqlite_pid = os.getpid()
+            self._opened.append(conn)
+        if len(rows) == 1:
+            conn.execute(self._sqlite_sql, rows[0])
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(self._sqlite_sql, rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     def _pg_write(self, row: tuple) -> None:
         import psycopg
