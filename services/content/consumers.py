@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from celery import Celery
 from sqlalchemy.orm import Session
 
 from services.content.adapters import tables
-from services.content.adapters.privacy import ErasureRecords
-from services.content.adapters.repositories import MembershipRepository
 from services.content.bootstrap import Container
 from services.content.handlers import memberships, privacy
-from shared.bus.consumer import EventHandler, erasure_handlers, inbox_batch_handler, register_consumer
-from shared.events import Event
+from shared.bus.consumer import (
+    EventHandler,
+    erasure_handlers,
+    in_unit_of_work,
+    inbox_batch_handler,
+    register_consumer,
+)
 from shared.events.privacy import ErasureRequest
 from shared.identity import Identity
-
-
-def _on_memberships(handler: Callable[[MembershipRepository, ErasureRecords, Event], None]) -> EventHandler:
-    def handle(session: Session, event: Event) -> None:
-        handler(MembershipRepository(session), ErasureRecords(session), event)
-
-    return handle
 
 
 def handlers_for(container: Container) -> dict[str, EventHandler]:
@@ -36,8 +30,8 @@ def handlers_for(container: Container) -> dict[str, EventHandler]:
         privacy.erase_person(container.bound_uow(session, context), request, container.settings)
 
     return {
-        "linking.member.added": _on_memberships(memberships.member_added),
-        "linking.member.removed": _on_memberships(memberships.member_removed),
+        "linking.member.added": in_unit_of_work(container.bound_uow, privacy.WORKER, memberships.member_added),
+        "linking.member.removed": in_unit_of_work(container.bound_uow, privacy.WORKER, memberships.member_removed),
         **erasure_handlers(erase),
     }
 

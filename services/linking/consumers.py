@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from celery import Celery
 from sqlalchemy.orm import Session
 
 from services.linking.adapters import tables
-from services.linking.adapters.repositories import UserRepository
 from services.linking.bootstrap import Container
 from services.linking.handlers import privacy, projection
-from services.linking.handlers.projection import UserStore
-from shared.bus.consumer import EventHandler, erasure_handlers, inbox_batch_handler, register_consumer
-from shared.events import Event
+from shared.bus.consumer import (
+    EventHandler,
+    erasure_handlers,
+    in_unit_of_work,
+    inbox_batch_handler,
+    register_consumer,
+)
 from shared.events.privacy import ErasureRequest
 from shared.identity import Identity
-
-
-def _on_users(handler: Callable[[UserStore, Event], None]) -> EventHandler:
-    """Run a projection handler on the users table, inside the inbox batch's transaction."""
-
-    def run(session: Session, event: Event) -> None:
-        handler(UserRepository(session), event)
-
-    return run
 
 
 def handlers_for(container: Container) -> dict[str, EventHandler]:
@@ -35,8 +27,8 @@ def handlers_for(container: Container) -> dict[str, EventHandler]:
         privacy.erase_person(container.bound_uow(session, context), request, container.settings)
 
     return {
-        "identity.user.registered": _on_users(projection.user_registered),
-        "identity.user.updated": _on_users(projection.user_updated),
+        "identity.user.registered": in_unit_of_work(container.bound_uow, privacy.WORKER, projection.user_registered),
+        "identity.user.updated": in_unit_of_work(container.bound_uow, privacy.WORKER, projection.user_updated),
         **erasure_handlers(erase),
     }
 

@@ -22,7 +22,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from celery import Celery
 from marshmallow import ValidationError
@@ -36,6 +36,7 @@ from shared.bus.topology import DELIVER_TASK
 from shared.config import env_float
 from shared.events import Event, load_events, signing
 from shared.events.privacy import ERASURE_EVENTS, ErasureRequest, erasure_request
+from shared.identity import Identity
 from shared.inbox import DeadLetterStore, already_processed, mark_processed
 from shared.leftovers import checkpoint_wal
 
@@ -221,6 +222,21 @@ def inbox_batch_handler(
             bind = session.get_bind()
         if any(e.type in ERASURE_EVENTS and e.type in handlers for e in fresh) and isinstance(bind, Engine):
             checkpoint_wal(bind)  # the erased rows' old pages leave the WAL (shared/leftovers.py)
+
+    return handle
+
+
+Uow = TypeVar("Uow")
+
+
+def in_unit_of_work(bound_uow: Callable[[Session, Identity], Uow], worker: str,
+                    handler: Callable[[Uow, Event], None]) -> EventHandler:
+    """``handler(uow, event)``, its unit of work inside the inbox batch's transaction (a service's
+    ``container.bound_uow``), acting as ``worker`` for the event's correlation id: the one way a consumer's
+    handler gets its transaction."""
+
+    def handle(session: Session, event: Event) -> None:
+        handler(bound_uow(session, Identity(user_id=worker, request_id=event.correlation_id)), event)
 
     return handle
 

@@ -15,9 +15,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.support.clock import Clock
+from tests.support.clock import clocked_platform, moved_clock, offset_file  # noqa: F401 - fixtures
 from tests.support.people import Person, person
-from tests.support.platform import Platform, running_platform
+from tests.support.platform import Platform
 from tests.support.processes import REPO
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (`make test` installs it); Playwright's download is unreachable
@@ -34,30 +34,6 @@ def pytest_collection_modifyitems(items):
         if Path(str(item.fspath)).parent == Path(__file__).parent:
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.e2e)
-
-
-@pytest.fixture(scope="module")
-def clock_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("clock") / "offset"
-    Clock(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory, clock_file: Path) -> Iterator[Platform]:
-    with running_platform(tmp_path_factory.mktemp("portal-run"),
-                          {"PORTAL_CLOCK_OFFSET_FILE": str(clock_file)}) as running:
-        yield running
-
-
-@pytest.fixture
-def clock(clock_file: Path, platform: Platform) -> Iterator[Clock]:
-    """The platform's clock, moved by the test and put back afterwards."""
-    moved = Clock(clock_file)
-    try:
-        yield moved
-    finally:
-        moved.set(0)
 
 
 @pytest.fixture(scope="module")

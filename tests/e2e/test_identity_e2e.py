@@ -12,62 +12,25 @@ from __future__ import annotations
 import email
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email import policy as email_policy
-from pathlib import Path
 
 import pytest
 import requests
 
 from tests.support.clock import Clock
 from tests.support.mailbox import mailed_tokens, wait_for_token
-from tests.support.platform import Platform, running_platform
+from tests.support.people import PASSWORD, T, assert_error, sign_up, unique_email
+from tests.support.platform import Platform
 from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a brand new passphrase 42"
-T = 30  # seconds per request: the machine is shared and slow
 IDLE_SECONDS = 1800  # IDENTITY_SESSION_IDLE_SECONDS default (docs/identity.md)
 ABSOLUTE_SECONDS = 12 * 3600  # IDENTITY_SESSION_ABSOLUTE_SECONDS default
 REAUTH_SECONDS = 300  # IDENTITY_REAUTH_SECONDS default
 VERIFY_TOKEN_SECONDS = 172800  # IDENTITY_VERIFY_TOKEN_SECONDS default
 FREE_FAILURES = 5  # IDENTITY_THROTTLE_FREE_FAILURES default
-
-
-@pytest.fixture(scope="module")
-def clock_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("clock") / "offset"
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory, clock_file: Path) -> Iterator[Platform]:
-    Clock(clock_file)
-    with running_platform(tmp_path_factory.mktemp("portal-run"),
-                          {"PORTAL_CLOCK_OFFSET_FILE": str(clock_file)}) as running:
-        yield running
-
-
-@pytest.fixture
-def clock(clock_file: Path, platform: Platform) -> Iterator[Clock]:
-    moved = Clock(clock_file)
-    try:
-        yield moved
-    finally:
-        moved.set(0)
-
-
-def unique_email(first: str) -> str:
-    return f"{first}-{uuid.uuid4().hex[:10]}@example.com"
-
-
-def register(base: str, first: str) -> tuple[dict, str]:
-    address = unique_email(first)
-    resp = requests.post(f"{base}/api/identity/users",
-                         json={"name": first.title(), "email": address, "password": PASSWORD}, timeout=T)
-    assert resp.status_code == 201, resp.text
-    return resp.json(), address
 
 
 def login(base: str, address: str, password: str = PASSWORD, http: requests.Session | None = None) -> requests.Session:
@@ -79,24 +42,13 @@ def login(base: str, address: str, password: str = PASSWORD, http: requests.Sess
     return http
 
 
-def assert_error(resp: requests.Response, status: int, code: str | None = None) -> dict:
-    assert resp.status_code == status, (resp.status_code, resp.text[:1000])
-    assert resp.headers.get("Content-Type", "").startswith("application/json"), resp.headers
-    error = resp.json()["error"]
-    assert isinstance(error["code"], str) and isinstance(error["message"], str), error
-    assert "Traceback" not in resp.text
-    if code:
-        assert error["code"] == code, error
-    return error
-
-
 def me(base: str, http: requests.Session) -> requests.Response:
     return http.get(f"{base}/api/identity/me", timeout=T)
 
 
 def test_email_verification_token_is_single_use_and_expires(platform: Platform, clock: Clock):
     base = platform.url
-    user, address = register(base, "vera")
+    user, address = sign_up(base, "vera")
     assert user["email_verified"] is False
     token = wait_for_token(platform, address, "verify-email")
 
@@ -110,7 +62,7 @@ def test_email_verification_token_is_single_use_and_expires(platform: Platform, 
     assert_error(again, 400, "token_invalid")
 
     # A second person's token, used after its lifetime: refused, and the address stays unverified.
-    _, late_address = register(base, "lena")
+    _, late_address = sign_up(base, "lena")
     late_token = wait_for_token(platform, late_address, "verify-email")
     clock.set(VERIFY_TOKEN_SECONDS + 3600)
     expired = requests.post(f"{base}/api/identity/email/verify", json={"token": late_token}, timeout=T)
@@ -131,7 +83,7 @@ def mail_subjects(platform: Platform, address: str) -> list[str]:
 
 def test_registering_a_taken_address_tells_the_stranger_nothing_and_mails_the_owner(platform: Platform):
     base = platform.url
-    owner, address = register(base, "olga")
+    owner, address = sign_up(base, "olga")
     taken = requests.post(f"{base}/api/identity/users", timeout=T,
                           json={"name": "Mallory", "email": address.upper(), "password": NEW_PASSWORD})
     fresh = requests.post(f"{base}/api/identity/users", timeout=T,
@@ -148,7 +100,7 @@ def test_registering_a_taken_address_tells_the_stranger_nothing_and_mails_the_ow
 
 def test_password_reset_ends_other_sessions_and_refuses_the_old_password(platform: Platform):
     base = platform.url
-    _, address = register(base, "rosa")
+    _, address = sign_up(base, "rosa")
     other = login(base, address)
     assert me(base, other).status_code == 200
 
@@ -180,7 +132,7 @@ def test_password_reset_ends_other_sessions_and_refuses_the_old_password(platfor
 
 def test_wrong_passwords_then_throttled_with_retry_after(platform: Platform, clock: Clock):
     base = platform.url
-    _, address = register(base, "tom")
+    _, address = sign_up(base, "tom")
     for _ in range(FREE_FAILURES):
         bad = requests.post(f"{base}/api/identity/sessions", json={"email": address, "password": "wrong guess"},
                             timeout=T)
@@ -201,7 +153,7 @@ def test_wrong_passwords_then_throttled_with_retry_after(platform: Platform, clo
 
 def test_state_change_needs_the_csrf_token(platform: Platform):
     base = platform.url
-    _, address = register(base, "cyd")
+    _, address = sign_up(base, "cyd")
     http = login(base, address)
     csrf = http.headers.pop("X-CSRF-Token")
     refused = http.patch(f"{base}/api/identity/me", json={"name": "Cyd Two"}, timeout=T)
@@ -218,7 +170,7 @@ def test_state_change_needs_the_csrf_token(platform: Platform):
 
 def test_revoked_session_replayed_and_idle_expired_session(platform: Platform, clock: Clock):
     base = platform.url
-    _, address = register(base, "sam")
+    _, address = sign_up(base, "sam")
     victim = login(base, address)
     keeper = login(base, address)
     assert me(base, victim).status_code == 200  # cached at the gateway before the revocation
@@ -243,7 +195,7 @@ def test_revoked_session_replayed_and_idle_expired_session(platform: Platform, c
 
 def test_email_change_needs_recent_reauth_and_a_confirmed_address(platform: Platform, clock: Clock):
     base = platform.url
-    _, address = register(base, "eve")
+    _, address = sign_up(base, "eve")
     http = login(base, address)
     new_address = unique_email("eve-new")
     clock.set(REAUTH_SECONDS + 60)  # the login no longer counts as recent; the session is not idle yet
@@ -274,7 +226,7 @@ def test_email_change_needs_recent_reauth_and_a_confirmed_address(platform: Plat
 
 def test_bad_input_on_identity_routes_never_5xx(platform: Platform):
     base = platform.url
-    _, address = register(base, "bea")
+    _, address = sign_up(base, "bea")
     http = login(base, address)
     routes = [
         ("POST", "/users", {"name": "", "email": "not-an-email", "password": "x"}),
@@ -302,7 +254,7 @@ def test_bad_input_on_identity_routes_never_5xx(platform: Platform):
 
 def test_sessions_listed_with_devices_and_the_others_ended(platform: Platform):
     base = platform.url
-    _, address = register(base, "dev")
+    _, address = sign_up(base, "dev")
     phone = requests.Session()
     phone.headers["User-Agent"] = "PortalTest-Phone/1.0"
     phone = login(base, address, http=phone)
@@ -330,7 +282,7 @@ def test_sessions_listed_with_devices_and_the_others_ended(platform: Platform):
         assert abs(lifetime - timedelta(seconds=ABSOLUTE_SECONDS)) < timedelta(seconds=5), s
 
     # Someone else's session, or one that does not exist, cannot be ended.
-    _, other_address = register(base, "oth")
+    _, other_address = sign_up(base, "oth")
     other = login(base, other_address)
     assert_error(other.delete(f"{base}/api/identity/sessions/{phone.session_id}", timeout=T), 404)  # type: ignore[attr-defined]
     assert_error(laptop.delete(f"{base}/api/identity/sessions/{uuid.uuid4()}", timeout=T), 404)

@@ -29,13 +29,19 @@ def unique_email(first: str) -> str:
     return f"{first.lower()}-{uuid.uuid4().hex[:10]}@example.com"
 
 
-def register(base: str, first: str, http: requests.Session | None = None) -> tuple[str, str]:
-    """(user id, email) of a new account."""
+def sign_up(base: str, first: str, http: requests.Session | None = None) -> tuple[dict, str]:
+    """(the registration's answer, email) of a new account."""
     address = unique_email(first)
     resp = (http or requests).post(f"{base}/api/identity/users",
                                    json={"name": first.title(), "email": address, "password": PASSWORD}, timeout=T)
     assert resp.status_code == 201, resp.text
-    return resp.json()["id"], address
+    return resp.json(), address
+
+
+def register(base: str, first: str, http: requests.Session | None = None) -> tuple[str, str]:
+    """(user id, email) of a new account."""
+    account, address = sign_up(base, first, http)
+    return account["id"], address
 
 
 def log_in(base: str, address: str, http: requests.Session | None = None) -> requests.Session:

@@ -100,6 +100,15 @@ def test_workers_import_no_web_library():
     assert wrong == []
 
 
+def test_consumers_reach_the_database_only_through_units_of_work():
+    """A consumer's handler gets ``container.bound_uow`` on the inbox transaction (``in_unit_of_work``), never
+    repositories built on the session: from ``adapters/`` a consumer takes only the inbox's tables."""
+    wrong = [f"{path.relative_to(REPO)}: {module}" for service in BACKEND
+             for path in _modules_under(service, "consumers.py") for module in imported_modules(path)
+             if module.startswith(f"services.{service}.adapters.") and module != f"services.{service}.adapters.tables"]
+    assert wrong == []
+
+
 def test_a_unit_of_work_is_typed_by_its_port():
     """Every handler parameter holding a unit of work is annotated, and not as ``Any``."""
     wrong = []
@@ -141,3 +150,15 @@ def test_views_open_units_of_work_through_deps():
             if path.name != "deps.py" and ("container().uow(" in text or "container().read_uow(" in text):
                 wrong.append(str(path.relative_to(REPO)))
     assert wrong == []
+
+
+def test_a_worker_process_loads_no_web_stack():
+    """What a worker imports (its consumers, the container, the handlers and domain errors they raise) pulls in
+    neither Flask nor werkzeug."""
+    import subprocess
+    import sys
+
+    modules = ", ".join(f"services.{s}.{m}" for s in BACKEND for m in ("consumers", "bootstrap", "domain.errors"))
+    code = f"import sys, {modules}; print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(WEB_STACK)!r}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "[]"

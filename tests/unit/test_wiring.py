@@ -50,8 +50,8 @@ def _identity_container() -> SimpleNamespace:
 
 
 def handled_types() -> dict[str, set[str]]:
-    content = content_consumers.handlers_for(SimpleNamespace())  # type: ignore[arg-type]
-    linking = linking_consumers.handlers_for(SimpleNamespace())  # type: ignore[arg-type]
+    content = content_consumers.handlers_for(SimpleNamespace(bound_uow=None))  # type: ignore[arg-type]
+    linking = linking_consumers.handlers_for(SimpleNamespace(bound_uow=None))  # type: ignore[arg-type]
     identity = identity_consumers.handlers_for(_identity_container())  # type: ignore[arg-type]
     return {
         "linking": set(linking),

@@ -41,17 +41,15 @@ def _after(key: bytes, cursor: str | None, fp: str) -> int | None:
 def search_events(units: Units, cursor_key: bytes, f: EventFilter, *, limit: int,
                   cursor: str | None = None, order: Order = "asc") -> Page:
     """One page of matching events (keyset on seq, stable while events keep arriving), recorded as an
-    ``audit.log.searched`` event in the same transaction as the read."""
+    ``audit.log.searched`` event committed before the page is returned."""
     fp = cursors.fingerprint("events", {**f.as_dict(), "order": order})
     after = _after(cursor_key, cursor, fp)
     upto = _settled(units)
-    with units.uow() as uow:
+    with units.read_uow() as uow:
         rows = uow.search.search(f, after, limit + 1, order, upto)
         more = len(rows) > limit
         rows = uow.keys.open_rows(rows[:limit])  # sealed fields opened for the reviewer
-        uow.emit("audit.log.searched", subject=SEARCHES,
-                 payload={"filters": f.as_dict(), "order": order, "results": len(rows)})
-        uow.commit()
+    _record_search(units, {"filters": f.as_dict(), "order": order, "results": len(rows)})
     next_cursor = cursors.encode(cursor_key, rows[-1]["seq"], fp) if more and rows else None
     return Page([public_row(r) for r in rows], next_cursor)
 
@@ -69,14 +67,22 @@ def _settled(units: Units) -> int | None:
 
 def get_event(units: Units, seq: int) -> dict[str, Any]:
     """One stored event by its place in the chain, recorded like a search (filter ``seq``)."""
-    with units.uow() as uow:
+    with units.read_uow() as uow:
         rows = uow.keys.open_rows(uow.search.by_seq(seq))
-        uow.emit("audit.log.searched", subject=SEARCHES,
-                 payload={"filters": {"seq": seq}, "order": "asc", "results": len(rows)})
-        uow.commit()
+    _record_search(units, {"filters": {"seq": seq}, "order": "asc", "results": len(rows)})
     if not rows:
         raise NotFound(f"There is no event {seq} in the store.")
     return public_row(rows[0])
+
+
+def _record_search(units: Units, payload: dict[str, Any]) -> None:
+    """Record a reviewer's read in a write transaction of its own, after the read: on SQLite a write
+    transaction holds the database's one write lock, which the audit writer needs for every batch; a
+    reviewer polling searches (each held it through its query and the opening of sealed fields) kept the
+    writer waiting in SQLite's busy handler and the store fell behind."""
+    with units.uow() as uow:
+        uow.emit("audit.log.searched", subject=SEARCHES, payload=payload)
+        uow.commit()
 
 
 EXPORT_COLUMNS = ("seq", "event_id", "type", "version", "occurred_at", "stored_at", "producer", "actor", "subject",

@@ -126,7 +126,7 @@ def _entry(row) -> QueryEntry:
     return QueryEntry(**{k: v for k, v in row._mapping.items() if k != "seq"})
 
 
-class ErasureRecords:
+class ErasureRepository:
     """Whom content has erased, by ``domain.privacy.erasure_key`` (never the user id itself)."""
 
     def __init__(self, session: Session) -> None:

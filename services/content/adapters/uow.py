@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.content.adapters.privacy import ErasureRecords, PrivacyRepository
+from services.content.adapters.privacy import ErasureRepository, PrivacyRepository
 from services.content.adapters.repositories import (
     CollateralRepository,
     ItemRepository,
@@ -18,7 +18,7 @@ class ContentUnitOfWork(UnitOfWork):
     memberships: MembershipRepository
     queries: QueryRepository
     privacy: PrivacyRepository
-    erasures: ErasureRecords
+    erasures: ErasureRepository
 
     def _start(self) -> None:
         self.items = ItemRepository(self.session)
@@ -26,5 +26,5 @@ class ContentUnitOfWork(UnitOfWork):
         self.memberships = MembershipRepository(self.session)
         self.queries = QueryRepository(self.session)
         self.privacy = PrivacyRepository(self.session)
-        self.erasures = ErasureRecords(self.session)
+        self.erasures = ErasureRepository(self.session)
 

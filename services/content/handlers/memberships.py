@@ -6,7 +6,7 @@ from datetime import datetime
 
 from services.content.domain.memberships import Membership, supersedes
 from services.content.domain.privacy import erasure_key
-from services.content.handlers.ports import Erasures, Memberships
+from services.content.handlers.ports import ContentUow, Erasures, Memberships
 from shared.events import Event
 
 
@@ -28,10 +28,14 @@ def _apply(memberships: Memberships, erasures: Erasures, event: Event, active: b
         memberships.save(Membership(company_id, user_id, active, occurred_at))
 
 
-def member_added(memberships: Memberships, erasures: Erasures, event: Event) -> None:
-    _apply(memberships, erasures, event, active=True)
+def member_added(uow: ContentUow, event: Event) -> None:
+    with uow:
+        _apply(uow.memberships, uow.erasures, event, active=True)
+        uow.commit()
 
 
-def member_removed(memberships: Memberships, erasures: Erasures, event: Event) -> None:
+def member_removed(uow: ContentUow, event: Event) -> None:
     """Takes company content away at once: the next request reads the projection."""
-    _apply(memberships, erasures, event, active=False)
+    with uow:
+        _apply(uow.memberships, uow.erasures, event, active=False)
+        uow.commit()

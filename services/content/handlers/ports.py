@@ -125,7 +125,7 @@ class Privacy(Protocol):
 
 
 class Erasures(Protocol):
-    """``uow.erasures``: privacy.ErasureRecords."""
+    """``uow.erasures``: privacy.ErasureRepository."""
 
     def record(self, user_key: str, request_id: str, at: datetime) -> None: ...
 

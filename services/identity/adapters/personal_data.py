@@ -26,7 +26,7 @@ def _rows(session: Session, query: Any) -> list[dict[str, Any]]:
             for row in session.execute(query).mappings()]
 
 
-class SqlPersonalData:
+class PersonalDataRepository:
     def __init__(self, session: Session, throttle_secret: bytes) -> None:
         self.s = session
         self.throttle_secret = throttle_secret

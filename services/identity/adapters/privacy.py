@@ -33,7 +33,7 @@ def _changed(result: Any) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
-class SqlPrivacy:
+class PrivacyRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
 

@@ -24,7 +24,7 @@ def _changed(result: Any) -> bool:
     """Whether an UPDATE/DELETE touched a row (its result is a CursorResult, which has rowcount)."""
     return bool(getattr(result, "rowcount", 0))
 
-class SqlTokens:
+class TokenRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
 
@@ -62,7 +62,7 @@ def stored_throttle_key(secret: bytes, key: str) -> str:
     return hmac.new(secret, b"login-throttle:" + key.encode(), hashlib.sha256).hexdigest()
 
 
-class SqlThrottle:
+class ThrottleRepository:
     """Consecutive failed logins per account key; the row is locked while a guess is being reserved. Rows
     are stored under ``stored_throttle_key``."""
 
@@ -97,7 +97,7 @@ class SqlThrottle:
         return 0 if row is None else int(row[0])
 
 
-class SqlConsents:
+class ConsentRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
 
@@ -121,7 +121,7 @@ class SqlConsents:
         return self._latest((t.consents.c.browser_id == browser_id) & t.consents.c.user_id.is_(None))
 
 
-class SqlMails:
+class MailRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
 

@@ -22,7 +22,7 @@ def _changed(result: Any) -> bool:
     """Whether an UPDATE/DELETE touched a row (its result is a CursorResult, which has rowcount)."""
     return bool(getattr(result, "rowcount", 0))
 
-class SqlUsers:
+class UserRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
 
@@ -73,7 +73,7 @@ class SqlUsers:
         return [(r[0], r[1], r[2]) for r in rows]
 
 
-class SqlSessions:
+class SessionRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
 
@@ -110,7 +110,7 @@ class SqlSessions:
         self.s.execute(update(t.sessions).where(t.sessions.c.id == session_id).values(auth_time=at))
 
 
-class SqlPolicies:
+class PolicyRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
 

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.identity.adapters.personal_data import SqlPersonalData
-from services.identity.adapters.privacy import SqlPrivacy
-from services.identity.adapters.records import SqlConsents, SqlMails, SqlThrottle, SqlTokens
-from services.identity.adapters.repositories import SqlPolicies, SqlSessions, SqlUsers
+from services.identity.adapters.personal_data import PersonalDataRepository
+from services.identity.adapters.privacy import PrivacyRepository
+from services.identity.adapters.records import ConsentRepository, MailRepository, ThrottleRepository, TokenRepository
+from services.identity.adapters.repositories import PolicyRepository, SessionRepository, UserRepository
 from shared.uow import UnitOfWork
 
 
 class IdentityUnitOfWork(UnitOfWork):
-    users: SqlUsers
-    sessions: SqlSessions
-    policies: SqlPolicies
-    tokens: SqlTokens
-    throttle: SqlThrottle
-    consents: SqlConsents
-    mails: SqlMails
-    privacy: SqlPrivacy
-    personal_data: SqlPersonalData
+    users: UserRepository
+    sessions: SessionRepository
+    policies: PolicyRepository
+    tokens: TokenRepository
+    throttle: ThrottleRepository
+    consents: ConsentRepository
+    mails: MailRepository
+    privacy: PrivacyRepository
+    personal_data: PersonalDataRepository
 
     def __init__(self, *args: Any, throttle_secret: bytes, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -28,12 +28,12 @@ class IdentityUnitOfWork(UnitOfWork):
 
     def _start(self) -> None:
         s = self.session
-        self.users = SqlUsers(s)
-        self.sessions = SqlSessions(s)
-        self.policies = SqlPolicies(s)
-        self.tokens = SqlTokens(s)
-        self.throttle = SqlThrottle(s, self.throttle_secret)
-        self.consents = SqlConsents(s)
-        self.mails = SqlMails(s)
-        self.privacy = SqlPrivacy(s)
-        self.personal_data = SqlPersonalData(s, self.throttle_secret)
+        self.users = UserRepository(s)
+        self.sessions = SessionRepository(s)
+        self.policies = PolicyRepository(s)
+        self.tokens = TokenRepository(s)
+        self.throttle = ThrottleRepository(s, self.throttle_secret)
+        self.consents = ConsentRepository(s)
+        self.mails = MailRepository(s)
+        self.privacy = PrivacyRepository(s)
+        self.personal_data = PersonalDataRepository(s, self.throttle_secret)

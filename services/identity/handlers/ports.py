@@ -58,7 +58,7 @@ class ErasureLedgerCopy(Protocol):
 
 
 class Users(Protocol):
-    """``uow.users``: repositories.SqlUsers."""
+    """``uow.users``: repositories.UserRepository."""
 
     def add(self, user: User) -> None: ...
 
@@ -80,7 +80,7 @@ class Users(Protocol):
 
 
 class Sessions(Protocol):
-    """``uow.sessions``: repositories.SqlSessions."""
+    """``uow.sessions``: repositories.SessionRepository."""
 
     def add(self, ls: LoginSession) -> None: ...
 
@@ -98,7 +98,7 @@ class Sessions(Protocol):
 
 
 class Policies(Protocol):
-    """``uow.policies``: repositories.SqlPolicies."""
+    """``uow.policies``: repositories.PolicyRepository."""
 
     def current(self) -> PolicyVersion | None: ...
 
@@ -116,7 +116,7 @@ class Policies(Protocol):
 
 
 class Tokens(Protocol):
-    """``uow.tokens``: records.SqlTokens."""
+    """``uow.tokens``: records.TokenRepository."""
 
     def add(self, token: EmailToken) -> None: ...
 
@@ -130,7 +130,7 @@ class Tokens(Protocol):
 
 
 class Throttle(Protocol):
-    """``uow.throttle``: records.SqlThrottle."""
+    """``uow.throttle``: records.ThrottleRepository."""
 
     def lock(self, key: str, now: datetime) -> tuple[int, datetime | None]: ...
 
@@ -140,7 +140,7 @@ class Throttle(Protocol):
 
 
 class Consents(Protocol):
-    """``uow.consents``: records.SqlConsents."""
+    """``uow.consents``: records.ConsentRepository."""
 
     def add(self, consent: Consent) -> None: ...
 
@@ -150,7 +150,7 @@ class Consents(Protocol):
 
 
 class Mails(Protocol):
-    """``uow.mails``: records.SqlMails."""
+    """``uow.mails``: records.MailRepository."""
 
     def add(self, mail: Mail) -> None: ...
 
@@ -164,7 +164,7 @@ class Mails(Protocol):
 
 
 class Privacy(Protocol):
-    """``uow.privacy``: privacy.SqlPrivacy."""
+    """``uow.privacy``: privacy.PrivacyRepository."""
 
     def add_export(self, export: PrivacyExport, services: list[str]) -> None: ...
 
@@ -220,7 +220,7 @@ class Privacy(Protocol):
 
 
 class PersonalData(Protocol):
-    """``uow.personal_data``: personal_data.SqlPersonalData."""
+    """``uow.personal_data``: personal_data.PersonalDataRepository."""
 
     def export(self, user_id: str) -> dict[str, Any]: ...
 

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from services.linking.domain.users import CONTACT_FIELDS, UserRecord, merge
+from services.linking.domain.users import CONTACT_FIELDS, merge
+from services.linking.handlers.ports import LinkingUow, Users
 from shared.events import Event
-
-
-class UserStore(Protocol):
-    def get(self, user_id: str) -> UserRecord | None: ...
-
-    def put(self, record: UserRecord) -> None: ...
-
-    def erased(self, user_id: str) -> bool: ...
 
 
 def registered_changes(payload: Mapping[str, Any]) -> dict[str, str | None]:
@@ -30,7 +23,7 @@ def updated_changes(payload: Mapping[str, Any]) -> dict[str, str | None]:
     return {f: payload.get(f) for f in CONTACT_FIELDS if f in changed or payload.get(f) is not None}
 
 
-def record_contact_details(users: UserStore, event: Event, changes: Mapping[str, str | None]) -> None:
+def record_contact_details(users: Users, event: Event, changes: Mapping[str, str | None]) -> None:
     """Apply contact fields as known when the event occurred, unless the projection already holds
     something newer (events can arrive out of order)."""
     user_id = str(event.payload["user_id"])
@@ -42,9 +35,13 @@ def record_contact_details(users: UserStore, event: Event, changes: Mapping[str,
         users.put(merged)
 
 
-def user_registered(users: UserStore, event: Event) -> None:
-    record_contact_details(users, event, registered_changes(event.payload))
+def user_registered(uow: LinkingUow, event: Event) -> None:
+    with uow:
+        record_contact_details(uow.users, event, registered_changes(event.payload))
+        uow.commit()
 
 
-def user_updated(users: UserStore, event: Event) -> None:
-    record_contact_details(users, event, updated_changes(event.payload))
+def user_updated(uow: LinkingUow, event: Event) -> None:
+    with uow:
+        record_contact_details(uow.users, event, updated_changes(event.payload))
+        uow.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from services.web.api.pages import api, container, identity, pass_on, render
+from services.web.api.deps import api, container, identity, pass_on, render
 
 blp = Blueprint("catalogue", __name__)
 

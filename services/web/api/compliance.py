@@ -13,7 +13,7 @@ from flask import Blueprint, Response, request
 
 from services.web.adapters.services import ApiFailure
 from services.web.api import NavLink
-from services.web.api.pages import api, container, done, form_failure, form_values, identity, render, require_role
+from services.web.api.deps import api, container, done, form_failure, form_values, identity, render, require_role
 from services.web.domain.usage_chart import usage_chart
 
 blp = Blueprint("compliance", __name__)

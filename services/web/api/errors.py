@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from services.web.adapters.services import ApiFailure
 from services.web.api.context import FormRejected
-from services.web.api.pages import LoginRequired, here, with_next
+from services.web.api.deps import LoginRequired, here, with_next
 from shared.web.errors import ApiError
 
 log = logging.getLogger("portal.web")

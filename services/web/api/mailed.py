@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from services.web.adapters.services import ApiFailure
-from services.web.api.pages import api, done, form_failure, form_values, identity, render
+from services.web.api.deps import api, done, form_failure, form_values, identity, render
 
 blp = Blueprint("mailed", __name__)
 

@@ -12,7 +12,7 @@ from flask import Blueprint, request
 
 from services.web.adapters.services import ApiFailure
 from services.web.api import NavLink
-from services.web.api.pages import api, done, form_failure, render, require_login
+from services.web.api.deps import api, done, form_failure, render, require_login
 
 blp = Blueprint("manager", __name__)
 NAV = [NavLink("/manager", "Company management", order=45)]

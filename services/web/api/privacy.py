@@ -9,7 +9,7 @@ from flask import Blueprint, request
 
 from services.web.adapters.services import ApiFailure
 from services.web.api import NavLink
-from services.web.api.pages import api, container, done, identity, pass_on, render, require_login
+from services.web.api.deps import api, container, done, identity, pass_on, render, require_login
 
 blp = Blueprint("privacy", __name__)
 NAV = [NavLink("/privacy", "Privacy centre", order=50)]

@@ -8,7 +8,7 @@ from flask import Blueprint, request
 
 from services.web.adapters.services import ApiFailure
 from services.web.api import NavLink
-from services.web.api.pages import (
+from services.web.api.deps import (
     api,
     done,
     form_failure,

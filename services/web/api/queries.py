@@ -6,7 +6,7 @@ from flask import Blueprint, request
 
 from services.web.adapters.services import ApiFailure
 from services.web.api import NavLink
-from services.web.api.pages import api, done, form_failure, form_values, render, require_login
+from services.web.api.deps import api, done, form_failure, form_values, render, require_login
 
 blp = Blueprint("queries", __name__)
 NAV = [NavLink("/queries", "Questions", order=30)]

@@ -11,7 +11,7 @@ from flask import Blueprint, request
 
 from services.web.adapters.services import ApiFailure
 from services.web.api import NavLink
-from services.web.api.pages import api, done, form_failure, form_values, render, require_role
+from services.web.api.deps import api, done, form_failure, form_values, render, require_role
 
 blp = Blueprint("staff_admin", __name__)
 NAV = [

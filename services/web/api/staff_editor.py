@@ -13,7 +13,7 @@ from flask import Blueprint, request
 from services.web.adapters.services import ApiFailure
 from services.web.adapters.uploads import MultipartFile, send_file
 from services.web.api import NavLink
-from services.web.api.pages import api, container, done, form_failure, form_values, render, require_role
+from services.web.api.deps import api, container, done, form_failure, form_values, render, require_role
 
 blp = Blueprint("staff_editor", __name__)
 NAV = [NavLink("/staff/items", "Content items", roles=("editor",), order=60)]

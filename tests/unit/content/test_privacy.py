@@ -17,7 +17,7 @@ from shared import clock
 from shared.events import new_event
 from shared.events.privacy import ErasureRequest, erasure_request
 from shared.identity import Identity
-from tests.unit.content.fakes import FakeErasures, FakeMemberships
+from tests.unit.content.fakes import FakeUnitOfWork
 
 RETENTION = timedelta(days=1095)
 SETTINGS = SimpleNamespace(complaint_retention_days=RETENTION.days)
@@ -37,7 +37,7 @@ def member(state, company: str, who: Identity) -> None:
     payload = {"company_id": company, "user_id": who.user_id, "role": "member"}
     event = new_event("linking.member.added", producer="linking", actor="system:linking",
                       subject=f"user:{who.user_id}", payload=payload)
-    memberships.member_added(FakeMemberships(state), FakeErasures(state), event)
+    memberships.member_added(FakeUnitOfWork(state), event)
 
 
 def erase(uow, user: Identity = ALICE, replayed: bool = False, request_id: str = REQUEST):

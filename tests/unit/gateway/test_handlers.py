@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
+import threading
 
 import pytest
 from sqlalchemy import select
 
 from services.gateway.adapters import tables
 from services.gateway.adapters.sessions import SessionCache, Sessions
-from services.gateway.adapters.spool import AccessSpool
+from services.gateway.adapters.spool import AccessSpool, SpoolWriteFailed
 from services.gateway.domain.routing import Route
 from services.gateway.handlers import (
     Access,
@@ -161,4 +163,53 @@ def test_a_broken_spool_refuses_with_503(tmp_path, caplog):
                                                                  user_agent="", request_id="rid-x", status=200))
     assert refused.value.status == 503 and refused.value.headers["Retry-After"]
     assert "rid-x" in caplog.text
+    engine.dispose()
+
+
+def test_rows_written_at_once_by_many_threads_are_each_committed_when_their_write_returns(tmp_path):
+    """Group commit: a write returns only once its row is committed, whoever's transaction carried it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'spool.db'}")
+    tables.metadata.create_all(engine)
+    spool = AccessSpool(engine, tables.outbox)
+    reader = sqlite3.connect(str(tmp_path / "spool.db"))
+    missing: list[str] = []
+
+    def work(k: int) -> None:
+        for i in range(150):
+            event_id = f"{k}-{i}"
+            spool.write(event_id, "gateway.request.completed", "{}")
+            # another connection (another process, the relay) sees it the moment the write returns
+            if reader_for_thread().execute("SELECT 1 FROM outbox WHERE event_id = ?", (event_id,)).fetchone() is None:
+                missing.append(event_id)
+
+    local = threading.local()
+
+    def reader_for_thread() -> sqlite3.Connection:
+        if not hasattr(local, "conn"):
+            local.conn = sqlite3.connect(str(tmp_path / "spool.db"), timeout=30)
+        return local.conn
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert missing == []
+    assert reader.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 8 * 150
+    spool.close()
+    reader.close()
+    engine.dispose()
+
+
+def test_a_failed_batch_fails_every_write_it_carried(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'spool.db'}")
+    tables.metadata.create_all(engine)
+    spool = AccessSpool(engine, tables.outbox)
+    spool.write("same", "gateway.request.completed", "{}")
+    with pytest.raises(SpoolWriteFailed):
+        spool.write("same", "gateway.request.completed", "{}")  # event_id is unique
+    spool.write("next", "gateway.request.completed", "{}")  # the connection is still usable
+    with engine.connect() as conn:
+        assert sorted(r.event_id for r in conn.execute(select(tables.outbox.c.event_id))) == ["next", "same"]
+    spool.close()
     engine.dispose()

@@ -351,7 +351,7 @@ class FakePrivacy:
 
 
 class FakePersonalData:
-    """What ``SqlPersonalData`` does, on the unit of work's in-memory repositories."""
+    """What ``PersonalDataRepository`` does, on the unit of work's in-memory repositories."""
 
     def __init__(self, uow: FakeUnitOfWork) -> None:
         self.uow = uow

@@ -82,9 +82,7 @@ def test_erasure_is_idempotent_and_keeps_the_person_out_of_the_projection(uow, d
     assert uow.types() == ["linking.privacy.erasure_completed"]
     late = new_event("identity.user.updated", producer="identity", actor="u-1", subject="u-1",
                      payload={"user_id": "u-1", "changed": ["name"], "name": "Back", "email": "b@x.test"})
-    with uow:
-        projection.user_updated(uow.users, late)
-        uow.commit()
+    projection.user_updated(uow, late)
     assert "u-1" not in uow.state.users
 
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.linking.handlers import projection
 from shared.events import new_event
-from tests.unit.linking.fakes import FakeUsers, State
+from tests.unit.linking.fakes import FakeUnitOfWork, FakeUsers, State
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -25,25 +25,28 @@ def updated(changed: list[str], at: datetime, **fields):
 
 
 def test_registration_builds_the_contact():
-    users = FakeUsers(State())
-    projection.user_registered(users, registered())
+    uow = FakeUnitOfWork(State())
+    users = FakeUsers(uow.state)
+    projection.user_registered(uow, registered())
     contact = users.get("u").contact()
     assert (contact.name, contact.email, contact.phone) == ("Ann", "ann@example.test", "+32 1")
 
 
 def test_correction_applies_and_an_old_registration_cannot_undo_it():
-    users = FakeUsers(State())
-    projection.user_updated(users, updated(["email"], T0 + timedelta(seconds=3), email="ann@new.test"))
-    projection.user_registered(users, registered())  # delivered late
+    uow = FakeUnitOfWork(State())
+    users = FakeUsers(uow.state)
+    projection.user_updated(uow, updated(["email"], T0 + timedelta(seconds=3), email="ann@new.test"))
+    projection.user_registered(uow, registered())  # delivered late
     assert users.get("u").email == "ann@new.test" and users.get("u").name == "Ann"
 
 
 def test_a_removed_phone_is_removed_but_an_unmentioned_null_is_not():
-    users = FakeUsers(State())
-    projection.user_registered(users, registered())
-    projection.user_updated(users, updated(["name"], T0 + timedelta(seconds=1), name="Anna", phone=None))
+    uow = FakeUnitOfWork(State())
+    users = FakeUsers(uow.state)
+    projection.user_registered(uow, registered())
+    projection.user_updated(uow, updated(["name"], T0 + timedelta(seconds=1), name="Anna", phone=None))
     assert users.get("u").phone == "+32 1" and users.get("u").name == "Anna"
-    projection.user_updated(users, updated(["phone"], T0 + timedelta(seconds=2), phone=None))
+    projection.user_updated(uow, updated(["phone"], T0 + timedelta(seconds=2), phone=None))
     assert users.get("u").phone is None
 
 
