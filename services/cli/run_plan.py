@@ -275,8 +275,7 @@ def redis_spec(settings: RunSettings, port: int, env: dict[str, str], passwords:
         # Queued events must survive a restart: append-only file, fsync once a second.
         "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
         "--daemonize", "no", "--logfile", "", "--loglevel", "notice",
-    ), env, first_restart=1.0)  # the fault suite lost a batch in 2 of ~6 Redis kill -9 runs with an at-once
-    # restart and none in earlier runs with a 1 s pause (docs/reliability.md): the pause stays until that is understood
+    ), env)
 
 
 def gunicorn_argv(settings: RunSettings, service: str, bind: str, root: Path = REPO_ROOT) -> tuple[str, ...]:

@@ -65,5 +65,5 @@ def bootstrap(settings: Settings | None = None, run_migrations: bool = True) -> 
         sessions=sessions,
         spool=AccessSpool(runtime.engine, runtime.table("outbox")),
         openapi=MergedOpenApi(upstreams, settings.openapi_cache_seconds, sorted(settings.api_services)),
-        nonces=RedisNonces(settings.redis_url),
+        nonces=RedisNonces(settings.redis_url, fallback=False),  # without Redis an offered id is not believed
     )

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from celery import Celery
 
-from shared.bus.topology import DELIVER_TASK, EVENTS_EXCHANGE, RETRY_EXCHANGE, all_queues, queue_name
+from shared.bus.topology import DELIVER_TASK, EVENTS_EXCHANGE, RETRY_EXCHANGE, declare_on, queue_name
 from shared.events import signing
 
 
@@ -37,26 +37,26 @@ def group_by_type(events: Iterable[tuple[str, Any]], max_per_message: int) -> li
 
 
 _EMBED = json.dumps({"callbacks": None, "errbacks": None, "chain": None, "chord": None})
-_declared_at: dict[int, float] = {}
 REDECLARE_SECONDS = 1.0
 
 
 def _declare_topology(producer: Any) -> None:
-    """Declare every queue, binding and exchange on the producer's own connection.
+    """Declare every queue, binding and exchange on the producer's own channel.
 
-    kombu's virtual transports (Redis) keep exchange types per connection, and bindings live in Redis:
-    publishing to an exchange this connection never declared, or after Redis lost its bindings (a
-    restart without persistence), drops the message silently. Declaring is idempotent but costs ~2.6 ms,
-    so each pooled connection re-declares at most once a second: a Redis wipe costs at most a second.
+    A topic exchange drops a message for which no queue is bound yet, and kombu's virtual transports (Redis)
+    keep exchange types per connection: a channel that never declared ``events`` routes it as a direct
+    exchange, to no queue, silently. Declaring is idempotent but costs ~2.6 ms, so each channel re-declares
+    at most once a second. The memo lives on the channel itself: a connection that reconnects (a restarted
+    or unreachable Redis) gets a new channel with nothing declared, which declares again at once (the
+    Redis transport also declares on a channel that publishes to an exchange it does not know,
+    ``shared/bus/reliable_redis.py``, for a channel kombu revives in the middle of a publish).
     """
-    key = id(producer.connection)
-    now = time.monotonic()
-    if now - _declared_at.get(key, -REDECLARE_SECONDS) < REDECLARE_SECONDS:
-        return
     channel = producer.channel
-    for queue in all_queues():
-        queue(channel).declare()
-    _declared_at[key] = now
+    now = time.monotonic()
+    if now - getattr(channel, "_portal_declared_at", -REDECLARE_SECONDS) < REDECLARE_SECONDS:
+        return
+    declare_on(channel)
+    channel._portal_declared_at = now
 
 
 class CeleryPublisher:

@@ -60,6 +60,10 @@ def all_queues() -> list[Queue]:
 
 def declare_all(connection) -> None:
     """Declare every queue and binding (idempotent)."""
-    channel = connection.default_channel
+    declare_on(connection.default_channel)
+
+
+def declare_on(channel) -> None:
+    """Declare every exchange, queue and binding on ``channel`` (idempotent)."""
     for queue in all_queues():
         queue(channel).declare()

