@@ -1,5 +1,6 @@
-"""A Redis that accepts connections but never answers (stopped, overloaded): one request a second pays the
-socket timeout, the others skip Redis (no limits, no session cache) instead of each waiting for it."""
+"""A Redis that accepts connections but never answers (stopped, overloaded): the request in flight pays the
+socket timeout, the others skip Redis (no limits, no session cache) instead of each waiting for it, until
+it answers again."""
 
 from __future__ import annotations
 
