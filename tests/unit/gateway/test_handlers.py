@@ -213,3 +213,23 @@ def test_a_failed_batch_fails_every_write_it_carried(tmp_path):
         assert sorted(r.event_id for r in conn.execute(select(tables.outbox.c.event_id))) == ["next", "same"]
     spool.close()
     engine.dispose()
+
+
+def test_a_batch_with_a_failing_row_is_rolled_back_and_fails_each_write(tmp_path):
+    from services.gateway.adapters.spool import _Queued, _sqlite_datetime
+    from shared import clock
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'spool.db'}")
+    tables.metadata.create_all(engine)
+    spool = AccessSpool(engine, tables.outbox)
+    spool.write("same", "gateway.request.completed", "{}")
+    waiting = _Queued(("same", "gateway.request.completed", "{}", _sqlite_datetime(clock.now())))
+    spool._queue.append(waiting)  # another thread's row, queued before this write takes the lock
+    with pytest.raises(SpoolWriteFailed):
+        spool.write("fresh", "gateway.request.completed", "{}")
+    assert waiting.done and waiting.error is not None
+    with engine.connect() as conn:  # the batch's transaction rolled back whole: "fresh" is not there either
+        assert [r.event_id for r in conn.execute(select(tables.outbox.c.event_id))] == ["same"]
+    spool.write("after", "gateway.request.completed", "{}")
+    spool.close()
+    engine.dispose()
