@@ -8,6 +8,7 @@ and reads ``[erased]`` too. Keys are loaded once per batch or page (one query), 
 
 from __future__ import annotations
 
+import binascii
 import json
 import logging
 import re
@@ -32,11 +33,17 @@ _TOKEN = r"([0-9a-f]{" + str(sealing.TOKEN_LEN) + r"})"
 # A sealed value as a member's value or a list element inside stored payload JSON, at any depth (group 1:
 # the whole value; group 2: the person's token; canonical JSON escapes every quote inside a string, so
 # ``:"``, ``,"`` and ``["`` start a string value there, never the inside of one), and any sealed value's
-# token (an actor column or a payload), for finding a page's people in one scan.
-_SEALED_VALUE = re.compile(r'(?<=[:,\[])"(enc[12]:' + _TOKEN + r':(?:#[0-9]+|[A-Za-z0-9+/]*={0,2}))"')
+# token (an actor column or a payload), for finding a page's people in one scan. Each pattern starts with
+# the literal ``"enc`` and looks behind it for the character before the quote: a pattern that starts with
+# the look-behind is tried at every position of the text, which cost several times the rest of the export.
+_BEFORE = r'"enc(?<=[:,\[]"enc)'
+_BODY = r"(?:#[0-9]+|[A-Za-z0-9+/]*={0,2})"
+_SEALED_VALUE = re.compile(r'"(enc(?<=[:,\[]"enc)[12]:' + _TOKEN + ":" + _BODY + ')"')
 _SEALED_TOKEN = re.compile(r"enc[12]:" + _TOKEN + r":")
 # A format-2 carrier (not a reference) as a whole payload string value: group 1 the value, group 2 its person.
-_CARRIER = re.compile(r'(?<=[:,\[])"(enc2:' + _TOKEN + r':[A-Za-z0-9+/]+={0,2})"')
+_CARRIER = re.compile(r'"(enc(?<=[:,\[]"enc)2:' + _TOKEN + r':[A-Za-z0-9+/]+={0,2})"')
+# The same values as ``_SEALED_VALUE`` for splitting a whole page: the format, the person, the body.
+_SEALED_PARTS = re.compile(_BEFORE + "([12]):" + _TOKEN + ":(" + _BODY + ')"')
 # Unwrapped ciphers by person, with the wrapped text they came from: every batch still reads the wrapped
 # keys (so a key destroyed by any process is seen at once), but unwrapping is skipped when the wrapped
 # text is the one already unwrapped (unwrapping every person of every batch cost ~5 µs per event).
@@ -233,19 +240,42 @@ class PersonKeys:
         return out
 
 
-    def open_text(self, text: str) -> str:
+    def open_text(self, text: str, kept: dict[str, AESGCM | None] | None = None) -> str:
         """The export's JSON lines (one row each, written by the database: ``SearchRepository.json_lines``) with
-        every sealed value opened where it is a member's value or a list element, as ``open_rows`` opens
-        the actor and the payload; the page's keys loaded in one query."""
-        people = set(_SEALED_TOKEN.findall(text))
-        if not people:
+        every sealed value opened where it is a member's value or a list element, exactly as ``open_rows``
+        opens the actor and the payload: one scan of the page's text (``_open_parts``).
+
+        ``kept``: person ciphers kept across the pages of one export (filled here). A key is never replaced,
+        only destroyed, so a kept cipher stays right until then: the page's people already kept are only
+        checked for a key destroyed since (``[erased]`` from the first page read after the destruction,
+        as when every page loads its keys), and only people not met before are loaded."""
+        parts = _SEALED_PARTS.split(text)
+        if len(parts) == 1:
             return text
-        ring = self.load(people)
-        lines = text.split("\n")
-        for i, line in enumerate(lines):
-            if _MARKS[0] in line or _MARKS[1] in line:
-                lines[i] = _SEALED_VALUE.sub(_opener(ring, _carried(ring, "", line)), line)
-        return "\n".join(lines)
+        people = set(parts[2::4])
+        return _open_parts(parts, self.load(people) if kept is None else self._keep(kept, people))
+
+    def _keep(self, kept: dict[str, AESGCM | None], people: set[str]) -> dict[str, AESGCM | None]:
+        if len(kept) > _UNWRAPPED_MAX:
+            kept.clear()
+        live = [p for p in people if kept.get(p) is not None]
+        if live:
+            kept.update(dict.fromkeys(self._destroyed(live)))
+        fresh = people.difference(kept)
+        if fresh:
+            kept.update(self.load(fresh))
+        return kept
+
+    def _destroyed(self, people: list[str]) -> list[str]:
+        """Which of these people's keys are destroyed (tokens: hex, as the page's sealed values name them)."""
+        conn = self.session.connection()
+        if conn.dialect.name == "postgresql":  # one array literal: hex tokens need no quoting
+            sql = "SELECT person FROM audit_person_keys WHERE wrapped IS NULL AND person = ANY(%s::text[])"
+            params: tuple[Any, ...] = ("{" + ",".join(people) + "}",)
+        else:
+            sql = f"SELECT person FROM audit_person_keys WHERE wrapped IS NULL AND person IN ({', '.join(['?'] * len(people))})"  # noqa: S608, E501 - placeholders only
+            params = tuple(people)
+        return [person for (person,) in conn.exec_driver_sql(sql, params).fetchall()]
 
 
 _AT = len(sealing.PREFIX2) + sealing.TOKEN_LEN + 1  # where a format-2 value's body starts
@@ -273,6 +303,78 @@ def _opener(ring: dict[str, AESGCM | None], carried: dict[str, list[str] | str])
         return quote(held[index] if index < len(held) else sealing.UNREADABLE)
 
     return opened
+
+
+_QUOTED = {text: encode_basestring_ascii(text) for text in (sealing.ERASED, sealing.UNREADABLE)}
+
+
+def _open_parts(parts: list[str], ring: dict[str, AESGCM | None]) -> str:
+    """A page's text split by ``_SEALED_PARTS`` (stride 4: the text before, then each value's format, person
+    and body) with each sealed value opened as ``_opener`` opens it in its row, in one pass. A row's carrier
+    of a person is opened when the row's first value of that person is met (``_row_literals``); a row ends
+    at a newline."""
+    quote = encode_basestring_ascii
+    out = [parts[0]]
+    append = out.append
+    carried: dict[str, list[str] | str] = {}
+    kinds, tokens, bodies = parts[1::4], parts[2::4], parts[3::4]
+    for at, (kind, token, body, after) in enumerate(zip(kinds, tokens, bodies, parts[4::4], strict=True)):
+        if token not in ring:  # no key was ever made: text that only looks sealed
+            append(f'"enc{kind}:{token}:{body}"')
+        elif kind == "1":
+            append(quote(sealing.unseal(ring[token], f"enc1:{token}:{body}")))
+        else:
+            held = carried.get(token)
+            if held is None:
+                held = carried[token] = _row_literals(kinds, tokens, bodies, parts, at, ring[token], token)
+            if isinstance(held, str):
+                append(held or f'"enc2:{token}:{body}"')  # "": no carrier of its person in the row
+            else:
+                index = int(body[1:]) if body[:1] == "#" else 0
+                append(held[index] if index < len(held) else _QUOTED[sealing.UNREADABLE])
+        append(after)
+        if carried and "\n" in after:
+            carried = {}
+    return "".join(out)
+
+
+def _row_literals(kinds: list[str], tokens: list[str], bodies: list[str], parts: list[str], at: int,
+                  aead: AESGCM | None, token: str) -> list[str] | str:
+    """The carrier of ``token`` in the row from value ``at`` (the row's first value of that person) to the
+    row's end, opened as ``_carried`` chooses among a row's carriers: the first one that opens, as the JSON
+    literals of its values; else the literal of what the last one read (``[erased]``, ``[unreadable]``);
+    "" when the row holds no carrier of the person."""
+    found: list[str] | str = ""
+    for j in range(at, len(kinds)):
+        body = bodies[j]
+        if kinds[j] == "2" and tokens[j] == token and body[:1] not in ("#", "=", ""):
+            found = _carrier_literals(aead, token, body)
+            if not isinstance(found, str):
+                return found
+        if "\n" in parts[4 * j + 4]:
+            break
+    return found
+
+
+def _carrier_literals(aead: AESGCM | None, token: str, body: str) -> list[str] | str:
+    """``sealing.open_values`` of a carrier, each value as its JSON literal (``encode_basestring_ascii``), or the
+    literal of ``[erased]`` / ``[unreadable]``. The plaintext is the compact JSON list of the values: when it is
+    printable ASCII without a backslash, its items are already those literals and are cut out of it."""
+    if aead is None:
+        return _QUOTED[sealing.ERASED]
+    try:
+        raw = binascii.a2b_base64(body)
+        plain = aead.decrypt(raw[:12], raw[12:], None)
+    except Exception:  # noqa: BLE001 - a wrong key or a damaged value: say so, never fail a read
+        return _QUOTED[sealing.UNREADABLE]
+    if plain.isascii():
+        text = plain.decode()
+        if text.isprintable() and "\\" not in text and text[:2] == '["' and text[-2:] == '"]':
+            items = text[2:-2].split('","')
+            if text.count('"') == 2 * len(items):  # no quote but the items' own
+                return [f'"{item}"' for item in items]
+    values = sealing.open_values(aead, f"{sealing.PREFIX2}{token}:{body}")  # what the cut does not cover
+    return _QUOTED[values] if isinstance(values, str) else [encode_basestring_ascii(v) for v in values]
 
 
 def _sealed_payload(payload: str) -> bool:

@@ -105,13 +105,14 @@ def _stream(units: Units, f: EventFilter, fmt: str, upto: int | None) -> Iterato
         writer.writerow(EXPORT_COLUMNS)
         yield _take(buffer)
     after: int | None = None
+    kept: dict[str, Any] = {}  # person ciphers across the pages (``PersonKeys.open_text``)
     while fmt != "csv":
         # A short read transaction per page: nothing stays open while a slow client reads the stream.
         with units.read_uow() as uow:
             if not uow.search.builds_lines():
                 break
             text, count, after = uow.search.json_lines(f, after, EXPORT_LINES_PAGE, upto)
-            text = uow.keys.open_text(text)
+            text = uow.keys.open_text(text, kept)
         if text:
             yield text
         if count < EXPORT_LINES_PAGE:

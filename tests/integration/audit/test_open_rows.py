@@ -144,3 +144,37 @@ def test_export_lines_written_by_postgresql_are_the_rows_opened_one_by_one(pg_co
     assert [json.loads(line) for line in exported.splitlines()] == [json.loads(line) for line in expected.splitlines()]
     assert exported.replace('": "' + sealing.PREFIX2, '":"' + sealing.PREFIX2) == expected  # the same but a space
     assert exported.count(alice_sealed) == 2 and "Zoë" not in exported and "Zo\\u00eb" in exported
+
+
+def test_export_lines_open_a_reference_met_before_its_carrier_and_the_first_carrier_that_opens(pg_container):
+    store(pg_container, events())
+    with pg_container.read_uow() as uow:
+        token = sealing.sealed_person(uow.search.search(EventFilter(), None, 1)[0]["actor"])
+        ring = uow.keys.load({token})
+    carrier = sealing.Sealer().seal_values(ring[token], token, ["zero", 'one "quoted" \\ Zoë'])
+    damaged = f"{sealing.PREFIX2}{token}:{'A' * 40}"  # a carrier that does not open
+    reference = f"{sealing.PREFIX2}{token}:#1"
+    store(pg_container, [make_event("identity.user.updated", actor="system:identity", subject=CAROL, payload={
+        "user_id": CAROL, "changed": [], "extra": {"a": [reference, damaged, carrier], "b": reference}})])
+    exported = "".join(search.export_events(pg_container, EventFilter(), "jsonl"))
+    with pg_container.read_uow() as uow:
+        rows = uow.keys.open_rows(uow.search.search(EventFilter(), None, 100))
+    assert [json.loads(line) for line in exported.splitlines()] == [json.loads(json_line(r)) for r in rows]
+    extra = [json.loads(line)["payload"] for line in exported.splitlines()][-1]["extra"]
+    assert extra["a"][0] == extra["b"] == 'one "quoted" \\ Zoë' and token not in json.dumps(extra)
+
+
+def test_a_key_destroyed_during_an_export_reads_erased_from_the_next_page_on(pg_container, monkeypatch):
+    monkeypatch.setattr(search, "EXPORT_LINES_PAGE", 2)
+    store(pg_container, [make_event(actor=ALICE, subject=f"/api/content/items/{i}", payload={
+        "method": "GET", "path": "/api/content/items", "status": 200, "client_ip": "198.51.100.7"})
+        for i in range(6)])
+    stream = search.export_events(pg_container, EventFilter(), "jsonl")
+    first = next(stream)
+    assert first.count("198.51.100.7") == 2 and first.count(f'"actor":"{ALICE}"') == 2
+    store(pg_container, [make_event("identity.privacy.erasure_requested", actor="system:identity", subject=ALICE,
+                                    payload={"request_id": "er-alice", "user_id": ALICE})])
+    rest = [json.loads(line) for line in "".join(stream).splitlines()]
+    rest = [r for r in rest if r["type"] == "gateway.request.completed"]  # not the erasure's own event
+    assert len(rest) == 4 and "198.51.100.7" not in json.dumps(rest)
+    assert all(r["actor"] == sealing.ERASED and r["payload"]["client_ip"] == sealing.ERASED for r in rest)
