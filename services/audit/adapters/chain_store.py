@@ -21,6 +21,7 @@ from services.audit.adapters.person_keys import PersonKeys
 from services.audit.domain import sealing, signing
 from services.audit.domain.chain import GENESIS, chain_hash, iso
 from services.audit.domain.verify import Checkpoint, Head, RetentionRecord, Root
+from services.audit.handlers.ports import HeadBusy
 from shared.events import Event
 
 E = tables.audit_events
@@ -40,10 +41,6 @@ def stored_time(text: str) -> tuple[str, datetime | None]:
         return text, None
     moment = datetime.fromisoformat(text).astimezone(UTC)
     return iso(moment), moment
-
-
-class HeadBusy(RuntimeError):
-    """Another writer holds this chain's head (``lock_head(skip_locked=True)``)."""
 
 
 class NoSigningKey(RuntimeError):
