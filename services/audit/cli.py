@@ -65,7 +65,7 @@ def retain(days: int | None) -> None:
     with _container() as container:
         try:
             record = retention.retain(container, days or container.settings.retention_days)
-        except (retention.RetentionTooShort, retention.RetentionNotPartitioned) as exc:
+        except retention.RetentionTooShort as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(record) if record else json.dumps({"removed": 0, "message": "nothing to remove"}))
 

@@ -69,6 +69,14 @@ def accepts(*mimetypes: str):
     return mark
 
 
+def changes_nothing(view):
+    """Mark a view that only reads although its method is not a safe one (a POST because what it is given must
+    not be in a URL, such as a session token): while Redis is away its signed calls are checked like a safe
+    method's (shared/web/nonces.py). A replay of it within seconds returns what the captured answer showed."""
+    view._portal_changes_nothing = True
+    return view
+
+
 def create_base_app(
     name: str,
     *,
@@ -115,7 +123,9 @@ def create_base_app(
             if secret is None:
                 raise RuntimeError("verify_identity needs a secret")
             signed = verify_headers(secret, request.headers, request.method, request.path, service=name,
-                                    query=request.query_string.decode("latin-1"), nonces=used)
+                                    query=request.query_string.decode("latin-1"), nonces=used,
+                                    read_only=getattr(app.view_functions.get(request.endpoint or ""),
+                                                      "_portal_changes_nothing", False))
             # A caller that sent no X-Request-ID gets the one this response carries, so the events the
             # request emits are correlated with it (never correlation_id=None).
             g.identity = signed if signed.request_id else replace(signed, request_id=g.request_id)

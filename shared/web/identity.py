@@ -78,11 +78,13 @@ def _untrusted(message: str = "This service only answers calls signed by the gat
 
 
 def verify_headers(secret: bytes, headers: Any, method: str, path: str, *, service: str,
-                   query: str = "", nonces: NonceStore | None = None, now: float | None = None) -> Identity:
+                   query: str = "", nonces: NonceStore | None = None, now: float | None = None,
+                   read_only: bool = False) -> Identity:
     """Return the identity the headers carry, or raise ``NotAuthenticated``.
 
     The body is checked against the signed digest as it is read (``guard_body``).
-    With ``nonces``, the call's nonce is claimed: a second use is refused as a replay."""
+    With ``nonces``, the call's nonce is claimed: a second use is refused as a replay. ``read_only``: the
+    call changes nothing whatever its method (``changes_nothing``)."""
     sig = headers.get(H_SIGNATURE, "")
     expires = headers.get(H_EXPIRES, "")
     if not sig or not expires.isdigit():
@@ -103,7 +105,7 @@ def verify_headers(secret: bytes, headers: Any, method: str, path: str, *, servi
     # While the shared nonce record is away, only a fresh call that changes nothing may be checked against
     # this process's own record (shared/web/nonces.py).
     fresh = int(expires) - moment >= SIGNED_TTL - FRESH_SECONDS
-    fallback = fresh and method.upper() in SAFE_METHODS
+    fallback = fresh and (read_only or method.upper() in SAFE_METHODS)
     if nonces is not None and not nonces.claim(nonce, int(expires) - int(moment) + 1, fallback=fallback):
         raise _untrusted("This signed request was already used (replay refused).")
     auth_time = values[5]

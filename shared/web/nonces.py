@@ -73,7 +73,7 @@ class RedisNonces:
         nothing: the gateway not believing an offered request id)."""
         import redis
 
-        self.client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self.client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         self.local = MemoryNonces()
         self.fallback = fallback
         self._up = threading.Event()

@@ -14,7 +14,8 @@ from dataclasses import replace
 import pytest
 
 from tests.faults.conftest import FIGURES
-from tests.support.faults import Fault, run_fault
+from tests.support.faults import Fault, Load, run_fault
+from tests.support.people import person
 from tests.support.platform import Platform
 from tests.support.redis_user import RedisUser
 
@@ -54,7 +55,8 @@ FAULTS = QUICK + (OUTAGES if LONG else [])
 def test_nothing_answered_is_lost_or_stored_twice(platform: Platform, shared_redis: RedisUser | None, fault: Fault):
     if fault.target == "redis" and shared_redis is not None:
         fault = replace(fault, inject=lambda: shared_redis.cut_off(fault.down))
-    figures = run_fault(platform, fault)
+    # One of the load's clients is logged in: its requests go through identity's session lookup.
+    figures = run_fault(platform, fault, load=Load(platform.url, logged_in=person(platform, "lena").http))
     FIGURES.append(figures.line())
     assert figures.answered > 0
     assert figures.lost == 0, figures.line()
@@ -62,5 +64,5 @@ def test_nothing_answered_is_lost_or_stored_twice(platform: Platform, shared_red
     assert figures.catch_up_s is not None and figures.catch_up_s < CATCH_UP_S * TIME_FACTOR, figures.line()
     assert figures.recover_s < RECOVER_S * TIME_FACTOR, figures.line()
     if fault.target == "redis" and fault.down:
-        # Redis away: the load's anonymous GETs are answered all the same (docs/decisions.md §19).
+        # Redis away: the load's GETs, anonymous and logged in, are answered all the same (docs/decisions.md §19).
         assert figures.server_errors == 0, figures.line()

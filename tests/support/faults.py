@@ -53,11 +53,13 @@ def refused_unrecorded(resp: requests.Response) -> bool:
 
 @dataclass
 class Load:
-    """``clients`` threads, each at most ``rate`` requests a second, anonymous GETs through the gateway."""
+    """``clients`` threads, each at most ``rate`` requests a second, GETs through the gateway: anonymous, except
+    the first client's when ``logged_in`` (a session with its cookie) is given."""
 
     base_url: str
     clients: int = 3
     rate: float = 10.0
+    logged_in: requests.Session | None = None
     answers: list[Answer] = field(default_factory=list)
     failures: list[tuple[float, str]] = field(default_factory=list)  # no answer at all (connection cut)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -65,7 +67,7 @@ class Load:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _client(self, index: int) -> None:
-        http = requests.Session()
+        http = self.logged_in if index == 0 and self.logged_in is not None else requests.Session()
         period = 1.0 / self.rate
         n = index
         while not self._stop.is_set():
@@ -77,7 +79,8 @@ class Load:
             except requests.RequestException as exc:
                 with self._lock:
                     self.failures.append((time.monotonic(), type(exc).__name__))
-                http = requests.Session()
+                if http is not self.logged_in:
+                    http = requests.Session()
             else:
                 rid = resp.headers.get("X-Request-ID")
                 with self._lock:

@@ -21,6 +21,7 @@ from services.audit.adapters.person_keys import PersonKeys
 from services.audit.domain import sealing, signing
 from services.audit.domain.chain import GENESIS, chain_hash, iso
 from services.audit.domain.verify import Checkpoint, Head, RetentionRecord, Root
+from services.audit.handlers.ports import HeadBusy
 from shared.events import Event
 
 E = tables.audit_events
@@ -40,10 +41,6 @@ def stored_time(text: str) -> tuple[str, datetime | None]:
         return text, None
     moment = datetime.fromisoformat(text).astimezone(UTC)
     return iso(moment), moment
-
-
-class HeadBusy(RuntimeError):
-    """Another writer holds this chain's head (``lock_head(skip_locked=True)``)."""
 
 
 class NoSigningKey(RuntimeError):
@@ -250,18 +247,23 @@ class ChainStore:
                 prev_seq=row["prev_seq"], key_id=row["key_id"], signature=row["signature"]))
 
     # --- retention -----------------------------------------------------------------------------------
-    def last_seq_stored_before(self, cutoff: datetime) -> int | None:
-        """Sequence numbers follow storage time (assigned under the head lock), so "stored before the
+    def _of_chain(self, chain: int) -> list[Any]:
+        return [E.c.chain == chain] if self.chains > 1 else []
+
+    def last_seq_stored_before(self, cutoff: datetime, chain: int = 0) -> int | None:
+        """Sequence numbers of a chain follow storage time (drawn under its head lock), so "stored before the
         cutoff" is one range from the start of the chain."""
-        value = self.session.execute(select(func.max(E.c.seq)).where(E.c.stored_at < cutoff)).scalar_one()
+        value = self.session.execute(select(func.max(E.c.seq)).where(E.c.stored_at < cutoff,
+                                                                     *self._of_chain(chain))).scalar_one()
         return None if value is None else int(value)
 
-    def range_chunks(self, last_seq: int, chunk: int = 5000) -> Iterator[list[dict[str, Any]]]:
+    def range_chunks(self, last_seq: int, chain: int = 0, chunk: int = 5000) -> Iterator[list[dict[str, Any]]]:
+        """A chain's rows up to ``last_seq``, in order, a chunk per query."""
         after = 0
         while True:
             rows = [r._asdict() for r in self.session.execute(
                 select(E.c.seq, E.c.actor_ix, E.c.subject, E.c.hash)
-                .where(E.c.seq > after, E.c.seq <= last_seq).order_by(E.c.seq).limit(chunk))]
+                .where(E.c.seq > after, E.c.seq <= last_seq, *self._of_chain(chain)).order_by(E.c.seq).limit(chunk))]
             if not rows:
                 return
             yield rows
@@ -320,13 +322,14 @@ class ChainStore:
 
     def chain_count(self) -> int:
         """How many chains the store was written with, as far as the database tells: head rows, and what signed
-        checkpoints and roots name (so a chain whose head row was deleted is still counted)."""
+        checkpoints, retention records and roots name (so a chain whose head row was deleted is still counted)."""
         h, c = tables.chain_head, tables.checkpoints
         heads = self.session.execute(select(func.count(), func.max(h.c.id))).one()
         top_checkpoint = self.session.execute(select(func.max(c.c.chain))).scalar_one()
+        top_retention = self.session.execute(select(func.max(tables.retention_records.c.chain))).scalar_one()
         root = self.latest_root()
         return max(int(heads[0] or 0), int(heads[1] or 0), int(top_checkpoint or 0) + 1,
-                   len(root.heads) if root else 0)
+                   int(top_retention or 0) + 1, len(root.heads) if root else 0)
 
     def latest_root(self) -> Root | None:
         r = tables.roots
@@ -343,14 +346,20 @@ class ChainStore:
                            prev_seq=None if r.prev_seq is None else int(r.prev_seq), key_id=r.key_id)
                 for r in self.session.execute(query)]
 
-    def latest_retention(self) -> RetentionRecord | None:
+    def latest_retention(self, chain: int = 0) -> RetentionRecord | None:
+        """A chain's latest retention record (each run covers the chain from its start: it supersedes)."""
+        return self.latest_retentions().get(chain)
+
+    def latest_retentions(self) -> dict[int, RetentionRecord]:
+        """Every chain's latest retention record, by chain (a store of several chains names it in the record)."""
         r = tables.retention_records
-        row = self.session.execute(select(r).order_by(r.c.id.desc()).limit(1)).first()
-        if row is None:
-            return None
-        return RetentionRecord(first_seq=int(row.first_seq), last_seq=int(row.last_seq), removed=int(row.removed),
-                               kept=int(row.kept), kept_digest=row.kept_digest, anchor_hash=row.anchor_hash,
-                               cutoff=row.cutoff, created_at=row.created_at, signature=row.signature)
+        out = {}
+        for row in self.session.execute(select(r).order_by(r.c.id)):
+            out[int(row.chain)] = RetentionRecord(
+                first_seq=int(row.first_seq), last_seq=int(row.last_seq), removed=int(row.removed), kept=int(row.kept),
+                kept_digest=row.kept_digest, anchor_hash=row.anchor_hash, cutoff=row.cutoff, created_at=row.created_at,
+                signature=row.signature, chain=int(row.chain) if self.chains > 1 else None)
+        return out
 
     def iter_rows(self, chunk: int = 5000, after: int = 0, with_chain: bool = False) -> Iterator[Mapping[str, Any]]:
         """Every row in sequence order (times as ISO text), a chunk per query: constant memory."""

@@ -131,6 +131,7 @@ retention_records = Table(
     Column("created_at", String(40), nullable=False),
     Column("key_id", String(16), nullable=False),
     Column("signature", String(200), nullable=False),
+    Column("chain", SmallInteger, nullable=False, server_default="0"),  # whose range (several chains)
 )
 
 # Who an access to personal data was about (``*.pii.accessed`` events): a person sees these rows'

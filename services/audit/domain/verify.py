@@ -57,16 +57,18 @@ class RetentionRecord:
     cutoff: str
     created_at: str
     signature: str = ""
+    chain: int | None = None  # set only in a store of several chains: the chain whose range it covers
 
     def message_row(self) -> dict[str, Any]:
         out = self.message()
         del out["kind"]
-        return {**out, "signature": self.signature}
+        return {**out, "chain": self.chain or 0, "signature": self.signature}
 
     def message(self) -> dict[str, Any]:
-        return {"kind": "retention", "first_seq": self.first_seq, "last_seq": self.last_seq,
-                "removed": self.removed, "kept": self.kept, "kept_digest": self.kept_digest,
-                "anchor_hash": self.anchor_hash, "cutoff": self.cutoff, "created_at": self.created_at}
+        out = {"kind": "retention", "first_seq": self.first_seq, "last_seq": self.last_seq,
+               "removed": self.removed, "kept": self.kept, "kept_digest": self.kept_digest,
+               "anchor_hash": self.anchor_hash, "cutoff": self.cutoff, "created_at": self.created_at}
+        return out if self.chain is None else {**out, "chain": self.chain}
 
 
 @dataclass(frozen=True)
@@ -173,12 +175,12 @@ def verify_chain(rows: Iterable[Mapping[str, Any]], *, verifier: signing.Verifie
     kept = KeptDigest()
     if retention is not None:
         signed(retention.message(), retention.signature, "retention record", retention.first_seq)
-        if retention_days is not None and _cut_too_young(retention, retention_days):
+        if retention_days is not None and cut_too_young(retention, retention_days):
             broken(retention.first_seq, f"retention record cuts too young: cut-off {retention.cutoff}, made "
                                         f"{retention.created_at}, retention period {retention_days} days")
         boundary = retention.last_seq
         expected, running = boundary + 1, retention.anchor_hash
-    by_seq = _checked_checkpoints(checkpoints, signed, broken, head, legacy_mode)
+    by_seq = checked_checkpoints(checkpoints, signed, broken, head, legacy_mode)
     if head is not None and not legacy_mode and (head.seq > 0 or head.signature):
         signed(head.message(), head.signature, "chain head", head.seq + 1, head.key_id)
     if anchored is not None:
@@ -205,7 +207,7 @@ def verify_chain(rows: Iterable[Mapping[str, Any]], *, verifier: signing.Verifie
             continue
         if not retention_checked:
             retention_checked = True
-            if not _kept_matches(retention, kept, broken):
+            if not kept_matches(retention, kept, broken):
                 break
         if seq != expected:
             broken(expected, "row missing" if seq > expected else "sequence out of order")
@@ -226,7 +228,7 @@ def verify_chain(rows: Iterable[Mapping[str, Any]], *, verifier: signing.Verifie
         running, expected = digest, expected + 1
     else:
         if not retention_checked:
-            _kept_matches(retention, kept, broken)
+            kept_matches(retention, kept, broken)
         last = expected - 1
         result.last_seq = last
         beyond = [s for s in by_seq if s > last]
@@ -242,7 +244,7 @@ def verify_chain(rows: Iterable[Mapping[str, Any]], *, verifier: signing.Verifie
     return result
 
 
-def _checked_checkpoints(checkpoints: Sequence[Checkpoint], signed, broken, head: Head | None,
+def checked_checkpoints(checkpoints: Sequence[Checkpoint], signed, broken, head: Head | None,
                          legacy_mode: bool) -> dict[int, str]:
     """Signed checkpoints by seq; every checkpoint names the one before it, and the head names the last,
     so a dropped checkpoint is named by its successor (or by the head)."""
@@ -266,7 +268,7 @@ def _checked_checkpoints(checkpoints: Sequence[Checkpoint], signed, broken, head
     return by_seq
 
 
-def _cut_too_young(record: RetentionRecord, days: int) -> bool:
+def cut_too_young(record: RetentionRecord, days: int) -> bool:
     try:
         age = datetime.fromisoformat(record.created_at) - datetime.fromisoformat(record.cutoff)
     except ValueError:
@@ -274,114 +276,9 @@ def _cut_too_young(record: RetentionRecord, days: int) -> bool:
     return age < timedelta(days=days)
 
 
-def _kept_matches(retention: RetentionRecord | None, kept: KeptDigest, broken) -> bool:
+def kept_matches(retention: RetentionRecord | None, kept: KeptDigest, broken) -> bool:
     assert retention is not None
     if kept.count != retention.kept or kept.hexdigest() != retention.kept_digest:
         broken(retention.first_seq, f"rows kept by retention changed ({kept.count} of {retention.kept})")
         return False
     return True
-
-
-@dataclass
-class _Walk:
-    """One chain's state while the rows of a store of several chains go by in sequence order."""
-
-    running: str = GENESIS
-    last: int = 0
-    broken: bool = False
-
-
-def verify_chains(rows: Iterable[Mapping[str, Any]], *, verifier: signing.Verifier, heads: Mapping[int, Head],
-                  checkpoints: Mapping[int, Sequence[Checkpoint]], anchored: Mapping[int, Head],
-                  root: Root | None, anchor_required: bool = True) -> VerifyResult:
-    """A store of several chains (docs/audit.md, "Several chains"): every row links to the one before it in
-    its own chain (numbers are shared between chains, so a row missing in the middle shows as the next row of
-    its chain not linking), each chain's signed checkpoints, signed head and anchored head hold as for one
-    chain, and the latest signed root names every chain's head at its checkpoint: a chain dropped whole, or
-    its tail with its head put back, is named by the root."""
-    result = VerifyResult()
-
-    def broken(seq: int, problem: str) -> None:
-        result.problems.append((seq, problem))
-
-    def signed(message: Mapping[str, Any], signature: str, what: str, seq: int, by: str | None = None) -> bool:
-        if not verifier.verify(message, signature, by):
-            broken(seq, f"{what} signature is invalid")
-            return False
-        return True
-
-    rooted = {c for c, _s, _h in (root.heads if root else ())}
-    chains = sorted(set(heads) | set(checkpoints) | set(anchored) | rooted)
-    pinned: dict[int, tuple[int, str, str]] = {}  # seq -> (chain, hash, what signed it)
-    for chain in chains:
-        head = heads.get(chain)
-        if head is None:
-            named = "the signed root" if chain in rooted else "its checkpoints or anchored heads"
-            broken(0, f"chain {chain} missing: its head row is gone (named by {named})")
-            continue
-        name = f"chain {chain}: "
-        if head.seq > 0 or head.signature:
-            signed(head.message(), head.signature, f"{name}head", head.seq + 1, head.key_id)
-            if head.chain != chain:
-                broken(head.seq + 1, f"{name}head signed for another chain")
-        own = checkpoints.get(chain, ())
-        by_seq = _checked_checkpoints(own, lambda m, s, w, q, b=None, n=name: signed(m, s, n + w, q, b),
-                                      lambda q, p, n=name: broken(q, n + p), head, False)
-        pinned.update({seq: (chain, digest, "its signed checkpoint") for seq, digest in by_seq.items()})
-        anchor = anchored.get(chain)
-        if anchor is not None:
-            signed(anchor.message(), anchor.signature, f"{name}anchored head at {anchor.seq}", anchor.seq,
-                   anchor.key_id)
-            if anchor.seq:
-                pinned.setdefault(anchor.seq, (chain, anchor.hash, "the anchored head"))
-        elif anchor_required and head.seq > 0:
-            broken(head.seq + 1, f"{name}the external anchor holds no signed head (anchor missing or emptied)")
-    if root is not None:
-        signed(root.message(), root.signature, "signed root", 0, root.key_id or None)
-        for chain, seq, digest in root.heads:
-            if seq:
-                pinned.setdefault(seq, (chain, digest, "the signed root"))
-    walks = {chain: _Walk() for chain in chains}
-    for row in rows:
-        seq, chain = row["seq"], row["chain"]
-        result.checked += 1
-        walk = walks.get(chain)
-        if walk is None:
-            walk = walks[chain] = _Walk()
-            broken(seq, f"chain {chain}: rows of a chain the store has no head for")
-            walk.broken = True
-        if walk.broken:
-            continue
-        name = f"chain {chain}: "
-        if row["prev_hash"] != walk.running:
-            broken(seq, f"{name}row does not link to the row before it in its chain (a row missing after "
-                        f"{walk.last}, or this one inserted or moved)")
-            walk.broken = True
-            continue
-        digest = chain_hash(walk.running, row)
-        if digest != row["hash"]:
-            broken(seq, f"{name}row was altered (hash mismatch)")
-            walk.broken = True
-            continue
-        pin = pinned.get(seq)
-        if pin is not None and (pin[0] != chain or pin[1] != digest):
-            broken(seq, f"{name}row differs from {pin[2]} (chain recomputed)")
-            walk.broken = True
-            continue
-        walk.running, walk.last = digest, seq
-    for chain, walk in walks.items():
-        if walk.broken:
-            continue
-        name = f"chain {chain}: "
-        beyond = [(s, what) for s, (c, _h, what) in pinned.items() if c == chain and s > walk.last]
-        if beyond:
-            seq, what = max(beyond)
-            broken(walk.last + 1, f"{name}rows missing at the end: {what} names seq {seq}")
-        head = heads.get(chain)
-        if head is not None and (head.seq, head.hash) != (walk.last, walk.running):
-            broken(min(head.seq, walk.last) + 1, f"{name}head is at {head.seq}, its rows end at {walk.last}")
-    result.last_seq = max((w.last for w in walks.values()), default=0)
-    if result.problems:
-        result.ok = False
-        result.first_broken, result.problem = min(result.problems, key=lambda p: p[0])
-    return result

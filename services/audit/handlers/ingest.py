@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from services.audit.adapters.chain_store import HeadBusy
 from services.audit.domain import trends
 from services.audit.domain.chain import chain_of
 from services.audit.handlers import privacy
-from services.audit.handlers.ports import AuditUow, Units
+from services.audit.handlers.ports import AuditUow, HeadBusy, Units
 from shared import clock
 from shared.events import Event
 from shared.events.privacy import ERASURE_EVENTS, MalformedErasureRequest, erasure_request

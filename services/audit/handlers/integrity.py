@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from services.audit.domain.chain import iso
-from services.audit.domain.verify import Checkpoint, Head, VerifyResult, is_legacy, verify_chain, verify_chains
+from services.audit.domain.verify import Checkpoint, Head, VerifyResult, is_legacy, verify_chain
+from services.audit.domain.verify_chains import verify_chains
 from services.audit.handlers.ports import AuditUow, Units
 from shared import clock
 
@@ -27,12 +28,14 @@ def verify(units: Units) -> VerifyResult:
 
 
 def _verify_chains(uow: AuditUow, anchored: dict[int, Head]) -> VerifyResult:
-    """A store of several chains: each chain and the latest signed root (``domain.verify.verify_chains``)."""
+    """A store of several chains: each chain (after its latest retention record) and the latest signed root
+    (``domain.verify_chains``)."""
     chain = uow.chain
     heads = chain.heads()
     checkpoints = {c: chain.checkpoints(c) for c in heads}
     return verify_chains(chain.iter_rows(with_chain=True), verifier=uow.settings.verifier, heads=heads,
-                         checkpoints=checkpoints, anchored=anchored, root=chain.latest_root())
+                         checkpoints=checkpoints, anchored=anchored, root=chain.latest_root(),
+                         retention=chain.latest_retentions(), retention_days=uow.settings.retention_days)
 
 
 def check(units: Units) -> VerifyResult:

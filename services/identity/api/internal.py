@@ -8,12 +8,14 @@ from services.identity import handlers
 from services.identity.api import schemas
 from services.identity.api.deps import container, read_uow, uow
 from services.identity.handlers import sessions
+from shared.web.app import changes_nothing
 from shared.web.identity import require_system
 
 blp = Blueprint("internal", __name__, description="Internal (gateway only)")
 
 
 @blp.post("/internal/sessions/resolve")
+@changes_nothing  # a POST only so the session token stays out of URLs and logs
 @blp.arguments(schemas.ResolveIn)
 @blp.response(200, schemas.ResolveOut)
 def resolve(body):

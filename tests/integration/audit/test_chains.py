@@ -1,27 +1,32 @@
 """A log store of several chains (PORTAL_AUDIT_CHAINS) on PostgreSQL: writers append to different chains at
 the same time, search and export see every chain, and the verifier checks each chain and the signed root,
-naming what is missing."""
+naming what is missing; retention cuts each chain's old range and the verifier resumes each chain after its
+record."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import delete, select, update
 
 from services.audit.adapters import tables
 from services.audit.bootstrap import bootstrap
-from services.audit.domain.chain import chain_of
+from services.audit.cli import audit as audit_cli
+from services.audit.domain.chain import GENESIS, chain_of
 from services.audit.domain.search import EventFilter
-from services.audit.handlers import integrity, search, store_events
+from services.audit.domain.verify import KeptDigest, RetentionRecord
+from services.audit.handlers import integrity, retention, search, store_events
+from shared import clock
 from shared.config import ConfigError
 from tests.integration.audit.conftest import events_at, make_event, store
 from tests.support.databases import drop_database_url, new_pg_database_url
 
 pytestmark = pytest.mark.integration
-E, C, H, R = tables.audit_events, tables.checkpoints, tables.chain_head, tables.roots
+E, C, H, R, RR = tables.audit_events, tables.checkpoints, tables.chain_head, tables.roots, tables.retention_records
 
 
 @pytest.fixture
@@ -217,3 +222,99 @@ def test_search_pages_never_pass_rows_a_writer_of_another_chain_has_not_committe
     assert seen == sorted(seen) and len(seen) == len(set(seen)) == 40
     exported = "".join(search.export_events(chained, EventFilter(), "jsonl")).splitlines()
     assert len(exported) == 40
+
+
+def _retained(chained, monkeypatch) -> dict:
+    """40 old events and one of a person under legal hold, then, ten days later, 20 recent ones; retention of
+    what is older than the retention period (5 days) cuts each chain's old range."""
+    store(chained, events_at(40) + [make_event(actor="held-user", subject="/x")], batch=20)
+    store(chained, [make_event("identity.privacy.hold_placed", actor="reviewer-1", subject="held-user",
+                               payload={"hold_id": "hold-1", "user_id": "held-user", "reason": "litigation",
+                                        "until": None, "owner_id": "reviewer-1"})])
+    later = clock.now() + timedelta(days=10)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    store(chained, events_at(20, subject="/recent"))
+    return retention.retain(chained, 5)
+
+
+def _records(container) -> list[dict]:
+    with container.runtime.engine.connect() as conn:
+        return [r._asdict() for r in conn.execute(select(RR).order_by(RR.c.id))]
+
+
+def test_retention_cuts_each_chain_and_the_store_still_verifies(chained, monkeypatch):
+    answer = _retained(chained, monkeypatch)
+    assert (answer["removed"], answer["kept"]) == (40, 2)  # kept: the held person's event and the hold about them
+    assert sorted(r["chain"] for r in answer["records"]) == [0, 1]
+    assert all(r["signature"] and r["first_seq"] == 1 for r in answer["records"])
+    assert [r["chain"] for r in _records(chained)] == [0, 1]
+    for record in answer["records"]:
+        assert max(_chain_rows(chained, record["chain"])) > record["last_seq"]  # its recent rows are kept
+    assert sum(rows_by_chain(chained).values()) == 22
+    result = integrity.verify(chained)
+    assert result.ok, result.to_dict()
+    store(chained, events_at(20, subject="/after"))  # each chain goes on from its kept head
+    assert integrity.verify(chained).ok
+    assert retention.retain(chained, 5) is None  # nothing more is old enough
+    assert integrity.verify(chained).ok
+
+
+def test_rows_deleted_beyond_one_chains_retention_range_are_named_with_its_chain(chained, monkeypatch):
+    answer = _retained(chained, monkeypatch)
+    record = next(r for r in answer["records"] if r["chain"] == 1)
+    after = [seq for seq in _chain_rows(chained, 1) if seq > record["last_seq"]]
+    with chained.runtime.engine.begin() as conn:
+        conn.execute(delete(E).where(E.c.seq == after[0]))
+    result = integrity.verify(chained)
+    assert not result.ok
+    assert result.first_broken == after[1]
+    assert result.problem.startswith("chain 1: row does not link"), result.problem
+    assert f"a row missing after {record['last_seq']}" in result.problem
+
+
+def test_a_row_kept_by_one_chains_retention_deleted_is_named_with_its_chain(chained, monkeypatch):
+    answer = _retained(chained, monkeypatch)
+    kept_in = [r["chain"] for r in answer["records"] if r["kept"]]
+    with chained.runtime.engine.connect() as conn:
+        kept = conn.execute(select(E.c.seq).where(E.c.chain == kept_in[0], E.c.subject == "held-user")
+                            .union(select(E.c.seq).where(E.c.chain == kept_in[0], E.c.subject == "/x"))).scalars().all()
+    with chained.runtime.engine.begin() as conn:
+        conn.execute(delete(E).where(E.c.seq == kept[0]))
+    result = integrity.verify(chained)
+    assert not result.ok
+    assert any(p.startswith(f"chain {kept_in[0]}: rows kept by retention changed") for _s, p in result.problems)
+
+
+def test_a_forged_retention_record_for_one_chain_is_named_with_its_chain(chained, monkeypatch):
+    answer = _retained(chained, monkeypatch)
+    record = next(r for r in answer["records"] if r["chain"] == 1)
+    after = [seq for seq in _chain_rows(chained, 1) if seq > record["last_seq"]]
+    with chained.runtime.engine.begin() as conn:  # hide recent rows of chain 1 behind a widened record
+        conn.execute(delete(E).where(E.c.chain == 1, E.c.seq <= after[1], E.c.seq > record["last_seq"]))
+        conn.execute(update(RR).where(RR.c.chain == 1).values(last_seq=after[1], removed=record["removed"] + 2))
+    result = integrity.verify(chained)
+    assert not result.ok
+    assert ("chain 1: retention record signature is invalid") in [p for _s, p in result.problems], result.problems
+
+
+def test_a_signed_retention_record_of_one_chain_that_cuts_too_young_is_named(chained):
+    store(chained, events_at(20))
+    with chained.uow() as uow:
+        uow.chain.lock_head(1)
+        uow.chain.add_retention(RetentionRecord(first_seq=1, last_seq=0, removed=0, kept=0,
+                                                kept_digest=KeptDigest().hexdigest(), anchor_hash=GENESIS,
+                                                cutoff="2026-03-01T00:00:00+00:00",
+                                                created_at="2026-03-03T00:00:00+00:00", chain=1))
+        uow.commit()
+    result = integrity.verify(chained)
+    assert not result.ok
+    assert any(p.startswith("chain 1: retention record cuts too young") for _s, p in result.problems), result.problems
+
+
+def test_retention_of_several_chains_refuses_a_cut_off_younger_than_the_retention_period(chained):
+    store(chained, events_at(12))
+    run = CliRunner().invoke(audit_cli, ["retain", "--older-than", "4"])
+    assert run.exit_code == 1
+    assert "shorter than the retention period of 5 days" in run.output
+    assert _records(chained) == []
+    assert sum(rows_by_chain(chained).values()) == 12

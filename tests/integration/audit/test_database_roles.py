@@ -89,10 +89,12 @@ def test_each_service_role_reaches_its_own_database_only(cluster: Cluster):
         assert "permission denied for database" in refused(cluster.url(role, "identity"), "SELECT 1")
 
 
+@pytest.mark.parametrize("chains", ["1", "2"])
 def test_the_audit_writer_appends_but_cannot_rewrite_and_retention_runs_under_its_own_role(
-        cluster: Cluster, monkeypatch, tmp_path):
+        cluster: Cluster, monkeypatch, tmp_path, chains):
+    """With one chain and with two: retention cuts every chain under the same limited role."""
     env = {"AUDIT_DATABASE_URL": cluster.url("audit", "audit"), "PORTAL_INTERNAL_SECRET": secrets.token_hex(32),
-           "REDIS_URL": "redis://127.0.0.1:9/0", "PORTAL_AUDIT_CHECKPOINT_EVERY": "10",
+           "REDIS_URL": "redis://127.0.0.1:9/0", "PORTAL_AUDIT_CHECKPOINT_EVERY": "10", "PORTAL_AUDIT_CHAINS": chains,
            "PORTAL_AUDIT_RETENTION_DAYS": "5", "PORTAL_VAR_DIR": str(tmp_path / "var"), **audit_keys_env(tmp_path)}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
