@@ -133,3 +133,44 @@ def test_the_mail_spool_forgets_the_erased_address(tmp_path):
     assert files_holding(tmp_path, b"Ann") == []
 
 
+
+
+def test_the_gateways_own_writes_and_a_busy_checkpoint_leave_no_copy_of_an_erased_person(tmp_path, redis_url):
+    """The spool as the gateway writes it (its raw connection, pages filling and splitting under many rows), and
+    a checkpoint that a reader keeps from finishing: the eraser tries it again on its next passes, and neither
+    the database file nor the WAL holds the person afterwards."""
+    import sqlite3
+
+    from services.gateway.adapters.spool import AccessSpool
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'spool.db'}")
+    meta = MetaData()
+    outbox = outbox_table(meta)
+    meta.create_all(engine)
+    client = redis.Redis.from_url(redis_url)
+    client.delete("portal:privacy:erased")
+    secret = f"spool-{uuid.uuid4().hex}"
+    spool = AccessSpool(engine, outbox)
+    for n in range(600):  # interleaved, so the person's rows share pages with others' that stay
+        user = "u-erased" if n % 3 == 0 else "u-other"
+        body = json.dumps({"payload": {"user_id": user, "path": f"/api/content/items/{secret}-{user}-{n:04d}"}})
+        spool.write(str(uuid.uuid4()), "gateway.request.completed", body)
+    with engine.begin() as conn:
+        conn.execute(outbox.update().values(sent_at=clock.now()))
+    eraser = SpoolEraser(engine, outbox, client)
+    announce_erased(client, "u-erased")
+
+    reader = sqlite3.connect(tmp_path / "spool.db")  # an open read transaction: the checkpoint cannot truncate
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM outbox").fetchone()
+    assert eraser.run_once() == 200
+    assert eraser.unflushed
+    reader.rollback()
+    reader.close()
+    for n in range(3):  # later writes copy pages into the WAL again
+        spool.write(str(uuid.uuid4()), "gateway.request.completed", json.dumps({"payload": {"n": n}}))
+    assert eraser.run_once() == 0 and not eraser.unflushed
+    spool.close()
+    assert files_holding(tmp_path, f"{secret}-u-erased".encode()) == []
+    assert files_holding(tmp_path, f"{secret}-u-other".encode())
+    engine.dispose()
