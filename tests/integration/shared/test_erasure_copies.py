@@ -88,14 +88,19 @@ def test_the_append_only_file_forgets_consumed_messages_once_rewritten(aof_redis
     assert compact_redis_log("amqp://guest:guest@127.0.0.1:5672//") is False  # RabbitMQ: not a Redis
 
 
-def test_the_spool_forgets_published_rows_of_an_erased_person(tmp_path, redis_url):
+def spool_store(tmp_path: Path, redis_url: str) -> tuple:
+    """A spool database, the Redis where erasures are announced (none yet), and a text to look for on disk."""
     engine = make_engine(f"sqlite:///{tmp_path / 'spool.db'}")
     meta = MetaData()
     outbox = outbox_table(meta)
     meta.create_all(engine)
     client = redis.Redis.from_url(redis_url)
     client.delete("portal:privacy:erased")
-    secret = f"spool-{uuid.uuid4().hex}"
+    return engine, outbox, client, f"spool-{uuid.uuid4().hex}"
+
+
+def test_the_spool_forgets_published_rows_of_an_erased_person(tmp_path, redis_url):
+    engine, outbox, client, secret = spool_store(tmp_path, redis_url)
 
     def row(user: str, sent: bool) -> dict:
         body = json.dumps({"payload": {"user_id": user, "path": f"/api/content/items/{secret}-{user}"}})
@@ -143,13 +148,7 @@ def test_the_gateways_own_writes_and_a_busy_checkpoint_leave_no_copy_of_an_erase
 
     from services.gateway.adapters.spool import AccessSpool
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'spool.db'}")
-    meta = MetaData()
-    outbox = outbox_table(meta)
-    meta.create_all(engine)
-    client = redis.Redis.from_url(redis_url)
-    client.delete("portal:privacy:erased")
-    secret = f"spool-{uuid.uuid4().hex}"
+    engine, outbox, client, secret = spool_store(tmp_path, redis_url)
     spool = AccessSpool(engine, outbox)
     for n in range(600):  # interleaved, so the person's rows share pages with others' that stay
         user = "u-erased" if n % 3 == 0 else "u-other"
