@@ -305,6 +305,7 @@ def _opener(ring: dict[str, AESGCM | None], carried: dict[str, list[str] | str])
     return opened
 
 
+_INDEX = {f"#{i}": i for i in range(16)}  # a reference's index, for the common ones without parsing
 _QUOTED = {text: encode_basestring_ascii(text) for text in (sealing.ERASED, sealing.UNREADABLE)}
 
 
@@ -330,7 +331,9 @@ def _open_parts(parts: list[str], ring: dict[str, AESGCM | None]) -> str:
             if isinstance(held, str):
                 append(held or f'"enc2:{token}:{body}"')  # "": no carrier of its person in the row
             else:
-                index = int(body[1:]) if body[:1] == "#" else 0
+                index = _INDEX.get(body)
+                if index is None:
+                    index = int(body[1:]) if body[:1] == "#" else 0
                 append(held[index] if index < len(held) else _QUOTED[sealing.UNREADABLE])
         append(after)
         if carried and "\n" in after:
