@@ -39,6 +39,21 @@ class UtcDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+
+def sqlite_pragmas(dbapi_conn: Any) -> None:
+    """Every SQLite connection of the platform's, SQLAlchemy's or a raw ``sqlite3`` one: WAL, a 30 s busy
+    timeout, foreign keys, and deleted content overwritten with zeros — rows deleted, and the space cells leave
+    behind when a page is rebalanced, so an erased person's data does not survive in the database file's free
+    space (nor in the WAL frames later writes copy those pages into)."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA secure_delete=ON")
+    cur.close()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the settings this platform relies on.
 
@@ -61,15 +76,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, below
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            # Deleted rows are overwritten with zeros, not left in free pages: an erased person's data
-            # must not survive in the database file (it still may in the WAL until its next checkpoint).
-            cur.execute("PRAGMA secure_delete=ON")
-            cur.close()
+            sqlite_pragmas(dbapi_conn)
 
         gate = _WriteGate()
 

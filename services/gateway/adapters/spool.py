@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, delete, func, insert, or_, select
 
 from shared import clock
+from shared.db import sqlite_pragmas
 from shared.leftovers import ERASED_KEEP_SECONDS, checkpoint_wal, erased_since
 from shared.outbox import ROW_COLUMNS, insert_sql
 
@@ -148,9 +149,7 @@ def _open_sqlite(path: str) -> sqlite3.Connection:
     # isolation_level=None: each INSERT is its own transaction, committed when it returns. Shared by the
     # threads of the process (always under AccessSpool's lock).
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=30000")
+    sqlite_pragmas(conn)
     return conn
 
 
@@ -179,6 +178,7 @@ class SpoolEraser:
         self.client = client
         self.since = time.time() - ERASED_KEEP_SECONDS  # at start: everyone announced in the last two days
         self.recent: dict[str, tuple[float, int]] = {}  # user id -> (announced at, highest row id then)
+        self.unflushed = False  # rows were deleted and the WAL that held them is not truncated yet
 
     def run_once(self) -> int:
         t = self.table
@@ -197,8 +197,9 @@ class SpoolEraser:
             self.recent = {u: v for u, v in self.recent.items() if now - v[0] < self.RECENT}
             if self.recent and not fresh:
                 removed += self._delete(conn, list(self.recent), after=min(v[1] for v in self.recent.values()))
-        if removed:
-            checkpoint_wal(self.raw_engine)
+        if removed or self.unflushed:
+            # A checkpoint a writer kept busy is tried again on every pass until it goes through.
+            self.unflushed = not checkpoint_wal(self.raw_engine)
         return removed
 
     def _delete(self, conn: Any, people: list[str], after: int) -> int:

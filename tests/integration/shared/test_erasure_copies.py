@@ -88,14 +88,19 @@ def test_the_append_only_file_forgets_consumed_messages_once_rewritten(aof_redis
     assert compact_redis_log("amqp://guest:guest@127.0.0.1:5672//") is False  # RabbitMQ: not a Redis
 
 
-def test_the_spool_forgets_published_rows_of_an_erased_person(tmp_path, redis_url):
+def spool_store(tmp_path: Path, redis_url: str) -> tuple:
+    """A spool database, the Redis where erasures are announced (none yet), and a text to look for on disk."""
     engine = make_engine(f"sqlite:///{tmp_path / 'spool.db'}")
     meta = MetaData()
     outbox = outbox_table(meta)
     meta.create_all(engine)
     client = redis.Redis.from_url(redis_url)
     client.delete("portal:privacy:erased")
-    secret = f"spool-{uuid.uuid4().hex}"
+    return engine, outbox, client, f"spool-{uuid.uuid4().hex}"
+
+
+def test_the_spool_forgets_published_rows_of_an_erased_person(tmp_path, redis_url):
+    engine, outbox, client, secret = spool_store(tmp_path, redis_url)
 
     def row(user: str, sent: bool) -> dict:
         body = json.dumps({"payload": {"user_id": user, "path": f"/api/content/items/{secret}-{user}"}})
@@ -133,3 +138,38 @@ def test_the_mail_spool_forgets_the_erased_address(tmp_path):
     assert files_holding(tmp_path, b"Ann") == []
 
 
+
+
+def test_the_gateways_own_writes_and_a_busy_checkpoint_leave_no_copy_of_an_erased_person(tmp_path, redis_url):
+    """The spool as the gateway writes it (its raw connection, pages filling and splitting under many rows), and
+    a checkpoint that a reader keeps from finishing: the eraser tries it again on its next passes, and neither
+    the database file nor the WAL holds the person afterwards."""
+    import sqlite3
+
+    from services.gateway.adapters.spool import AccessSpool
+
+    engine, outbox, client, secret = spool_store(tmp_path, redis_url)
+    spool = AccessSpool(engine, outbox)
+    for n in range(600):  # interleaved, so the person's rows share pages with others' that stay
+        user = "u-erased" if n % 3 == 0 else "u-other"
+        body = json.dumps({"payload": {"user_id": user, "path": f"/api/content/items/{secret}-{user}-{n:04d}"}})
+        spool.write(str(uuid.uuid4()), "gateway.request.completed", body)
+    with engine.begin() as conn:
+        conn.execute(outbox.update().values(sent_at=clock.now()))
+    eraser = SpoolEraser(engine, outbox, client)
+    announce_erased(client, "u-erased")
+
+    reader = sqlite3.connect(tmp_path / "spool.db")  # an open read transaction: the checkpoint cannot truncate
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM outbox").fetchone()
+    assert eraser.run_once() == 200
+    assert eraser.unflushed
+    reader.rollback()
+    reader.close()
+    for n in range(3):  # later writes copy pages into the WAL again
+        spool.write(str(uuid.uuid4()), "gateway.request.completed", json.dumps({"payload": {"n": n}}))
+    assert eraser.run_once() == 0 and not eraser.unflushed
+    spool.close()
+    assert files_holding(tmp_path, f"{secret}-u-erased".encode()) == []
+    assert files_holding(tmp_path, f"{secret}-u-other".encode())
+    engine.dispose()
