@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import setup_logging, worker_ready
+from kombu.asynchronous import Hub
 
 from shared.bus.topology import queue_for
 from shared.config import env_int
@@ -54,6 +56,7 @@ def make_celery(name: str, broker_url: str, consume_queue: str | None = None) ->
         queue = queue_for(consume_queue)
         app.conf.task_queues = [queue]
         app.conf.task_default_queue = queue.name
+        app.steps["consumer"].add(NoWaitWithWorkReady)
         # Now (a worker's start-up warnings come before Celery's logging set-up) and again at set-up.
         _configure_logging(consume_queue)()
         from shared import tracing
@@ -63,6 +66,40 @@ def make_celery(name: str, broker_url: str, consume_queue: str | None = None) ->
         if os.environ.get("PORTAL_METRICS_PORT"):
             worker_ready.connect(_serve_metrics, weak=False, dispatch_uid="portal-metrics")
     return app
+
+
+class NoWaitWithWorkReady(bootsteps.StartStopStep):
+    """The worker's event loop (kombu's ``Hub``) runs the callbacks queued with ``call_soon`` at the top of a round,
+    then sleeps in ``poll`` until a socket is readable or the next timer is due (up to 10 s). A callback queued
+    while that round's callbacks run waits for the poll to end: when the last message the broker may send (the
+    prefetch window) is read by such a callback, its acknowledgement waits too, the broker sends nothing more,
+    and the loop sleeps the full 10 s. It happens after a task held the loop a while (``--pool solo``: the
+    outage hold of ``shared/bus/consumer.py``) and the frames of several deliveries were read one callback after
+    another: on RabbitMQ the worker then received in bursts 10 s apart. Before each poll this step runs what is
+    ready, so the loop sleeps only with nothing left to do (tests/integration/shared/test_worker_loop.py)."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def start(self, parent: object) -> None:
+        hub = getattr(parent, "hub", None)
+        if hub is not None and not any(getattr(t, "__name__", "") == "run_ready" for t in hub.on_tick):
+            hub.on_tick.add(run_ready(hub))
+
+
+def run_ready(hub: Hub) -> Callable[[], None]:
+    """A tick callback for ``hub``: run its ready callbacks, and those they queue, before it polls."""
+
+    def tick() -> None:
+        for _ in range(1000):  # a reader queues itself again only while its socket has data
+            ready = hub._pop_ready()
+            if not ready:
+                return
+            for callback in ready:
+                if callback:
+                    callback()
+
+    tick.__name__ = "run_ready"
+    return tick
 
 
 def _configure_logging(service: str):
