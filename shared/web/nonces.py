@@ -12,7 +12,7 @@ own record, which also holds every nonce this process claimed in Redis before (a
 is refused as always). What the fallback gives up: a request captured on the wire could be replayed, read
 only and within seconds, to another process of the same service. Every other call is refused with 503 and
 ``Retry-After: 1``. After a failed claim no request asks Redis until a thread of the store's own, asking every
-``PROBE_SECONDS``, finds it back: a Redis that hangs costs the requests in flight at that moment its timeout,
+``shared/redis_probe.py``, finds it back: a Redis that hangs costs the requests in flight at that moment its timeout,
 not every request after.
 """
 
@@ -25,11 +25,11 @@ from collections import deque
 from typing import Protocol
 
 from shared.errors import Unavailable
+from shared.redis_probe import RedisProbe
 
 log = logging.getLogger(__name__)
 
 FRESH_SECONDS = 10  # a signature younger than this may be checked against this process's record alone
-PROBE_SECONDS = 0.5  # while Redis is away, how often a thread of its own asks whether it is back
 LOCAL_LIMIT = 100_000  # nonces this process remembers (about 60 s of 1,600 calls a second)
 
 
@@ -76,20 +76,18 @@ class RedisNonces:
         self.client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         self.local = MemoryNonces()
         self.fallback = fallback
-        self._up = threading.Event()
-        self._up.set()
-        self._lock = threading.Lock()
+        self.probe = RedisProbe(self.client, "nonces", "redis reachable again: signed calls claimed in Redis")
 
     @property
     def reachable(self) -> bool:
-        return self._up.is_set()
+        return self.probe.up
 
     def claim(self, nonce: str, ttl: int, fallback: bool = False) -> bool:
         import redis
 
         if not self.local.claim(nonce, ttl):
             return False  # this process has seen it: a replay, whatever Redis says
-        if self._up.is_set():
+        if self.probe.up:
             try:
                 return bool(self.client.set(self.PREFIX + nonce, b"1", nx=True, ex=max(1, ttl)))
             except redis.RedisError as exc:
@@ -99,27 +97,10 @@ class RedisNonces:
         raise Unavailable("Signed calls cannot be checked right now.", headers={"Retry-After": "1"})
 
     def _went_away(self, exc: Exception) -> None:
-        """Stop asking Redis on the request path; a thread of its own asks until it answers again."""
-        with self._lock:
-            if not self._up.is_set():
-                return
-            self._up.clear()
-        log.warning("redis unreachable (%s): signed calls checked against this process's nonces only; "
-                    "only fresh safe calls are answered", type(exc).__name__)
-        threading.Thread(target=self._wait_for_redis, name="nonces-probe", daemon=True).start()
-
-    def _wait_for_redis(self) -> None:
-        import redis
-
-        while True:
-            time.sleep(PROBE_SECONDS)
-            try:
-                self.client.ping()
-            except redis.RedisError:
-                continue
-            self._up.set()
-            log.warning("redis reachable again: signed calls claimed in Redis")
-            return
+        """Stop asking Redis on the request path until the probe finds it answering again."""
+        if self.probe.went_away():
+            log.warning("redis unreachable (%s): signed calls checked against this process's nonces only; "
+                        "only fresh safe calls are answered", type(exc).__name__)
 
 
 def nonce_store(redis_url: str | None) -> NonceStore:

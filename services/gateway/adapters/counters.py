@@ -23,6 +23,7 @@ from redis.exceptions import NoScriptError
 
 from services.gateway.domain import ratelimit
 from services.gateway.domain.ratelimit import Limit
+from shared.redis_probe import RedisProbe
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,6 @@ _WARN_EVERY = 30.0
 # After a failed call no request asks Redis until a thread of its own, asking this often, finds it answering:
 # a Redis that hangs (stopped, overloaded) would otherwise cost requests the whole socket timeout (1 s) again
 # and again; it costs the requests in flight when it stopped answering.
-PROBE_SECONDS = 0.5
 
 # KEYS: (current, previous) per counter, then the epoch key if ARGV[1] == "1".
 # ARGV: read-epoch flag, then the expiry of each counter.
@@ -68,9 +68,7 @@ class RequestCounters:
         self._local = threading.local()
         self._opened: list = []  # every thread's connection, so close() can reach them
         self._last_warning = 0.0
-        self._up = threading.Event()
-        self._up.set()
-        self._down_lock = threading.Lock()
+        self.probe = RedisProbe(client, "counters")
 
     def check(self, ip: str, user_id: str | None, *, read_epoch: bool = True,
               count_ip: bool = True) -> Verdict:
@@ -91,12 +89,12 @@ class RequestCounters:
             return Verdict(epoch=None)
         if read_epoch:
             keys.append(EPOCH_KEY)
-        if not self._up.is_set():
+        if not self.probe.up:
             return Verdict(epoch=None)
         try:
             results = self._run(keys, args)
         except redis.RedisError as exc:
-            self._went_away()
+            self.probe.went_away()
             self._warn(exc)
             return Verdict(epoch=None)
         for i, (kind, limit, elapsed) in enumerate(checks):
@@ -108,23 +106,6 @@ class RequestCounters:
             return Verdict(epoch=None)
         epoch = results[-1]
         return Verdict(epoch=epoch.decode() if isinstance(epoch, bytes) else str(epoch))
-
-    def _went_away(self) -> None:
-        with self._down_lock:
-            if not self._up.is_set():
-                return
-            self._up.clear()
-        threading.Thread(target=self._wait_for_redis, name="counters-probe", daemon=True).start()
-
-    def _wait_for_redis(self) -> None:
-        while True:
-            time.sleep(PROBE_SECONDS)
-            try:
-                self.client.ping()
-            except redis.RedisError:
-                continue
-            self._up.set()
-            return
 
     def _run(self, keys: list[str], args: list[str | int]) -> list:
         conn = self._connection()
