@@ -8,13 +8,10 @@ and reads ``[erased]`` too. Keys are loaded once per batch or page (one query), 
 
 from __future__ import annotations
 
-import binascii
 import json
 import logging
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -23,27 +20,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.audit.adapters import tables
+from services.audit.adapters.sealed_text import (
+    SEALED_PARTS,
+    SEALED_TOKEN,
+    SEALED_VALUE,
+    carried_values,
+    open_own,
+    open_parts,
+    opener,
+    sealed_payload,
+)
 from services.audit.domain import sealing, signing
 from services.audit.domain.chain import canonical_payload
 
 K = tables.person_keys
 log = logging.getLogger(__name__)
-_MARKS = tuple('"' + prefix for prefix in sealing.PREFIXES)  # how a sealed value starts inside payload JSON
-_TOKEN = r"([0-9a-f]{" + str(sealing.TOKEN_LEN) + r"})"
-# A sealed value as a member's value or a list element inside stored payload JSON, at any depth (group 1:
-# the whole value; group 2: the person's token; canonical JSON escapes every quote inside a string, so
-# ``:"``, ``,"`` and ``["`` start a string value there, never the inside of one), and any sealed value's
-# token (an actor column or a payload), for finding a page's people in one scan. Each pattern starts with
-# the literal ``"enc`` and looks behind it for the character before the quote: a pattern that starts with
-# the look-behind is tried at every position of the text, which cost several times the rest of the export.
-_BEFORE = r'"enc(?<=[:,\[]"enc)'
-_BODY = r"(?:#[0-9]+|[A-Za-z0-9+/]*={0,2})"
-_SEALED_VALUE = re.compile(r'"(enc(?<=[:,\[]"enc)[12]:' + _TOKEN + ":" + _BODY + ')"')
-_SEALED_TOKEN = re.compile(r"enc[12]:" + _TOKEN + r":")
-# A format-2 carrier (not a reference) as a whole payload string value: group 1 the value, group 2 its person.
-_CARRIER = re.compile(r'"(enc(?<=[:,\[]"enc)2:' + _TOKEN + r':[A-Za-z0-9+/]+={0,2})"')
-# The same values as ``_SEALED_VALUE`` for splitting a whole page: the format, the person, the body.
-_SEALED_PARTS = re.compile(_BEFORE + "([12]):" + _TOKEN + ":(" + _BODY + ')"')
 # Unwrapped ciphers by person, with the wrapped text they came from: every batch still reads the wrapped
 # keys (so a key destroyed by any process is seen at once), but unwrapping is skipped when the wrapped
 # text is the one already unwrapped (unwrapping every person of every batch cost ~5 µs per event).
@@ -197,20 +188,20 @@ class PersonKeys:
         for i, row in enumerate(rows):
             if sealing.is_sealed(row["actor"]):
                 people.add(sealing.sealed_person(row["actor"]))
-            if _sealed_payload(row["payload"]):
+            if sealed_payload(row["payload"]):
                 parsed[i] = json.loads(row["payload"])
-                people |= set(_SEALED_TOKEN.findall(row["payload"]))
+                people |= set(SEALED_TOKEN.findall(row["payload"]))
         if not people:
             return list(rows)
         ring = self.load(people)
         out = []
         for i, row in enumerate(rows):
             actor = row["actor"]
-            carried = _carried(ring, actor, row["payload"])
+            carried = carried_values(ring, actor, row["payload"])
             if sealing.is_sealed(actor):
                 row = {**row, "actor": sealing.opened_value(actor, ring.get(sealing.sealed_person(actor)), carried)}
             if i in parsed:
-                row = {**row, "payload": canonical_payload(_open_own(parsed[i], ring, carried, only))}
+                row = {**row, "payload": canonical_payload(open_own(parsed[i], ring, carried, only))}
             out.append(row)
         return out
 
@@ -220,8 +211,8 @@ class PersonKeys:
         exactly what decoding, opening and re-encoding would: the export of a million rows spent most of
         its time in that round trip. The page's people are found in one scan of all its text."""
         actors = [row["actor"] for row in rows]
-        sealed_text = "\n".join([*actors, *[row["payload"] for row in rows if _sealed_payload(row["payload"])]])
-        people = set(_SEALED_TOKEN.findall(sealed_text))
+        sealed_text = "\n".join([*actors, *[row["payload"] for row in rows if sealed_payload(row["payload"])]])
+        people = set(SEALED_TOKEN.findall(sealed_text))
         if not people:
             return list(rows)
         ring = self.load(people)
@@ -229,11 +220,11 @@ class PersonKeys:
         for row, actor in zip(rows, actors, strict=True):
             payload = row["payload"]
             sealed_actor = actor.startswith(sealing.PREFIXES)
-            if not sealed_actor and not _sealed_payload(payload):
+            if not sealed_actor and not sealed_payload(payload):
                 out.append(row)
                 continue
-            carried = _carried(ring, actor, payload)
-            row = {**row, "payload": _SEALED_VALUE.sub(_opener(ring, carried), payload)}
+            carried = carried_values(ring, actor, payload)
+            row = {**row, "payload": SEALED_VALUE.sub(opener(ring, carried), payload)}
             if sealed_actor:
                 row["actor"] = sealing.opened_value(actor, ring.get(sealing.sealed_person(actor)), carried)
             out.append(row)
@@ -243,17 +234,17 @@ class PersonKeys:
     def open_text(self, text: str, kept: dict[str, AESGCM | None] | None = None) -> str:
         """The export's JSON lines (one row each, written by the database: ``SearchRepository.json_lines``) with
         every sealed value opened where it is a member's value or a list element, exactly as ``open_rows``
-        opens the actor and the payload: one scan of the page's text (``_open_parts``).
+        opens the actor and the payload: one scan of the page's text (``open_parts``).
 
         ``kept``: person ciphers kept across the pages of one export (filled here). A key is never replaced,
         only destroyed, so a kept cipher stays right until then: the page's people already kept are only
         checked for a key destroyed since (``[erased]`` from the first page read after the destruction,
         as when every page loads its keys), and only people not met before are loaded."""
-        parts = _SEALED_PARTS.split(text)
+        parts = SEALED_PARTS.split(text)
         if len(parts) == 1:
             return text
         people = set(parts[2::4])
-        return _open_parts(parts, self.load(people) if kept is None else self._keep(kept, people))
+        return open_parts(parts, self.load(people) if kept is None else self._keep(kept, people))
 
     def _keep(self, kept: dict[str, AESGCM | None], people: set[str]) -> dict[str, AESGCM | None]:
         if len(kept) > _UNWRAPPED_MAX:
@@ -276,140 +267,3 @@ class PersonKeys:
             sql = f"SELECT person FROM audit_person_keys WHERE wrapped IS NULL AND person IN ({', '.join(['?'] * len(people))})"  # noqa: S608, E501 - placeholders only
             params = tuple(people)
         return [person for (person,) in conn.exec_driver_sql(sql, params).fetchall()]
-
-
-_AT = len(sealing.PREFIX2) + sealing.TOKEN_LEN + 1  # where a format-2 value's body starts
-
-
-def _opener(ring: dict[str, AESGCM | None], carried: dict[str, list[str] | str]):
-    """``re.sub`` replacement for one row's text: a sealed JSON string literal opened (``[erased]`` for a
-    destroyed key); one whose person has no key at all (text that only looks sealed) left as it is.
-    ``sealing.opened_value`` written out for the values ``_SEALED_VALUE`` matches: it runs for every sealed
-    value of an export, and its calls were most of the export's time."""
-    quote = encode_basestring_ascii
-
-    def opened(match: re.Match[str]) -> str:
-        value, token = match.group(1, 2)
-        if token not in ring:
-            return match.group(0)
-        if value[3] == "1":  # enc1: sealed on its own
-            return quote(sealing.unseal(ring[token], value))
-        held = carried.get(token)
-        if held is None:  # no carrier of its person in the row: text that only looks sealed
-            return match.group(0)
-        if type(held) is str:  # [erased] or [unreadable]
-            return quote(held)
-        index = int(value[_AT + 1:]) if value[_AT] == "#" else 0
-        return quote(held[index] if index < len(held) else sealing.UNREADABLE)
-
-    return opened
-
-
-_INDEX = {f"#{i}": i for i in range(16)}  # a reference's index, for the common ones without parsing
-_QUOTED = {text: encode_basestring_ascii(text) for text in (sealing.ERASED, sealing.UNREADABLE)}
-
-
-def _open_parts(parts: list[str], ring: dict[str, AESGCM | None]) -> str:
-    """A page's text split by ``_SEALED_PARTS`` (stride 4: the text before, then each value's format, person
-    and body) with each sealed value opened as ``_opener`` opens it in its row, in one pass. A row's carrier
-    of a person is opened when the row's first value of that person is met (``_row_literals``); a row ends
-    at a newline."""
-    quote = encode_basestring_ascii
-    out = [parts[0]]
-    append = out.append
-    carried: dict[str, list[str] | str] = {}
-    kinds, tokens, bodies = parts[1::4], parts[2::4], parts[3::4]
-    for at, (kind, token, body, after) in enumerate(zip(kinds, tokens, bodies, parts[4::4], strict=True)):
-        if token not in ring:  # no key was ever made: text that only looks sealed
-            append(f'"enc{kind}:{token}:{body}"')
-        elif kind == "1":
-            append(quote(sealing.unseal(ring[token], f"enc1:{token}:{body}")))
-        else:
-            held = carried.get(token)
-            if held is None:
-                held = carried[token] = _row_literals(kinds, tokens, bodies, parts, at, ring[token], token)
-            if isinstance(held, str):
-                append(held or f'"enc2:{token}:{body}"')  # "": no carrier of its person in the row
-            else:
-                index = _INDEX.get(body)
-                if index is None:
-                    index = int(body[1:]) if body[:1] == "#" else 0
-                append(held[index] if index < len(held) else _QUOTED[sealing.UNREADABLE])
-        append(after)
-        if carried and "\n" in after:
-            carried = {}
-    return "".join(out)
-
-
-def _row_literals(kinds: list[str], tokens: list[str], bodies: list[str], parts: list[str], at: int,
-                  aead: AESGCM | None, token: str) -> list[str] | str:
-    """The carrier of ``token`` in the row from value ``at`` (the row's first value of that person) to the
-    row's end, opened as ``_carried`` chooses among a row's carriers: the first one that opens, as the JSON
-    literals of its values; else the literal of what the last one read (``[erased]``, ``[unreadable]``);
-    "" when the row holds no carrier of the person."""
-    found: list[str] | str = ""
-    for j in range(at, len(kinds)):
-        body = bodies[j]
-        if kinds[j] == "2" and tokens[j] == token and body[:1] not in ("#", "=", ""):
-            found = _carrier_literals(aead, token, body)
-            if not isinstance(found, str):
-                return found
-        if "\n" in parts[4 * j + 4]:
-            break
-    return found
-
-
-def _carrier_literals(aead: AESGCM | None, token: str, body: str) -> list[str] | str:
-    """``sealing.open_values`` of a carrier, each value as its JSON literal (``encode_basestring_ascii``), or the
-    literal of ``[erased]`` / ``[unreadable]``. The plaintext is the compact JSON list of the values: when it is
-    printable ASCII without a backslash, its items are already those literals and are cut out of it."""
-    if aead is None:
-        return _QUOTED[sealing.ERASED]
-    try:
-        raw = binascii.a2b_base64(body)
-        plain = aead.decrypt(raw[:12], raw[12:], None)
-    except Exception:  # noqa: BLE001 - a wrong key or a damaged value: say so, never fail a read
-        return _QUOTED[sealing.UNREADABLE]
-    if plain.isascii():
-        text = plain.decode()
-        if text.isprintable() and "\\" not in text and text[:2] == '["' and text[-2:] == '"]':
-            items = text[2:-2].split('","')
-            if text.count('"') == 2 * len(items):  # no quote but the items' own
-                return [f'"{item}"' for item in items]
-    values = sealing.open_values(aead, f"{sealing.PREFIX2}{token}:{body}")  # what the cut does not cover
-    return _QUOTED[values] if isinstance(values, str) else [encode_basestring_ascii(v) for v in values]
-
-
-def _sealed_payload(payload: str) -> bool:
-    return _MARKS[0] in payload or _MARKS[1] in payload
-
-
-def _carried(ring: dict[str, AESGCM | None], actor: str, payload: str) -> dict[str, list[str] | str]:
-    """A row's format-2 carriers opened, by person: the actor column's and those in its payload. A person
-    whose key was never made is left out (their values are text that only looks sealed)."""
-    carriers = [actor] if actor.startswith(sealing.PREFIX2) and not sealing.is_reference(actor) else []
-    if _MARKS[1] in payload:
-        carriers += [m.group(1) for m in _CARRIER.finditer(payload)]
-    out: dict[str, list[str] | str] = {}
-    for carrier in carriers:
-        token = sealing.sealed_person(carrier)
-        if token in ring and not isinstance(out.get(token), list):  # the first one that opens
-            out[token] = sealing.open_values(ring[token], carrier)
-    return out
-
-
-_DROP = object()
-
-
-def _open_own(value: Any, ring: dict[str, AESGCM | None], carried: dict[str, list[str] | str], only: str) -> Any:
-    """``value`` with the strings sealed for ``only`` opened and those sealed for anyone else left out (the
-    member of an object, the element of a list), at any depth."""
-    if sealing.is_sealed(value):
-        token = sealing.sealed_person(value)
-        return sealing.opened_value(value, ring.get(token), carried) if token == only else _DROP
-    if isinstance(value, dict):
-        opened = {k: _open_own(v, ring, carried, only) for k, v in value.items()}
-        return {k: v for k, v in opened.items() if v is not _DROP}
-    if isinstance(value, list):
-        return [v for v in (_open_own(v, ring, carried, only) for v in value) if v is not _DROP]
-    return value
