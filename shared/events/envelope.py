@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from dataclasses import fields as fields_of
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +30,10 @@ class Event:
     traceparent: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The envelope as a dict, its payload a copy. Shallow where ``dataclasses.asdict`` copies deep: a
+        payload holds JSON values only, which no caller changes, and the deep copy of each cost more than
+        signing the event (every outbox row is built from one)."""
+        return {name: getattr(self, name) for name in _FIELDS} | {"payload": dict(self.payload)}
 
 
 class EnvelopeSchema(Schema):
@@ -50,6 +54,7 @@ class EnvelopeSchema(Schema):
 
 
 _envelope = EnvelopeSchema()
+_FIELDS = tuple(f.name for f in fields_of(Event))
 
 
 def new_event(

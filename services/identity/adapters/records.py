@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -63,38 +66,87 @@ def stored_throttle_key(secret: bytes, key: str) -> str:
 
 
 class ThrottleRepository:
-    """Consecutive failed logins per account key; the row is locked while a guess is being reserved. Rows
-    are stored under ``stored_throttle_key``."""
+    """Consecutive failed logins per account key; the rows are locked while a guess is being reserved. Rows
+    are stored under ``stored_throttle_key``. A login's guess counts on one or two rows: each method takes
+    them all in one statement (PostgreSQL: two for ``lock``), built once per dialect with bound parameters, so
+    SQLAlchemy compiles each once per process."""
 
     def __init__(self, session: Session, secret: bytes) -> None:
         self.s = session
         self.secret = secret
 
-    def lock(self, key: str, now: datetime) -> tuple[int, datetime | None]:
-        key = stored_throttle_key(self.secret, key)
-        table = t.login_throttle
-        dialect = self.s.get_bind().dialect.name
-        values = {"key": key, "failures": 0, "next_allowed_at": None, "updated_at": now}
-        if dialect == "postgresql":
-            self.s.execute(postgresql.insert(table).values(values).on_conflict_do_nothing())
-        else:
-            self.s.execute(sqlite.insert(table).values(values).on_conflict_do_nothing())
-        query = select(table.c.failures, table.c.next_allowed_at).where(table.c.key == key)
-        if dialect == "postgresql":
-            query = query.with_for_update()  # SQLite already holds the write lock (BEGIN IMMEDIATE)
-        row = self.s.execute(query).one()
-        return int(row[0]), row[1]
+    def _stored(self, keys: Sequence[str]) -> list[str]:
+        return [stored_throttle_key(self.secret, key) for key in keys]
 
-    def put(self, key: str, failures: int, next_allowed_at: datetime | None, now: datetime) -> None:
-        key = stored_throttle_key(self.secret, key)
-        table = t.login_throttle
-        self.s.execute(update(table).where(table.c.key == key)
-                       .values(failures=failures, next_allowed_at=next_allowed_at, updated_at=now))
+    def lock(self, keys: Sequence[str], now: datetime) -> list[tuple[int, datetime | None]]:
+        """Each key's ``(failures, next_allowed_at)``, ``(0, None)`` for a key never counted; the rows stay
+        locked until the transaction ends (SQLite: the transaction holds the write lock from its BEGIN
+        IMMEDIATE; PostgreSQL: the missing rows are made, then all are selected FOR UPDATE)."""
+        stored = self._stored(keys)
+        statements = _throttle_statements(self.s.get_bind().dialect.name)
+        if statements.make is not None:
+            self.s.execute(statements.make, [{"key": key, "updated_at": now} for key in stored])
+        found = {row[0]: (int(row[1]), row[2]) for row in self.s.execute(statements.read(len(stored)), _keys(stored))}
+        return [found.get(key, (0, None)) for key in stored]
+
+    def put(self, rows: Sequence[tuple[str, int, datetime | None]], now: datetime) -> None:
+        """Write ``(key, failures, next_allowed_at)`` rows, made if missing."""
+        statements = _throttle_statements(self.s.get_bind().dialect.name)
+        self.s.execute(statements.put, [{"key": stored_throttle_key(self.secret, key), "failures": failures,
+                                         "next_allowed_at": next_allowed, "updated_at": now}
+                                        for key, failures, next_allowed in rows])
+
+    def clear(self, keys: Sequence[str], now: datetime) -> None:
+        """No failures left on these keys' rows (a right password); keys without a row stay without one."""
+        stored = self._stored(keys)
+        self.s.execute(_clear_statement(len(stored)), {**_keys(stored), "updated_at": now})
 
     def failures(self, key: str) -> int:
         key = stored_throttle_key(self.secret, key)
         row = self.s.execute(select(t.login_throttle.c.failures).where(t.login_throttle.c.key == key)).first()
         return 0 if row is None else int(row[0])
+
+
+@dataclass(frozen=True)
+class _ThrottleStatements:
+    make: Any  # None on SQLite, whose write transaction already excludes every other writer
+    read: Callable[[int], Any]  # the SELECT of that many keys
+    put: Any
+
+
+# ``key IN (:k0, :k1)`` with a statement per number of keys (a login has one or two) rather than an
+# expanding parameter, whose SQL is rendered again at every execution.
+def _keys(stored: Sequence[str]) -> dict[str, str]:
+    return {f"k{n}": key for n, key in enumerate(stored)}
+
+
+def _key_in(count: int) -> Any:
+    return t.login_throttle.c.key.in_([bindparam(f"k{n}") for n in range(count)])
+
+
+@functools.cache
+def _clear_statement(count: int) -> Any:
+    return (update(t.login_throttle).where(_key_in(count))
+            .values(failures=0, next_allowed_at=None, updated_at=bindparam("updated_at")))
+
+
+@functools.cache
+def _throttle_statements(dialect: str) -> _ThrottleStatements:
+    table = t.login_throttle
+    postgres = dialect == "postgresql"
+    make_insert = postgresql.insert if postgres else sqlite.insert
+
+    @functools.cache
+    def read(count: int) -> Any:
+        query = select(table.c.key, table.c.failures, table.c.next_allowed_at).where(_key_in(count))
+        return query.with_for_update() if postgres else query
+
+    upsert = make_insert(table)
+    put = upsert.on_conflict_do_update(index_elements=[table.c.key], set_={
+        "failures": upsert.excluded.failures, "next_allowed_at": upsert.excluded.next_allowed_at,
+        "updated_at": upsert.excluded.updated_at})
+    make = make_insert(table).values(failures=0, next_allowed_at=None).on_conflict_do_nothing() if postgres else None
+    return _ThrottleStatements(make=make, read=read, put=put)
 
 
 class ConsentRepository:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.identity.adapters import tables as t
@@ -15,12 +15,22 @@ _USER_COLS = ("id", "name", "email", "phone", "password_hash", "email_verified",
               "updated_at", "password_changed_at", "erased_at")
 _SESSION_COLS = ("id", "user_id", "token_hash", "csrf_hash", "user_agent", "client_ip", "created_at",
                  "last_seen_at", "auth_time", "expires_at", "ended_at", "end_reason")
-
+# An account with its roles, one row per role (one row with a NULL role for an account without any): one
+# statement where two were. The statements a login runs are built once, with bound parameters, so executing
+# them neither builds a statement nor computes its cache key (SQLAlchemy compiles each once per process).
+_USER_ROWS = select(*(t.users.c[c] for c in _USER_COLS), t.user_roles.c.role).select_from(
+    t.users.outerjoin(t.user_roles, t.user_roles.c.user_id == t.users.c.id))
+_USER_BY_ID = _USER_ROWS.where(t.users.c.id == bindparam("value"))
+_USER_BY_EMAIL = _USER_ROWS.where(t.users.c.email == bindparam("value"))
+_ADD_SESSION = insert(t.sessions)
+_SESSION_BY_ID = select(t.sessions).where(t.sessions.c.id == bindparam("value"))
+_SESSION_BY_TOKEN = select(t.sessions).where(t.sessions.c.token_hash == bindparam("value"))
 
 
 def _changed(result: Any) -> bool:
     """Whether an UPDATE/DELETE touched a row (its result is a CursorResult, which has rowcount)."""
     return bool(getattr(result, "rowcount", 0))
+
 
 class UserRepository:
     def __init__(self, session: Session) -> None:
@@ -29,17 +39,18 @@ class UserRepository:
     def add(self, user: User) -> None:
         self.s.execute(insert(t.users).values({c: getattr(user, c) for c in _USER_COLS}))
 
-    def _one(self, where: Any) -> User | None:
-        row = self.s.execute(select(t.users).where(where)).mappings().first()
-        if row is None:
+    def _one(self, query: Any, value: str) -> User | None:
+        rows = self.s.execute(query, {"value": value}).all()
+        if not rows:
             return None
-        return User(**{c: row[c] for c in _USER_COLS}, roles=self.roles(row["id"]))
+        columns = dict(zip(_USER_COLS, rows[0], strict=False))
+        return User(**columns, roles=frozenset(row[-1] for row in rows if row[-1] is not None))
 
     def get(self, user_id: str) -> User | None:
-        return self._one(t.users.c.id == user_id)
+        return self._one(_USER_BY_ID, user_id)
 
     def by_email(self, email: str) -> User | None:
-        return self._one(t.users.c.email == email)
+        return self._one(_USER_BY_EMAIL, email)
 
     def update(self, user_id: str, **values: Any) -> None:
         self.s.execute(update(t.users).where(t.users.c.id == user_id).values(**values))
@@ -78,17 +89,17 @@ class SessionRepository:
         self.s = session
 
     def add(self, ls: LoginSession) -> None:
-        self.s.execute(insert(t.sessions).values({c: getattr(ls, c) for c in _SESSION_COLS}))
+        self.s.execute(_ADD_SESSION, {c: getattr(ls, c) for c in _SESSION_COLS})
 
-    def _one(self, where: Any) -> LoginSession | None:
-        row = self.s.execute(select(t.sessions).where(where)).mappings().first()
+    def _one(self, query: Any, value: str) -> LoginSession | None:
+        row = self.s.execute(query, {"value": value}).mappings().first()
         return None if row is None else LoginSession(**{c: row[c] for c in _SESSION_COLS})
 
     def get(self, session_id: str) -> LoginSession | None:
-        return self._one(t.sessions.c.id == session_id)
+        return self._one(_SESSION_BY_ID, session_id)
 
     def by_token_hash(self, token_hash: str) -> LoginSession | None:
-        return self._one(t.sessions.c.token_hash == token_hash)
+        return self._one(_SESSION_BY_TOKEN, token_hash)
 
     def active_for_user(self, user_id: str) -> list[LoginSession]:
         rows = self.s.execute(select(t.sessions).where(t.sessions.c.user_id == user_id,

@@ -127,7 +127,7 @@ def confirm_password_reset(uow: IdentityUow, hasher: PasswordHasher, counters: C
                          email_verified=True)
         keep = keep_session_id if keep_session_id and _owned(uow, keep_session_id, user.id) else None
         ended = end_user_sessions(uow, user.id, "password_reset", keep=keep)
-        uow.throttle.put(throttle_key(user.email), 0, None, now)
+        uow.throttle.clear((throttle_key(user.email),), now)
         uow.emit("identity.password.reset", subject=user.id, actor=user.id,
                  payload={"user_id": user.id, "sessions_ended": ended})
         uow.commit()

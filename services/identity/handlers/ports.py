@@ -3,6 +3,7 @@ counters, the erasure ledger's copy, as Protocols. ``adapters/`` implements them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -132,9 +133,11 @@ class Tokens(Protocol):
 class Throttle(Protocol):
     """``uow.throttle``: records.ThrottleRepository."""
 
-    def lock(self, key: str, now: datetime) -> tuple[int, datetime | None]: ...
+    def lock(self, keys: Sequence[str], now: datetime) -> list[tuple[int, datetime | None]]: ...
 
-    def put(self, key: str, failures: int, next_allowed_at: datetime | None, now: datetime) -> None: ...
+    def put(self, rows: Sequence[tuple[str, int, datetime | None]], now: datetime) -> None: ...
+
+    def clear(self, keys: Sequence[str], now: datetime) -> None: ...
 
     def failures(self, key: str) -> int: ...
 

@@ -119,7 +119,7 @@ def reserve_guess(uow: IdentityUow, settings: Settings, email: str, client_ip: s
         else:
             keys = (client_throttle_key(email, client_ip), throttle_key(email))
             delays = (True, False)
-        rows = [uow.throttle.lock(key, now) for key in keys]
+        rows = uow.throttle.lock(keys, now)
         for failures, next_allowed in rows:
             refused = _refusal(settings, failures, next_allowed, now)
             if refused is not None:
@@ -127,16 +127,16 @@ def reserve_guess(uow: IdentityUow, settings: Settings, email: str, client_ip: s
                 _failed(uow, settings, email, user, reason, client_ip)
                 uow.commit()
                 raise Throttled("Too many failed attempts. Try again later.", retry_after=wait)
-        for key, (failures, next_allowed), with_delays in zip(keys, rows, delays, strict=True):
-            uow.throttle.put(key, *_counted(settings, failures, next_allowed, now, with_delays), now)
+        uow.throttle.put([(key, *_counted(settings, failures, next_allowed, now, with_delays))
+                          for key, (failures, next_allowed), with_delays in zip(keys, rows, delays, strict=True)],
+                         now)
         uow.commit()
     return user, keys, known
 
 
 def clear_guesses(uow: IdentityUow, keys: tuple[str, ...], now: Any) -> None:
     """Inside the caller's unit of work: a right password clears the rows its guess was counted on."""
-    for key in keys:
-        uow.throttle.put(key, 0, None, now)
+    uow.throttle.clear(keys, now)
 
 
 def email_digest(settings: Settings, email: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -168,11 +169,17 @@ class FakeThrottle:
     def __init__(self) -> None:
         self.rows: dict[str, tuple[int, datetime | None]] = {}
 
-    def lock(self, key: str, now: datetime) -> tuple[int, datetime | None]:
-        return self.rows.setdefault(key, (0, None))
+    def lock(self, keys: Sequence[str], now: datetime) -> list[tuple[int, datetime | None]]:
+        return [self.rows.get(key, (0, None)) for key in keys]
 
-    def put(self, key: str, failures: int, next_allowed_at: datetime | None, now: datetime) -> None:
-        self.rows[key] = (failures, next_allowed_at)
+    def put(self, rows: Sequence[tuple[str, int, datetime | None]], now: datetime) -> None:
+        for key, failures, next_allowed_at in rows:
+            self.rows[key] = (failures, next_allowed_at)
+
+    def clear(self, keys: Sequence[str], now: datetime) -> None:
+        for key in keys:
+            if key in self.rows:
+                self.rows[key] = (0, None)
 
     def failures(self, key: str) -> int:
         return self.rows.get(key, (0, None))[0]
