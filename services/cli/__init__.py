@@ -242,6 +242,9 @@ def _add_service_commands() -> None:
 
 try:
     from services.cli.run import run as _run_command
+    from services.cli.workers import workers as _workers_command
+
+    main.add_command(_workers_command)
 
     main.add_command(_run_command)
 except ModuleNotFoundError as exc:  # the supervisor module is optional until it exists
