@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init
 
 from services.audit import handlers
 from services.audit.bootstrap import Container
@@ -36,8 +36,8 @@ def create_worker(container: Container) -> Celery:
 
     # Payloads are stored as their producer signed them: checked for shape, not re-validated field by field.
     register_consumer(app, "audit", store, runtime.dead_letters(), check_payloads=False)
-    worker_ready.connect(collect_less, weak=False, dispatch_uid="audit-collect-less")  # --pool solo
-    worker_process_init.connect(collect_less, weak=False, dispatch_uid="audit-collect-less-child")  # prefork
+    # Sent as a solo pool starts (``celery worker --pool solo``, ``portal workers``) and in each prefork child.
+    worker_process_init.connect(collect_less, weak=False, dispatch_uid="audit-collect-less")
     return app
 
 
@@ -50,8 +50,9 @@ GC_FIRST_THRESHOLD = 50_000
 
 
 def collect_less(**_kwargs: object) -> None:
-    """The consuming process's collector: what start-up made moves to the permanent generation (never walked
-    again), and the first generation is collected every ``GC_FIRST_THRESHOLD`` allocations."""
+    """The consuming process's collector (the whole process: under ``portal workers`` the other services'
+    workers too): what start-up made moves to the permanent generation (never walked again), and the first
+    generation is collected every ``GC_FIRST_THRESHOLD`` allocations."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_FIRST_THRESHOLD, 10, 10)
