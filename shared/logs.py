@@ -67,7 +67,7 @@ class JsonFormatter(logging.Formatter):
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
-            "service": self.service,
+            "service": getattr(record, "service", None) or self.service,  # a worker of `portal workers` names its own
             "process": self.process,
             "pid": record.process,
             "logger": record.name,

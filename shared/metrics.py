@@ -40,6 +40,10 @@ from prometheus_client.registry import Collector
 log = logging.getLogger("portal.metrics")
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# ``portal run`` runs every service's worker in one process (services/cli/workers.py), whose counters go to a
+# directory of their own; a service's /metrics adds those of its own ``service`` label from there.
+WORKERS_MULTIPROC_ENV = "PORTAL_WORKERS_MULTIPROC_DIR"
+METRICS_SERVICE_ENV = "PORTAL_METRICS_SERVICE"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 if os.environ.get(MULTIPROC_ENV):
     # The first count writes a file there: a fresh emptyDir or tmpfs has no such directory yet.
@@ -99,11 +103,29 @@ class StateCollector(Collector):
                             exc_info=True)
 
 
+class OneService(Collector):
+    """The samples labelled ``service`` in another multiprocess directory (the shared workers' process)."""
+
+    def __init__(self, path: str, service: str) -> None:
+        self.path, self.service = path, service
+
+    def collect(self) -> Iterator[Any]:
+        if not os.path.isdir(self.path):
+            return
+        for family in multiprocess.MultiProcessCollector(None, path=self.path).collect():
+            family.samples = [s for s in family.samples if s.labels.get("service") == self.service]
+            if family.samples:
+                yield family
+
+
 def registry(state: Iterable[StateReader] = ()) -> CollectorRegistry:
     """Every process's counters (the multiprocess directory, else this process) plus the state gauges."""
     if os.environ.get(MULTIPROC_ENV):
         reg = CollectorRegistry()
         multiprocess.MultiProcessCollector(reg)
+        shared, service = os.environ.get(WORKERS_MULTIPROC_ENV), os.environ.get(METRICS_SERVICE_ENV)
+        if shared and service and shared != os.environ[MULTIPROC_ENV]:
+            reg.register(OneService(shared, service))
     else:
         reg = CollectorRegistry()
         for collector in list(REGISTRY._collector_to_names):  # noqa: SLF001 - this process's own metrics

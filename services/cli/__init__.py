@@ -90,8 +90,11 @@ def relay(services: tuple[str, ...]) -> None:
     from shared.store_metrics import queue_depth
 
     tracing.configure("relay")  # each published event's span (shared/outbox.py), when exported
+    from shared.runtime import migrate_on_start
+
     for service in services or SERVICES:
-        container = load_container(service)
+        # Migrated already under `portal run` (PORTAL_MIGRATE_ON_START=0): no Alembic in this long-lived process.
+        container = load_container(service, run_migrations=migrate_on_start())
         state += container.runtime.metrics_state(consumes=False)
         relay_ = container.runtime.relay()
         interval = container.runtime.settings.relay_interval
@@ -242,6 +245,9 @@ def _add_service_commands() -> None:
 
 try:
     from services.cli.run import run as _run_command
+    from services.cli.workers import workers as _workers_command
+
+    main.add_command(_workers_command)
 
     main.add_command(_run_command)
 except ModuleNotFoundError as exc:  # the supervisor module is optional until it exists

@@ -13,9 +13,6 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from shared.bus.topology import QUEUE_BINDINGS
 from shared.events.signing import MASTER_ENV, PRODUCERS, derive_pair_key, pair_env
 
@@ -77,6 +74,18 @@ def ensure_audit_keys(var_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(folder, 0o700)
     private, public = folder / "audit-signing.pem", var_dir / "audit-signing.pub"
+    if not (private.exists() and public.exists()):
+        _make_key_pair(private, public)
+    os.chmod(private, 0o600)
+    return {SIGNING_KEY_FILE: str(private), PUBLIC_KEY_FILE: env.get(PUBLIC_KEY_FILE) or str(public)}
+
+
+def _make_key_pair(private: Path, public: Path) -> None:
+    """The missing file(s) of the pair. Imported here: `portal run` started with its keys in place stays
+    without cryptography (about 6 MiB) for the whole run."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     if not private.exists():
         key = Ed25519PrivateKey.generate()
         _write(private, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -85,8 +94,6 @@ def ensure_audit_keys(var_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
         loaded = serialization.load_pem_private_key(private.read_bytes(), password=None)
         _write(public, loaded.public_key().public_bytes(serialization.Encoding.PEM,
                                                         serialization.PublicFormat.SubjectPublicKeyInfo), 0o644)
-    os.chmod(private, 0o600)
-    return {SIGNING_KEY_FILE: str(private), PUBLIC_KEY_FILE: env.get(PUBLIC_KEY_FILE) or str(public)}
 
 
 def env_for(child: str, env: Mapping[str, str]) -> dict[str, str]:

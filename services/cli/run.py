@@ -43,6 +43,7 @@ from services.cli.run_plan import (
     readiness_urls,
     redis_spec,
     stop_stages,
+    worker_children,
     write_private_env,
 )
 from services.cli.schedule import start_in_thread
@@ -218,7 +219,7 @@ def _run(settings: RunSettings, layout: Layout) -> None:
                                    + " (set PORT / <SERVICE>_PORT / GATEWAY_METRICS_PORT / RELAY_METRICS_PORT"
                                    " / SCHEDULER_METRICS_PORT / PORTAL_REDIS_PORT)")
 
-    names = ["redis", *(f"{s}-web" for s in layout.web), *(f"{s}-worker" for s in layout.workers), "relay"]
+    names = ["redis", *(f"{s}-web" for s in layout.web), *worker_children(settings, layout), "relay"]
     log = LogMux(sys.stdout, names)
     supervisor = Supervisor([], settings.run_dir, log, Backoff(), settings.stop_grace)
     supervisor.hurry = lambda: stop.count > 1

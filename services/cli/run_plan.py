@@ -16,6 +16,7 @@ from services.cli.redis_users import LOCAL, REDIS_PASSWORDS, embedded_redis_url,
 from services.cli.supervisor import ChildSpec
 from shared.config import REPO_ROOT, ConfigError, broker_url, env_float, env_int, env_str, redis_url
 from shared.logs import json_format
+from shared.metrics import METRICS_SERVICE_ENV, MULTIPROC_ENV, WORKERS_MULTIPROC_ENV
 
 SERVICES = ("identity", "linking", "content", "audit", "web", "gateway")
 BACKENDS = ("identity", "linking", "content", "audit")  # every service but the gateway has a worker
@@ -46,6 +47,7 @@ class RunSettings:
     relay_metrics_port: int = 0  # the relay's own /metrics listener (0: none)
     scheduler_metrics_port: int = 0  # the scheduler's own /metrics listener (0: none)
     scheduler_process: bool = False  # the scheduler as a child of its own, else a thread of the supervisor
+    shared_workers: bool = True  # every service's worker in one process (``portal workers``), else one each
 
     @classmethod
     def from_env(cls) -> RunSettings:
@@ -78,7 +80,15 @@ class RunSettings:
             relay_metrics_port=env_int("RELAY_METRICS_PORT", env_int("PORT", 8080) + 1001),
             scheduler_metrics_port=env_int("SCHEDULER_METRICS_PORT", env_int("PORT", 8080) + 1002),
             scheduler_process=env_str("PORTAL_SCHEDULER_PROCESS", "0") in ("1", "true", "yes"),
+            # PORTAL_SHARED_WORKERS=0: one `celery worker` process per service, as compose and Kubernetes run them.
+            shared_workers=env_str("PORTAL_SHARED_WORKERS", "1") in ("1", "true", "yes"),
         )
+
+    @property
+    def one_worker_process(self) -> bool:
+        """The services' workers in one process: asked for, and each consuming one batch at a time (a prefork
+        pool of several is a process per service of its own)."""
+        return self.shared_workers and self.worker_concurrency <= 1
 
     @property
     def run_dir(self) -> Path:
@@ -335,8 +345,9 @@ def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
     specs = [ChildSpec(f"{s}-web", gunicorn_argv(settings, s, f"{LOCAL}:{settings.service_ports[s]}"),
                        metrics_env(settings, web_env, s), handover=WEB_HANDOVER_S)
              for s in layout.web if s != "gateway"]
-    specs += [ChildSpec(f"{s}-worker", celery_argv(settings, s), metrics_env(settings, env, s))
-              for s in layout.workers]
+    if not settings.one_worker_process:
+        specs += [ChildSpec(f"{s}-worker", celery_argv(settings, s), metrics_env(settings, env, s))
+                  for s in layout.workers]
     if relay_services:
         relay_env = listener_env(metrics_env(settings, env, "relay"), settings.relay_metrics_port)
         specs.append(ChildSpec("relay", (_bin("portal"), "relay", *relay_services), relay_env))
@@ -351,7 +362,41 @@ def plan(settings: RunSettings, layout: Layout, relay_services: tuple[str, ...],
             argv += ("--bind", f"{LOCAL}:{settings.gateway_metrics_port}")
             gateway_env["GATEWAY_METRICS_PORT"] = str(settings.gateway_metrics_port)
         specs.append(ChildSpec("gateway", argv, gateway_env))
-    return [replace(s, env=child_secrets(s.name, s.env, redis_port)) for s in specs]
+    specs = [replace(s, env=child_secrets(s.name, s.env, redis_port)) for s in specs]
+    if settings.one_worker_process and layout.workers:
+        webs = len([s for s in specs if s.name.endswith("-web")])
+        specs.insert(webs, workers_spec(settings, layout, env, redis_port))
+    return specs
+
+
+WORKERS = "workers"  # the child running every service's worker (``portal workers``)
+
+
+def worker_children(settings: RunSettings, layout: Layout) -> list[str]:
+    if not layout.workers:
+        return []
+    return [WORKERS] if settings.one_worker_process else [f"{s}-worker" for s in layout.workers]
+
+
+def workers_spec(settings: RunSettings, layout: Layout, env: Mapping[str, str],
+                 redis_port: int | None) -> ChildSpec:
+    """``portal workers``: every service's worker in one process (services/cli/workers.py). It holds what each
+    of them would (``child_secrets`` of ``<service>-worker``: their event keys, audit's secrets and signing
+    key) and, with the embedded Redis, each service's own broker URL (its Redis user) under
+    ``PORTAL_WORKER_REDIS_URL_<SERVICE>`` and no ``REDIS_URL`` of its own. Its counters go to a directory of
+    their own, which each service's ``/metrics`` reads for its own ``service`` label (``shared/metrics.py``)."""
+    from services.cli.workers import redis_url_env
+
+    merged: dict[str, str] = {}
+    for service in layout.workers:
+        own = child_secrets(f"{service}-worker", env, redis_port)
+        merged.update(own)
+        if redis_port is not None:  # the embedded Redis: a user per service
+            merged[redis_url_env(service)] = own["REDIS_URL"]
+    if redis_port is not None:
+        merged.pop("REDIS_URL", None)
+    merged[MULTIPROC_ENV] = str(settings.metrics_dir / WORKERS)
+    return ChildSpec(WORKERS, (_bin("portal"), "workers", *layout.workers), merged)
 
 
 def child_secrets(child: str, env: Mapping[str, str], redis_port: int | None) -> dict[str, str]:
@@ -365,7 +410,10 @@ def child_secrets(child: str, env: Mapping[str, str], redis_port: int | None) ->
 def metrics_env(settings: RunSettings, env: dict[str, str], owner: str) -> dict[str, str]:
     """A service's web tier and worker share one multiprocess directory (``shared/metrics.py``), so the
     service's ``/metrics`` counts both; ``portal run`` empties ``var/metrics`` before it starts them."""
-    return {**env, "PROMETHEUS_MULTIPROC_DIR": str(settings.metrics_dir / owner)}
+    own = {**env, MULTIPROC_ENV: str(settings.metrics_dir / owner)}
+    if settings.one_worker_process and owner in BACKENDS:  # its worker counts in the workers' directory
+        own.update({WORKERS_MULTIPROC_ENV: str(settings.metrics_dir / WORKERS), METRICS_SERVICE_ENV: owner})
+    return own
 
 
 def listener_env(env: dict[str, str], port: int) -> dict[str, str]:
@@ -380,7 +428,7 @@ def stop_stages(specs: list[ChildSpec]) -> list[list[str]]:
     return [
         [n for n in names if n in ("gateway", "scheduler")],
         [n for n in names if n.endswith("-web") or n == "relay"],
-        [n for n in names if n.endswith("-worker")],
+        [n for n in names if n.endswith("-worker") or n == WORKERS],
         ["redis"],
     ]
 

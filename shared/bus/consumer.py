@@ -73,7 +73,9 @@ def register_consumer(
     publisher = CeleryPublisher(app)
     signing.require_verify_keys(service)
 
-    @app.task(name=DELIVER_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
+    # shared=False: this app's task only. Celery adds a shared task to every app finalized after it, and
+    # `portal workers` holds every service's app in one process, each with a `deliver` of this same name.
+    @app.task(name=DELIVER_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, shared=False)
     def deliver(self: Any, events: list[dict[str, Any]], attempt: int = 0) -> int:
         started, started_ns = time.perf_counter(), time.time_ns()
         good_raw, good = _load_or_dead_letter(service, events, dead_letters, attempt, check_payloads)

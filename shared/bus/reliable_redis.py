@@ -11,8 +11,9 @@ every consumer drops by ``event_id``.
 
 A message a consumer holds (recorded in ``unacked``) is also recorded as that consumer's, and every
 consumer keeps a lease of its own alive (``portal:consumer:<id>``, renewed every second, lapsing after
-``LEASE_SECONDS``). Every consumer sweeps once a second: what a consumer whose lease lapsed still held is
-put back in its queue. A worker killed in the middle of a batch therefore has that batch delivered again
+``LEASE_SECONDS``). Every consumer sweeps once a second (from kombu's event loop, or as it polls when it
+runs without one, as ``portal workers`` does): what a consumer whose lease lapsed still held is put back in
+its queue. A worker killed in the middle of a batch therefore has that batch delivered again
 within seconds by any consumer alive, instead of after kombu's visibility timeout (300 s here), which
 stays as the fallback for messages without an owner. The lease is renewed by a thread of its own while
 the channel consumes, so a worker that runs its tasks in the consuming process (``--pool solo``, which
@@ -140,6 +141,7 @@ class Channel(kombu_redis.Channel):
         self._consumer_id = uuid.uuid4().hex
         self._recovered: set[str] = set()
         self._beaten_at = -BEAT_SECONDS
+        self._swept_at = -BEAT_SECONDS
         self._keeper_stop: threading.Event | None = None
         self.delivering_from: str | None = None  # the queue of the message being handed over
 
@@ -158,6 +160,7 @@ class Channel(kombu_redis.Channel):
 
     def sweep(self) -> int:
         """Renew the lease, then restore what dead consumers held."""
+        self._swept_at = monotonic()
         self.beat(force=True)
         with self.conn_or_acquire() as client:
             return self.qos.restore_orphans(client)
@@ -231,7 +234,8 @@ class Channel(kombu_redis.Channel):
             return super()._brpop_start(timeout)
         if timeout is None:
             timeout = self.brpop_timeout
-        self.beat()  # a consumer without kombu's event loop keeps its lease while it polls
+        if monotonic() - self._swept_at >= BEAT_SECONDS:
+            self.sweep()  # a consumer without kombu's event loop (``portal workers``) sweeps as it polls
         queue = queues[0]
         self._reliable_queue = queue
         self._in_poll = self.client.connection

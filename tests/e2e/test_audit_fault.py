@@ -19,7 +19,7 @@ from shared.db import make_engine
 from shared.events import Event
 from shared.outbox import OutboxRelay, add_events, outbox_table
 from tests.support.audit_keys import audit_keys_env
-from tests.support.processes import REPO, base_env, celery_worker, wait_until
+from tests.support.processes import REPO, Proc, base_env, celery_worker, portal_workers, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 TOTAL = 5000
@@ -67,7 +67,15 @@ def _broker_state(redis_url: str) -> dict:
             "mutex_ttl": client.ttl("unacked_mutex"), "audit_queue": client.llen("events.audit")}
 
 
-def test_killing_the_audit_worker_loses_and_duplicates_nothing(tmp_path, redis_url, database_url, monkeypatch):
+def audit_worker(runner: str, env: dict[str, str], tmp_path, name: str) -> Proc:
+    if runner == "portal workers":  # `portal run`'s: every service's worker on a thread of one process
+        return portal_workers(("audit",), env, tmp_path, name=name)
+    return celery_worker("audit", env, tmp_path, name=name)
+
+
+@pytest.mark.parametrize("runner", ["celery worker", "portal workers"])
+def test_killing_the_audit_worker_loses_and_duplicates_nothing(tmp_path, redis_url, database_url, monkeypatch,
+                                                               runner):
     env = {"AUDIT_DATABASE_URL": database_url, "REDIS_URL": redis_url, "PORTAL_INTERNAL_SECRET": "fault-" + "9f3b" * 8,
            "PORTAL_AUDIT_CHECKPOINT_EVERY": "100", **audit_keys_env(tmp_path)}
     for key, value in env.items():
@@ -92,7 +100,7 @@ def test_killing_the_audit_worker_loses_and_duplicates_nothing(tmp_path, redis_u
     relay = OutboxRelay(producer, outbox, CeleryPublisher(make_celery("fault.relay", redis_url), max_per_message=25),
                         batch_size=50)
 
-    first = celery_worker("audit", worker_env, tmp_path, name="audit-first").start()
+    first = audit_worker(runner, worker_env, tmp_path, "audit-first").start()
     second = None
     try:
         with ThrottledRelay(relay):
@@ -106,7 +114,7 @@ def test_killing_the_audit_worker_loses_and_duplicates_nothing(tmp_path, redis_u
             # Checked before the second worker starts: once running, it hands the dead worker's batch back
             # to the queue as soon as that worker's lease lapses (seconds), which is what is under test.
             assert _broker_state(redis_url)["unacked"] > 0, "the kill came too late to catch a held batch"
-            second = celery_worker("audit", worker_env, tmp_path, name="audit-second").start()
+            second = audit_worker(runner, worker_env, tmp_path, "audit-second").start()
             try:
                 wait_until(lambda: stored() == TOTAL and relay.pending() == 0, timeout=90, interval=0.5,
                            message=f"all {TOTAL} events stored")

@@ -91,7 +91,7 @@ def test_portal_commands_find_the_running_platform(platform: Platform):
 @pytest.mark.skipif(not LAYOUT.workers, reason="no service has a Celery worker in this checkout")
 def test_a_killed_worker_and_web_process_are_restarted(platform: Platform):
     service = "linking" if "linking" in LAYOUT.workers else LAYOUT.workers[0]
-    worker = f"{service}-worker"
+    worker = platform.worker_child(service)
     before = platform.pids()
     os.kill(before[worker], signal.SIGKILL)
 
@@ -101,7 +101,7 @@ def test_a_killed_worker_and_web_process_are_restarted(platform: Platform):
 
     wait_until(lambda: restarted(worker), timeout=30, message=f"{worker} restarted")
     assert f"{worker} exited unexpectedly (signal SIGKILL)" in platform.proc.output()
-    consuming = re.compile(rf"{worker}\s+\| .*{service}@\S+ ready\.")
+    consuming = re.compile(rf"{worker}\s+\| .*ready\.")
     wait_until(lambda: consuming.search(platform.proc.output().split(f"restarted {worker}")[-1]),
                timeout=60, message="restarted worker consuming again")
     assert _group_gone(before[worker])  # the killed worker's pool processes were cleaned up
@@ -132,19 +132,29 @@ def test_each_process_holds_only_its_own_keys_and_redis_user(platform: Platform)
     pair keys it signs or verifies with, and its own Redis user's URL and no other Redis password."""
     envs = {name: _environ(pid) for name, pid in platform.pids().items() if name != "redis"}
     assert set(envs) >= platform.expected_children() - {"redis"}
+    def user(url: str) -> str:
+        return redis.Redis.from_url(url).connection_pool.connection_kwargs["username"]
+
     for name, env in envs.items():
         assert MASTER_ENV not in env, name
         assert "PORTAL_EVENT_MASTER_KEY" not in " ".join(env.values()), name
         held = {k for k in env if k.startswith("PORTAL_EVENT_KEY_")}
-        assert held == event_keys_for(name), name
         assert not [k for k in env if k.startswith("PORTAL_REDIS_PASSWORD")], name
+        if name == "workers":  # every service's worker: what they hold between them, each its own Redis user
+            assert held == set().union(*(event_keys_for(f"{s}-worker") for s in LAYOUT.workers))
+            if not platform.external_redis:
+                assert "REDIS_URL" not in env
+                assert {s: user(env[f"PORTAL_WORKER_REDIS_URL_{s.upper()}"]) for s in LAYOUT.workers} \
+                    == {s: s for s in LAYOUT.workers}
+            continue
+        assert held == event_keys_for(name), name
         if not platform.external_redis:
-            assert redis.Redis.from_url(env["REDIS_URL"]).connection_pool.connection_kwargs["username"] \
-                == redis_user(name), name
+            assert user(env["REDIS_URL"]) == redis_user(name), name
     if "content-web" in envs:
         assert not [k for k in envs["content-web"] if k.startswith("PORTAL_EVENT_KEY_IDENTITY_")]
-    if "audit-worker" in envs:
-        assert {pair_env(p, "audit") for p in PRODUCERS} <= set(envs["audit-worker"])
+    for audit_worker in ("audit-worker", "workers"):
+        if audit_worker in envs:
+            assert {pair_env(p, "audit") for p in PRODUCERS} <= set(envs[audit_worker])
     assert "PORTAL_EVENT_MASTER_KEY" not in (platform.var_dir / "portal.env").read_text()
 
 
@@ -199,7 +209,7 @@ def test_redis_refuses_strangers_wrong_users_and_administration(platform: Platfo
     """The embedded Redis: no default user, a right user with a wrong password is refused, and a service's
     user may use the queues but not FLUSHALL, CONFIG or DEBUG; the gateway's user cannot read the queues."""
     envs = {name: _environ(pid) for name, pid in platform.pids().items() if name != "redis"}
-    content = redis.Redis.from_url(envs["content-worker"]["REDIS_URL"])
+    content = redis.Redis.from_url(envs["content-web"]["REDIS_URL"])
     port = content.connection_pool.connection_kwargs["port"]
     for username, password in ((None, None), ("default", "x"), ("content", "wrong-password"),
                                ("admin", "wrong-password"), ("nobody", "x")):

@@ -136,8 +136,10 @@ def test_every_process_logs_one_json_object_per_line(platform: Platform):
         assert {"time", "level", "service", "process", "pid", "logger", "message", "correlation_id"} <= set(line)
         by_child.setdefault(match.group(1), []).append(line)
     assert not not_json, "\n".join(not_json[:20])
-    assert {"identity-web", "audit-worker", "relay", "gateway"} <= set(by_child), sorted(by_child)
+    audit_worker = platform.worker_child("audit")
+    assert {"identity-web", audit_worker, "relay", "gateway"} <= set(by_child), sorted(by_child)
     assert {line["service"] for line in by_child["identity-web"]} == {"identity"}
-    assert {line["process"] for line in by_child["audit-worker"]} == {"worker"}
+    assert {line["process"] for line in by_child[audit_worker]} == {"worker"}
+    assert "audit" in {line["service"] for line in by_child[audit_worker]}  # its thread's lines name its service
     warned = [line for line in by_child["gateway"] if "Invalid request" in line["message"]]
     assert warned and warned[0]["level"] == "warning" and warned[0]["service"] == "gateway"

@@ -328,13 +328,14 @@ def test_erasure_completes_after_the_content_worker_comes_back(platform: Platfor
     assert query.status_code == 201, query.text
     reauth(base, late)
 
-    pid = platform.pids()["content-worker"]
+    worker = platform.worker_child("content")  # under `portal run`, the process of every service's worker
+    pid = platform.pids()[worker]
     os.kill(pid, signal.SIGKILL)
     started = request_erasure(base, late)
     status = erasure_completed(base, started["id"])
     assert_results(status)
     # It was a new content worker (the supervisor's restart) that answered, after it started.
-    restarted = platform.pids().get("content-worker")
+    restarted = platform.pids().get(worker)
     assert restarted and restarted != pid, (pid, restarted)
     answered = datetime.fromisoformat(status["results"]["content"]["answered_at"])
     assert answered >= process_started_at(restarted), (answered, process_started_at(restarted))

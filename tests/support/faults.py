@@ -153,8 +153,9 @@ class Figures:
 @dataclass(frozen=True)
 class Fault:
     """``target`` names a child of ``portal run`` (its pid file in ``var/run``); ``gateway-worker`` is one
-    of the gateway master's workers. ``down`` 0 is kill -9 (the supervisor restarts it); otherwise the
-    process is stopped (SIGSTOP) for that many seconds and then continued."""
+    of the gateway master's workers, ``audit-worker`` the process running audit's worker (``child``). ``down``
+    0 is kill -9 (the supervisor restarts it); otherwise the process is stopped (SIGSTOP) for that many
+    seconds and then continued."""
 
     name: str
     target: str
@@ -173,10 +174,19 @@ READY_LINES = {
 }
 
 
+def child(platform: Platform, target: str) -> str:
+    """The child of ``portal run`` that ``target`` is: a service's worker runs in the process of every service's
+    worker (``workers``) unless the platform runs one per service."""
+    if target.endswith("-worker") and target != "gateway-worker":
+        return platform.worker_child(target.removesuffix("-worker"))
+    return target
+
+
 def ready_count(platform: Platform, target: str) -> int:
     if target not in READY_LINES:
         return 0
     name, marker = READY_LINES[target]
+    name = child(platform, name)
     return sum(1 for line in platform.proc.output().splitlines()
                if marker in line and line[9:].startswith(name + " "))
 
@@ -187,7 +197,7 @@ def target_pid(platform: Platform, target: str) -> int:
         workers = psutil.Process(pids["gateway"]).children()
         assert workers, "the gateway master has no workers"
         return workers[0].pid
-    return pids[target]
+    return pids[child(platform, target)]
 
 
 def back(platform: Platform, target: str, old_pid: int, readies: int) -> bool:

@@ -39,6 +39,7 @@ class Platform:
     started_pids: dict[str, int] = field(default_factory=dict)
     metrics_ports: dict[str, int] = field(default_factory=dict)  # gateway (internal), relay, scheduler
     scheduler_process: bool = False  # PORTAL_SCHEDULER_PROCESS: the scheduler a child, not a supervisor thread
+    shared_workers: bool = True  # PORTAL_SHARED_WORKERS: every service's worker in one process
 
     @property
     def url(self) -> str:
@@ -51,8 +52,14 @@ class Platform:
         run = self.var_dir / "run"
         return {p.stem: int(p.read_text()) for p in run.glob("*.pid") if p.stem != "supervisor"}
 
+    def worker_child(self, service: str) -> str:
+        """The child of ``portal run`` whose process runs ``service``'s worker."""
+        return "workers" if self.shared_workers else f"{service}-worker"
+
     def expected_children(self) -> set[str]:
-        names = {f"{s}-web" for s in LAYOUT.web if s != "gateway"} | {f"{s}-worker" for s in LAYOUT.workers}
+        names = {f"{s}-web" for s in LAYOUT.web if s != "gateway"}
+        if LAYOUT.workers:  # every service's worker in one process unless PORTAL_SHARED_WORKERS=0
+            names |= {"workers"} if self.shared_workers else {f"{s}-worker" for s in LAYOUT.workers}
         if "gateway" in LAYOUT.web:
             names.add("gateway")
         if any(s in LAYOUT.workers for s in SCHEDULED) and self.scheduler_process:
@@ -95,8 +102,9 @@ def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None,
         "PORTAL_SCHEDULE_START_DELAY": "3600",
         **(extra_env or {}),
     }
-    if os.environ.get("PORTAL_SERVICES"):
-        extra["PORTAL_SERVICES"] = os.environ["PORTAL_SERVICES"]
+    for name in ("PORTAL_SERVICES", "PORTAL_SHARED_WORKERS"):  # a chosen layout (0: a worker process each)
+        if os.environ.get(name):
+            extra[name] = os.environ[name]
     external_redis = shared_redis_url()
     if external_redis:
         extra["REDIS_URL"] = external_redis
@@ -111,7 +119,8 @@ def running_platform(tmp_path: Path, extra_env: dict[str, str] | None = None,
             extra["PORTAL_BROKER_URL"] = cleanup.enter_context(private_vhost(broker))
         proc = Proc("portal-run", [str(VENV_BIN / "portal"), "run"], base_env(extra), tmp_path).start()
         platform = Platform(proc, var_dir, port, ports, bool(external_redis), metrics_ports=metrics_ports,
-                            scheduler_process=extra.get("PORTAL_SCHEDULER_PROCESS", "0") in ("1", "true", "yes"))
+                            scheduler_process=extra.get("PORTAL_SCHEDULER_PROCESS", "0") in ("1", "true", "yes"),
+                            shared_workers=extra.get("PORTAL_SHARED_WORKERS", "1") in ("1", "true", "yes"))
         try:
             wait_until(lambda: _ready(proc), timeout=150, interval=0.2, message="portal run ready line")
             platform.started_pids = platform.pids()

@@ -78,6 +78,11 @@ def celery_worker(service: str, env: dict[str, str], log_dir: Path, concurrency:
     ], env, log_dir)
 
 
+def portal_workers(services: tuple[str, ...], env: dict[str, str], log_dir: Path, name: str = "workers") -> Proc:
+    """``portal workers``: the named services' workers in one process, as ``portal run`` starts them."""
+    return Proc(name, [str(VENV_BIN / "portal"), "workers", *services], {**env, "PORTAL_SUPERVISED": "1"}, log_dir)
+
+
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -131,14 +131,36 @@ def test_plan_names_every_process_with_its_command(tmp_path):
     specs = {s.name: s for s in plan(settings(tmp_path), full_layout(), ("identity", "linking"), {})}
     assert list(specs) == [
         "identity-web", "linking-web", "content-web", "audit-web", "web-web",
-        "identity-worker", "linking-worker", "content-worker", "audit-worker", "relay", "scheduler", "gateway",
+        "workers", "relay", "scheduler", "gateway",
     ]
     assert app_and_bind(specs["linking-web"].argv) == ("services.linking.wsgi:app", "127.0.0.1:18102")
     assert app_and_bind(specs["gateway"].argv) == ("services.gateway.wsgi:app", "127.0.0.1:18080")
-    worker = specs["audit-worker"].argv
-    assert worker[1:6] == ("-A", "services.audit.worker", "worker", "-Q", "events.audit")
+    assert specs["workers"].argv[1:] == ("workers", "identity", "linking", "content", "audit")
     assert specs["relay"].argv[1:] == ("relay", "identity", "linking")
     assert specs["scheduler"].argv[1:] == ("schedule", "identity", "content", "audit")
+
+
+def test_one_worker_process_per_service_when_asked_or_with_a_pool_of_several(tmp_path):
+    for own in (settings(tmp_path, shared_workers=False), settings(tmp_path, worker_concurrency=2)):
+        specs = {s.name: s for s in plan(own, full_layout(), ("identity",), {})}
+        assert [n for n in specs if "worker" in n] == [
+            "identity-worker", "linking-worker", "content-worker", "audit-worker"]
+        worker = specs["audit-worker"].argv
+        assert worker[1:6] == ("-A", "services.audit.worker", "worker", "-Q", "events.audit")
+        assert stop_stages(list(specs.values()))[2] == [
+            "identity-worker", "linking-worker", "content-worker", "audit-worker"]
+        assert "PORTAL_WORKERS_MULTIPROC_DIR" not in specs["audit-web"].env
+
+
+def test_each_service_reads_its_own_worker_counters_from_the_shared_workers_directory(tmp_path):
+    specs = {s.name: s for s in plan(settings(tmp_path), full_layout(), ("identity",), {})}
+    shared = str(tmp_path / "metrics" / "workers")
+    assert specs["workers"].env["PROMETHEUS_MULTIPROC_DIR"] == shared
+    for service in ("identity", "linking", "content", "audit"):
+        web = specs[f"{service}-web"].env
+        assert web["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "metrics" / service)
+        assert (web["PORTAL_WORKERS_MULTIPROC_DIR"], web["PORTAL_METRICS_SERVICE"]) == (shared, service)
+    assert "PORTAL_WORKERS_MULTIPROC_DIR" not in specs["gateway"].env | specs["relay"].env | specs["web-web"].env
 
 
 def app_and_bind(argv: tuple[str, ...]) -> tuple[str, str]:
@@ -165,7 +187,7 @@ def test_plan_without_a_gateway_or_outboxes_starts_neither(tmp_path):
     layout = Layout(web=("linking",), workers=("linking",), migrations=("linking",),
                     missing=("identity", "content", "audit", "gateway"))
     names = [s.name for s in plan(settings(tmp_path), layout, (), {})]
-    assert names == ["linking-web", "linking-worker"]
+    assert names == ["linking-web", "workers"]
 
 
 def test_children_get_urls_secrets_and_the_var_dir(tmp_path):
@@ -192,9 +214,12 @@ def test_the_audit_signing_key_is_generated_once_and_given_only_to_the_signers(t
     specs = plan(settings(tmp_path), full_layout(), ("identity",), {**keys, "PORTAL_INTERNAL_SECRET": "s",
                                                                     "PORTAL_AUDIT_KEY_WRAP_KEY": "w"})
     holders = {s.name for s in specs if "PORTAL_AUDIT_SIGNING_KEY_FILE" in s.env}
-    assert holders == {"audit-worker", "scheduler"}
+    assert holders == {"workers", "scheduler"}  # the process holding the audit worker; never the relay
     wrap_holders = {s.name for s in specs if "PORTAL_AUDIT_KEY_WRAP_KEY" in s.env}
-    assert wrap_holders == {"audit-web", "audit-worker", "scheduler", "relay"}
+    assert wrap_holders == {"audit-web", "workers", "scheduler", "relay"}
+    own = plan(settings(tmp_path, shared_workers=False), full_layout(), ("identity",),
+               {**keys, "PORTAL_AUDIT_KEY_WRAP_KEY": "w"})
+    assert {s.name for s in own if "PORTAL_AUDIT_SIGNING_KEY_FILE" in s.env} == {"audit-worker", "scheduler"}
     assert all(s.env["PORTAL_INTERNAL_SECRET"] == "s" for s in specs)
     assert all(s.env["PORTAL_AUDIT_PUBLIC_KEY_FILE"] == keys["PORTAL_AUDIT_PUBLIC_KEY_FILE"] for s in specs)
 
@@ -209,13 +234,23 @@ def test_children_hold_their_own_event_keys_and_redis_user_and_never_the_master(
     assert values[pair_env("identity", "audit")] == derive_pair_key(master, "identity", "audit")
     env = {**values, "PORTAL_EVENT_MASTER_KEY": master}
     specs = {s.name: s for s in plan(settings(tmp_path), full_layout(), ("identity",), env, redis_port=6390)}
+    consumers = ("identity", "linking", "content", "audit")
+
+    def url(user: str) -> str:
+        return f"redis://{user}:{values[f'PORTAL_REDIS_PASSWORD_{user.upper()}']}@127.0.0.1:6390/0"
+
     for name, spec in specs.items():
         assert "PORTAL_EVENT_MASTER_KEY" not in spec.env, name
-        assert {k for k in spec.env if k.startswith("PORTAL_EVENT_KEY_")} == event_keys_for(name), name
         assert not [k for k in spec.env if k.startswith("PORTAL_REDIS_PASSWORD")], name
-        user = redis_user(name)
-        assert spec.env["REDIS_URL"] == f"redis://{user}:{values[f'PORTAL_REDIS_PASSWORD_{user.upper()}']}@127.0.0.1:6390/0"
-    consumers = ("identity", "linking", "content", "audit")
+        keys = {k for k in spec.env if k.startswith("PORTAL_EVENT_KEY_")}
+        if name == "workers":  # what the four workers hold between them, each service's worker its own Redis user
+            assert keys == set().union(*(event_keys_for(f"{c}-worker") for c in consumers))
+            assert "REDIS_URL" not in spec.env
+            held_urls = {c: spec.env[f"PORTAL_WORKER_REDIS_URL_{c.upper()}"] for c in consumers}
+            assert held_urls == {c: url(c) for c in consumers}
+            continue
+        assert keys == event_keys_for(name), name
+        assert spec.env["REDIS_URL"] == url(redis_user(name))
     assert event_keys_for("content-web") == {pair_env("content", c) for c in consumers}
     assert pair_env("identity", "audit") in event_keys_for("audit-worker")
     assert pair_env("identity", "audit") not in event_keys_for("content-worker") | event_keys_for("relay")
@@ -229,7 +264,7 @@ def test_stop_order_is_gateway_first_and_redis_last(tmp_path):
     stages = stop_stages(specs)
     assert stages[0] == ["scheduler", "gateway"]
     assert "relay" in stages[1] and "identity-web" in stages[1]
-    assert stages[2] == ["identity-worker", "linking-worker", "content-worker", "audit-worker"]
+    assert stages[2] == ["workers"]
     assert stages[-1] == ["redis"]
 
 

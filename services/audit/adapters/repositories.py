@@ -40,28 +40,38 @@ _INSERT_PERSON = {
 }
 
 
-def _json_text(column: str) -> str:
-    """A text column as a JSON string literal. One starting like a sealed value gets a space after its key's
-    colon: the same JSON, which ``PersonKeys.open_text`` (opening only values right after ``:``, ``,`` or
-    ``[``) leaves as stored, as the per-row path does for every column but the actor and the payload."""
-    return (f"(CASE WHEN {column} IS NULL THEN 'null' WHEN left({column}, 5) IN {sealing.PREFIXES!r} "
-            f"THEN ' ' || to_json({column})::text ELSE to_json({column})::text END)")
+# How each database writes a text column as a JSON string literal, and a stored time as ``chain.iso`` text.
+# SQLite stores a time as "2026-01-31 12:00:00.000000" (naive UTC: the form SQLAlchemy and ``bulk.time_value``
+# write), cut into the ISO form; a time stored in any other form makes the row's line NULL (``json_lines``).
+_QUOTE = {"postgresql": "to_json({})::text", "sqlite": "json_quote({})"}
+_TIME = {"postgresql": """to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')""",
+         "sqlite": "(CASE WHEN length({0}) = 26 AND substr({0}, 11, 1) = ' ' "
+                   "THEN substr({0}, 1, 10) || 'T' || substr({0}, 12) || '+00:00' END)"}
 
 
-def _json_time(column: str) -> str:
-    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+def _json_line(dialect: str) -> str:
+    """``domain.search.json_line`` written by the database: the same text for the same row (a test holds them
+    equal), but for characters outside ASCII in the plain columns, which the database writes as UTF-8 rather
+    than as \\u escapes (the same JSON). The payload is stored as canonical ASCII JSON and spliced in as it is.
+    A plain column starting like a sealed value gets a space after its key's colon: the same JSON, which
+    ``PersonKeys.open_text`` (opening only values right after ``:``, ``,`` or ``[``) leaves as stored, as the
+    per-row path does for every column but the actor and the payload."""
+    quote, time = _QUOTE[dialect].format, _TIME[dialect].format
+
+    def text(column: str) -> str:
+        return (f"(CASE WHEN {column} IS NULL THEN 'null' WHEN substr({column}, 1, 5) IN {sealing.PREFIXES!r} "
+                f"THEN ' ' || {quote(column)} ELSE {quote(column)} END)")
+
+    return " || ".join([
+        """'{"seq":' || seq || ',"event_id":'""", text("event_id"), """',"type":'""", text("type"),
+        """',"version":' || version || ',"occurred_at":"'""", time("occurred_at"), """'","stored_at":"'""",
+        time("stored_at"), """'","producer":'""", text("producer"), """',"actor":'""", quote("actor"),
+        """',"subject":'""", text("subject"), """',"correlation_id":'""", text("correlation_id"),
+        """',"payload":' || payload || ',"prev_hash":"' || prev_hash || '","hash":"' || hash || '"}""" "\n'"])
 
 
-# ``domain.search.json_line`` written by PostgreSQL: the same text for the same row (a test holds them equal),
-# but for characters outside ASCII in the plain columns, which PostgreSQL writes as UTF-8 rather than as
-# \u escapes (the same JSON). The payload is stored as canonical ASCII JSON and spliced in as it is.
-_JSON_LINE = " || ".join([
-    """'{"seq":' || seq || ',"event_id":'""", _json_text("event_id"), """',"type":'""", _json_text("type"),
-    """',"version":' || version || ',"occurred_at":"'""", _json_time("occurred_at"), """'","stored_at":"'""",
-    _json_time("stored_at"), """'","producer":'""", _json_text("producer"), """',"actor":' || to_json(actor)::text""",
-    """',"subject":'""", _json_text("subject"), """',"correlation_id":'""", _json_text("correlation_id"),
-    """',"payload":' || payload || ',"prev_hash":"' || prev_hash || '","hash":"' || hash || '"}' || chr(10)"""])
-_LINE_COLUMNS: tuple[Any, ...] = (E.c.seq, literal_column(_JSON_LINE).label("line"))
+_LINE_COLUMNS: dict[str, tuple[Any, ...]] = {
+    dialect: (E.c.seq, literal_column(_json_line(dialect)).label("line")) for dialect in _QUOTE}
 
 
 def _page(query: Select, after: int | None, limit: int, order: Order) -> Select:
@@ -110,16 +120,20 @@ class SearchRepository:
         return query if upto is None else query.where(E.c.seq <= upto)
 
     def builds_lines(self) -> bool:
-        """Whether the database writes the export's JSON lines itself (``json_lines``): PostgreSQL."""
-        return self.session.get_bind().dialect.name == "postgresql"
+        """Whether the database writes the export's JSON lines itself (``json_lines``): PostgreSQL, SQLite."""
+        return self.session.get_bind().dialect.name in _LINE_COLUMNS
 
     def json_lines(self, f: EventFilter, after: int | None, limit: int,
-                   upto: int | None = None) -> tuple[str, int, int | None]:
+                   upto: int | None = None) -> tuple[str | None, int, int | None]:
         """A keyset page of matching rows (ascending seq) as the export's JSON lines, each written by the
-        database (``_JSON_LINE``, PostgreSQL): (the text, how many rows, the last seq). Sealed values are
-        left sealed (``PersonKeys.open_text`` opens them in the whole page at once)."""
-        rows = self.session.execute(self._query(f, after, limit, "asc", _LINE_COLUMNS, upto)).all()
-        return "".join([r[1] for r in rows]), len(rows), rows[-1][0] if rows else None
+        database (``_json_line``): (the text, how many rows, the last seq). Sealed values are left sealed
+        (``PersonKeys.open_text`` opens them in the whole page at once). The text is None when the database
+        could not write a row's line (a time stored in another form than its own, SQLite)."""
+        columns = _LINE_COLUMNS[self.session.get_bind().dialect.name]
+        rows = self.session.execute(self._query(f, after, limit, "asc", columns, upto)).all()
+        lines = [r[1] for r in rows]
+        text = None if None in lines else "".join(lines)
+        return text, len(rows), rows[-1][0] if rows else None
 
     def _plan_time_range(self, f: EventFilter, after: int | None, limit: int, order: Order,
                          columns: Sequence[Any] = ROW_COLUMNS) -> Select | None:

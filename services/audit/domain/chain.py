@@ -8,11 +8,14 @@ reordering a row changes a hash that a later row (or a signed checkpoint) depend
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
+
+import orjson
+
+from shared.canonical_json import Canonical
 
 GENESIS = "0" * 64
 
@@ -32,13 +35,13 @@ def iso(moment: datetime | str) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-# Built once: ``json.dumps`` with options builds a new encoder per call, a third of the hashing cost.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+# The standard library's sort-keys encoder's bytes, written by orjson where they are the same.
+_CANONICAL = Canonical(ensure_ascii=True)
 
 
 def canonical_payload(payload: Mapping[str, Any]) -> str:
     """Payload as stored: sorted keys, no spaces, ASCII only (no raw NUL byte ever reaches a database)."""
-    return _CANONICAL.encode(payload)
+    return _CANONICAL.text(payload)
 
 
 _q = encode_basestring_ascii  # JSON string literal, ASCII only (C implementation)
@@ -61,8 +64,35 @@ def canonical_record(row: Mapping[str, Any]) -> str:
                       _text(row["stored_at"]), _text(row["subject"]), _text(row["type"]), row["version"])
 
 
+def _record_bytes(row: Mapping[str, Any]) -> bytes | None:
+    """``canonical_record(row)`` as bytes, written by orjson (the payload text embedded as it is); None where
+    orjson's bytes could differ (non-ASCII or DEL in a field, a value of another type): then the template
+    writes it. ~1 µs instead of ~3 per row, for every row stored and every row verified."""
+    seq, version, occurred, stored = row["seq"], row["version"], row["occurred_at"], row["stored_at"]
+    if type(seq) is not int or type(version) is not int:
+        return None
+    try:
+        out = orjson.dumps({
+            "actor": row["actor"], "correlation_id": row["correlation_id"], "event_id": row["event_id"],
+            "occurred_at": iso(occurred) if isinstance(occurred, datetime) else occurred,
+            "payload": orjson.Fragment(row["payload"]), "producer": row["producer"], "seq": seq,
+            "stored_at": iso(stored) if isinstance(stored, datetime) else stored, "subject": row["subject"],
+            "type": row["type"], "version": version,
+        }, option=_RECORD_AS_IS)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+    return out if out.isascii() and b"\x7f" not in out else None
+
+
+# Keys are written in order already; any value that is not JSON's own goes to the template.
+_RECORD_AS_IS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def chain_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
-    return hashlib.sha256((prev_hash + canonical_record(row)).encode()).hexdigest()
+    record = _record_bytes(row)
+    if record is None:
+        record = canonical_record(row).encode()
+    return hashlib.sha256(prev_hash.encode() + record).hexdigest()
 
 
 def chain_of(event_id: str, chains: int) -> int:

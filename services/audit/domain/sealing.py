@@ -32,6 +32,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared.canonical_json import Canonical
 from shared.events.classification import SealPlan, seal_plan
 from shared.events.registry import UnknownEventType
 
@@ -170,10 +171,10 @@ class Sealer:
 
     def seal_values(self, aead: AESGCM, token: str, values: list[str]) -> str:
         """A carrier: every value of one person in one row, encrypted once."""
-        return f"{PREFIX2}{token}:{self._encrypt(aead, _VALUES.encode(values).encode())}"
+        return f"{PREFIX2}{token}:{self._encrypt(aead, _VALUES.utf8(values))}"
 
 
-_VALUES = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_VALUES = Canonical(ensure_ascii=False)  # a list of strings: its order is kept
 
 
 class Carrier:
@@ -193,7 +194,7 @@ def _carrier_text(value: Any) -> str:
 
 
 # The canonical payload encoder (``chain.canonical_payload``) that also writes carriers.
-_PAYLOAD = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_carrier_text)
+_PAYLOAD = Canonical(ensure_ascii=True, default=_carrier_text, leaves=(Carrier,))
 
 
 class RowSeal:
@@ -243,7 +244,7 @@ def seal_row(sealer: Sealer, ring: Mapping[str, AESGCM], type_: str, version: in
 
 def payload_text(payload: Mapping[str, Any]) -> str:
     """The canonical payload text (``chain.canonical_payload``), carriers written in."""
-    return _PAYLOAD.encode(payload)
+    return _PAYLOAD.text(payload)
 
 
 def open_values(aead: AESGCM | None, carrier: str) -> list[str] | str:

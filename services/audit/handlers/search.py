@@ -15,8 +15,8 @@ from services.audit.handlers.ports import Units
 
 SEARCHES = "audit:events"
 EXPORT_PAGE = 2000
-# On PostgreSQL the database writes the JSON lines (``SearchRepository.json_lines``): bigger pages, as Python
-# only joins them and opens the sealed values of the page in one pass.
+# The database writes the JSON lines (``SearchRepository.json_lines``): bigger pages, as Python only joins them
+# and opens the sealed values of the page in one pass.
 EXPORT_LINES_PAGE = 5000
 
 
@@ -111,8 +111,14 @@ def _stream(units: Units, f: EventFilter, fmt: str, upto: int | None) -> Iterato
         with units.read_uow() as uow:
             if not uow.search.builds_lines():
                 break
-            text, count, after = uow.search.json_lines(f, after, EXPORT_LINES_PAGE, upto)
-            text = uow.keys.open_text(text, kept)
+            lines, count, last = uow.search.json_lines(f, after, EXPORT_LINES_PAGE, upto)
+            if lines is None:  # a row the database could not write (``json_lines``): the page row by row
+                rows = uow.keys.open_rows(uow.search.search(f, after, EXPORT_LINES_PAGE, "asc", upto))
+                text = "".join([json_line(row) for row in rows])
+                count, last = len(rows), rows[-1]["seq"] if rows else None
+            else:
+                text = uow.keys.open_text(lines, kept)
+        after = last
         if text:
             yield text
         if count < EXPORT_LINES_PAGE:

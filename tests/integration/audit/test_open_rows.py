@@ -117,10 +117,11 @@ def test_rows_sealed_value_by_value_before_format_2_read_the_same(container):
     assert own["actor"] == ALICE and json.loads(own["payload"])["client_ip"] == "198.51.100.7"
 
 
-@pytest.fixture
-def pg_container(audit_env, monkeypatch):
-    """The store on PostgreSQL whatever the suite runs on: there the database writes the export's lines."""
-    url = new_pg_database_url("open_rows")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def lines_container(request, audit_env, monkeypatch, tmp_path):
+    """The store on SQLite and on PostgreSQL whatever the suite runs on: each database writes the export's
+    lines its own way (``SearchRepository.json_lines``)."""
+    url = new_pg_database_url("open_rows") if request.param == "postgresql" else f"sqlite:///{tmp_path / 'lines.db'}"
     monkeypatch.setenv("AUDIT_DATABASE_URL", url)
     c = bootstrap()
     yield c
@@ -128,16 +129,16 @@ def pg_container(audit_env, monkeypatch):
     drop_database_url(url)
 
 
-def test_export_lines_written_by_postgresql_are_the_rows_opened_one_by_one(pg_container):
-    store(pg_container, events())
-    with pg_container.read_uow() as uow:
+def test_export_lines_written_by_the_database_are_the_rows_opened_one_by_one(lines_container):
+    store(lines_container, events())
+    with lines_container.read_uow() as uow:
         alice_sealed = uow.search.search(EventFilter(), None, 1)[0]["actor"]
     assert sealing.is_sealed(alice_sealed)
     # A real sealed value copied into columns that are never opened: shown as stored, as row by row.
-    store(pg_container, [make_event(actor="system:content", subject=alice_sealed, correlation_id=alice_sealed,
+    store(lines_container, [make_event(actor="system:content", subject=alice_sealed, correlation_id=alice_sealed,
                                     payload={"status": 200})])
-    exported = "".join(search.export_events(pg_container, EventFilter(), "jsonl"))
-    with pg_container.read_uow() as uow:
+    exported = "".join(search.export_events(lines_container, EventFilter(), "jsonl"))
+    with lines_container.read_uow() as uow:
         assert uow.search.builds_lines()
         rows = uow.keys.open_rows(uow.search.search(EventFilter(), None, 100))
     expected = "".join(json_line(r) for r in rows)
@@ -146,35 +147,72 @@ def test_export_lines_written_by_postgresql_are_the_rows_opened_one_by_one(pg_co
     assert exported.count(alice_sealed) == 2 and "Zoë" not in exported and "Zo\\u00eb" in exported
 
 
-def test_export_lines_open_a_reference_met_before_its_carrier_and_the_first_carrier_that_opens(pg_container):
-    store(pg_container, events())
-    with pg_container.read_uow() as uow:
+def test_export_lines_open_a_reference_met_before_its_carrier_and_the_first_carrier_that_opens(lines_container):
+    store(lines_container, events())
+    with lines_container.read_uow() as uow:
         token = sealing.sealed_person(uow.search.search(EventFilter(), None, 1)[0]["actor"])
         ring = uow.keys.load({token})
     carrier = sealing.Sealer().seal_values(ring[token], token, ["zero", 'one "quoted" \\ Zoë'])
     damaged = f"{sealing.PREFIX2}{token}:{'A' * 40}"  # a carrier that does not open
     reference = f"{sealing.PREFIX2}{token}:#1"
-    store(pg_container, [make_event("identity.user.updated", actor="system:identity", subject=CAROL, payload={
+    store(lines_container, [make_event("identity.user.updated", actor="system:identity", subject=CAROL, payload={
         "user_id": CAROL, "changed": [], "extra": {"a": [reference, damaged, carrier], "b": reference}})])
-    exported = "".join(search.export_events(pg_container, EventFilter(), "jsonl"))
-    with pg_container.read_uow() as uow:
+    exported = "".join(search.export_events(lines_container, EventFilter(), "jsonl"))
+    with lines_container.read_uow() as uow:
         rows = uow.keys.open_rows(uow.search.search(EventFilter(), None, 100))
     assert [json.loads(line) for line in exported.splitlines()] == [json.loads(json_line(r)) for r in rows]
     extra = [json.loads(line)["payload"] for line in exported.splitlines()][-1]["extra"]
     assert extra["a"][0] == extra["b"] == 'one "quoted" \\ Zoë' and token not in json.dumps(extra)
 
 
-def test_a_key_destroyed_during_an_export_reads_erased_from_the_next_page_on(pg_container, monkeypatch):
+def test_a_key_destroyed_during_an_export_reads_erased_from_the_next_page_on(lines_container, monkeypatch):
     monkeypatch.setattr(search, "EXPORT_LINES_PAGE", 2)
-    store(pg_container, [make_event(actor=ALICE, subject=f"/api/content/items/{i}", payload={
+    store(lines_container, [make_event(actor=ALICE, subject=f"/api/content/items/{i}", payload={
         "method": "GET", "path": "/api/content/items", "status": 200, "client_ip": "198.51.100.7"})
         for i in range(6)])
-    stream = search.export_events(pg_container, EventFilter(), "jsonl")
+    stream = search.export_events(lines_container, EventFilter(), "jsonl")
     first = next(stream)
     assert first.count("198.51.100.7") == 2 and first.count(f'"actor":"{ALICE}"') == 2
-    store(pg_container, [make_event("identity.privacy.erasure_requested", actor="system:identity", subject=ALICE,
+    store(lines_container, [make_event("identity.privacy.erasure_requested", actor="system:identity", subject=ALICE,
                                     payload={"request_id": "er-alice", "user_id": ALICE})])
     rest = [json.loads(line) for line in "".join(stream).splitlines()]
     rest = [r for r in rest if r["type"] == "gateway.request.completed"]  # not the erasure's own event
     assert len(rest) == 4 and "198.51.100.7" not in json.dumps(rest)
     assert all(r["actor"] == sealing.ERASED and r["payload"]["client_ip"] == sealing.ERASED for r in rest)
+
+
+def test_export_lines_open_the_first_carrier_of_a_row_that_opens_and_values_sealed_one_by_one(lines_container):
+    store(lines_container, events())
+    with lines_container.read_uow() as uow:
+        row = next(r for r in uow.search.search(EventFilter(type="gateway.request.completed"), None, 10)
+                   if sealing.is_sealed(r["actor"]))
+        token = sealing.sealed_person(row["actor"])
+        ring = uow.keys.load({token})
+        old, _ = _as_format_1(row, ring)
+    carrier = sealing.Sealer().seal_values(ring[token], token, ["zero", "one"])
+    damaged = f"{sealing.PREFIX2}{token}:{'A' * 40}"
+    store(lines_container, [make_event("identity.user.updated", actor="system:identity", subject=CAROL, payload={
+        "user_id": CAROL, "changed": [], "extra": {"c": [damaged, carrier, f"{sealing.PREFIX2}{token}:#1"],
+                                                   "d": [old["actor"], LOOKALIKE]}})])
+    exported = "".join(search.export_events(lines_container, EventFilter(), "jsonl"))
+    with lines_container.read_uow() as uow:
+        rows = uow.keys.open_rows(uow.search.search(EventFilter(), None, 100))
+    assert [json.loads(line) for line in exported.splitlines()] == [json.loads(json_line(r)) for r in rows]
+    extra = [json.loads(line)["payload"] for line in exported.splitlines()][-1]["extra"]
+    assert extra == {"c": ["zero", "zero", "one"], "d": [ALICE, LOOKALIKE]}
+
+
+@pytest.mark.parametrize("lines_container", ["sqlite"], indirect=True)
+def test_a_page_with_a_time_sqlite_did_not_store_in_its_own_form_is_exported_row_by_row(lines_container, monkeypatch):
+    monkeypatch.setattr(search, "EXPORT_LINES_PAGE", 2)
+    store(lines_container, events())
+    with lines_container.runtime.engine.begin() as conn:  # written by hand, not by the store
+        conn.exec_driver_sql("UPDATE audit_events SET occurred_at = '2026-01-01 00:00:00' WHERE seq = 1")
+    exported = "".join(search.export_events(lines_container, EventFilter(), "jsonl"))
+    with lines_container.read_uow() as uow:
+        assert uow.search.json_lines(EventFilter(), None, 2)[0] is None
+        rows = uow.keys.open_rows(uow.search.search(EventFilter(), None, 100))
+    expected = [json_line(r) for r in rows]
+    assert rows[0]["occurred_at"] == "2026-01-01T00:00:00.000000+00:00"
+    assert exported.splitlines(keepends=True)[:2] == expected[:2]  # the page read row by row
+    assert [json.loads(line) for line in exported.splitlines()] == [json.loads(line) for line in expected]

@@ -44,3 +44,22 @@ def test_a_malformed_event_is_dead_lettered_and_the_rest_stored(container, worke
     store = container.runtime.dead_letters()
     wait_until(lambda: store.entries() and stored(container) == 1, timeout=60, message=worker.output)
     assert store.entries()[0]["event_id"] == broken["event_id"]
+
+
+def test_the_consuming_process_collects_less_once_ready(container):
+    import gc
+
+    from celery.signals import worker_process_init
+
+    from services.audit.consumers import GC_FIRST_THRESHOLD, collect_less, create_worker
+
+    create_worker(container)
+    # sent as a solo pool starts, and in each prefork child; kept strongly (weak=False)
+    assert collect_less in [receiver for _key, receiver in worker_process_init.receivers]
+    before = gc.get_threshold()
+    try:
+        collect_less()
+        assert gc.get_threshold()[0] == GC_FIRST_THRESHOLD and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

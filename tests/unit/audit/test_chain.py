@@ -53,3 +53,16 @@ def test_stored_time_takes_canonical_text_as_it_is_and_normalises_the_rest():
     assert stored_time(iso(moment)) == (iso(moment), None)
     for text in ("2026-01-31T13:00:00.120000+01:00", "2026-01-31T12:00:00.12+00:00", "2026-01-31T12:00:00.120+00:00"):
         assert stored_time(text) == (iso(moment), moment)
+
+
+def test_the_hash_covers_the_template_record_byte_for_byte_whichever_encoder_writes_it():
+    from services.audit.domain.chain import _record_bytes
+
+    plain = row(correlation_id="req-1", occurred_at=iso(row()["occurred_at"]), stored_at=iso(row()["stored_at"]))
+    assert _record_bytes(plain) == canonical_record(plain).encode()  # the usual row: orjson writes it
+    for fields in ({}, {"actor": "ünïcode"}, {"subject": "del \x7f"}, {"subject": 'q " \\ \x00 \n \u2028'},
+                   {"correlation_id": None}, {"seq": 2**62}, {"seq": True}, {"version": 1.0},
+                   {"payload": '{"a":"\\u00e9"}'}, {"stored_at": "2026-01-02T03:04:06.000000+00:00"}):
+        r = row(**fields)
+        expected = hashlib.sha256((GENESIS + canonical_record(r)).encode()).hexdigest()
+        assert chain_hash(GENESIS, r) == expected, fields
