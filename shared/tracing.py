@@ -27,14 +27,20 @@ _VALID = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 _IN_JSON = re.compile(r'"traceparent":\s*"([0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2})"')
 SERVER, CONSUMER, PRODUCER = trace.SpanKind.SERVER, trace.SpanKind.CONSUMER, trace.SpanKind.PRODUCER
 _exporting = False
+_providers: dict[str, TracerProvider] = {}  # this process's own, by service
 
 
 def configure(service: str) -> None:
-    """Once per process: an SDK tracer provider named ``portal-<service>``, exporting when an endpoint is
-    set. A provider already installed (a test's in-memory one) is kept."""
+    """An SDK tracer provider named ``portal-<service>``, exporting when an endpoint is set; the first one
+    made in a process is its global provider. A process running several services' workers (``portal
+    workers``) makes one per service, so each service's spans carry its own name (``tracer(service)``). A
+    provider installed before any of ours (a test's in-memory one) is kept and used for every service."""
     global _exporting
-    if isinstance(trace.get_tracer_provider(), TracerProvider):
+    installed = isinstance(trace.get_tracer_provider(), TracerProvider)
+    if installed and not _providers:
         _exporting = True
+        return
+    if service in _providers:
         return
     provider = TracerProvider(resource=Resource.create({"service.name": f"portal-{service}"}))
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
@@ -42,7 +48,9 @@ def configure(service: str) -> None:
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         _exporting = True
-    trace.set_tracer_provider(provider)
+    _providers[service] = provider
+    if not installed:
+        trace.set_tracer_provider(provider)
 
 
 def exporting() -> bool:
@@ -50,8 +58,10 @@ def exporting() -> bool:
     return _exporting
 
 
-def tracer() -> trace.Tracer:
-    return trace.get_tracer("portal")
+def tracer(service: str | None = None) -> trace.Tracer:
+    """The process's tracer, or ``service``'s own where this process made one for it."""
+    provider = _providers.get(service) if service else None
+    return provider.get_tracer("portal") if provider is not None else trace.get_tracer("portal")
 
 
 def valid(traceparent: Any) -> str | None:

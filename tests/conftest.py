@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.databases import drop_database_url, new_database_url
 from tests.support.processes import MASTER_ENV, TEST_EVENT_MASTER_KEY
-from tests.support.redis_server import start_redis
+from tests.support.redis_server import empty_redis, start_redis
 
 # Events published or consumed in the test process itself are signed with the test processes' keys.
 os.environ.setdefault(MASTER_ENV, TEST_EVENT_MASTER_KEY)
@@ -27,17 +27,7 @@ def redis_server():
 def redis_url(redis_server):
     """A real Redis, emptied for each test module: queues left over by another module (audit is bound to
     every event) must never reach this module's workers."""
-    import redis
-
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    client.close()
-    # kombu remembers per pooled connection which queues it declared; after the wipe they must be
-    # declared again, or a publish to the topic exchange would be dropped.
-    import kombu.pools
-
-    kombu.pools.reset()
-    return redis_server.url
+    return empty_redis(redis_server.url)
 
 
 @pytest.fixture

@@ -184,11 +184,10 @@ def _trace_consumed(service: str, events: Sequence[Event], started_ns: int) -> N
     the batch the event was handled in."""
     for event in events:
         if event.traceparent:
-            span = tracing.tracer().start_span(f"{service} consume {event.type}",
-                                               context=tracing.parent_from({"traceparent": event.traceparent}),
-                                               kind=tracing.CONSUMER, start_time=started_ns,
-                                               attributes={"portal.event_id": event.event_id,
-                                                           "portal.event_type": event.type})
+            span = tracing.tracer(service).start_span(
+                f"{service} consume {event.type}", context=tracing.parent_from({"traceparent": event.traceparent}),
+                kind=tracing.CONSUMER, start_time=started_ns,
+                attributes={"portal.event_id": event.event_id, "portal.event_type": event.type})
             span.end()
 
 

@@ -20,6 +20,7 @@ from shared.events import Event
 from shared.outbox import OutboxRelay, add_events, outbox_table
 from tests.support.audit_keys import audit_keys_env
 from tests.support.processes import REPO, Proc, base_env, celery_worker, portal_workers, wait_until
+from tests.support.redis_server import empty_redis
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 TOTAL = 5000
@@ -71,6 +72,13 @@ def audit_worker(runner: str, env: dict[str, str], tmp_path, name: str) -> Proc:
     if runner == "portal workers":  # `portal run`'s: every service's worker on a thread of one process
         return portal_workers(("audit",), env, tmp_path, name=name)
     return celery_worker("audit", env, tmp_path, name=name)
+
+
+@pytest.fixture(autouse=True)
+def _empty_broker(redis_url):
+    """Each run starts on an empty broker: a batch the previous run's workers still held or had handed back
+    when it ended (delivered at least once, deduplicated in that run's store) is another store's event here."""
+    empty_redis(redis_url)
 
 
 @pytest.mark.parametrize("runner", ["celery worker", "portal workers"])

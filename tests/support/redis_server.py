@@ -104,3 +104,16 @@ class KillableRedis:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+def empty_redis(url: str) -> str:
+    """Wipe the test Redis database at ``url`` and let kombu declare its queues again: kombu remembers per
+    pooled connection which queues it declared, and after the wipe a publish to the topic exchange would
+    otherwise be dropped."""
+    import kombu.pools
+
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+    kombu.pools.reset()
+    return url
