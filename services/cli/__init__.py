@@ -168,7 +168,7 @@ def keys(folder: str) -> None:
     from pathlib import Path
 
     from services.cli.keys import PUBLIC_KEY_FILE, SIGNING_KEY_FILE, ensure_audit_keys
-    from services.cli.run_plan import DEPLOY_SECRET_NAMES, load_or_create_secrets, write_private_env
+    from services.cli.secret_files import DEPLOY_SECRET_NAMES, load_or_create_secrets, write_private_env
     from shared.config import private_dir
 
     path = private_dir(Path(folder).resolve()) / "portal-secrets.env"

@@ -35,18 +35,16 @@ from services.cli.run_plan import (
     RunSettings,
     child_env,
     chosen_services,
-    load_or_create_secrets,
     local_env,
     local_env_path,
     plan,
-    read_env_file,
     readiness_urls,
     redis_spec,
     stop_stages,
     worker_children,
-    write_private_env,
 )
 from services.cli.schedule import start_in_thread
+from services.cli.secret_files import load_or_create_secrets, read_env_file, write_private_env
 from services.cli.supervisor import Backoff, LogMux, Supervisor
 from shared.config import ConfigError, private_dir
 from shared.metrics import prepare_multiprocess_dir

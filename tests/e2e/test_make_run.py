@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 
 from services.cli.keys import event_keys_for
 from services.cli.redis_users import redis_user
-from services.cli.run_plan import read_env_file
+from services.cli.secret_files import read_env_file
 from shared.events.signing import MASTER_ENV, PRODUCERS, pair_env
 from tests.support.platform import LAYOUT, Platform
 from tests.support.processes import REPO, VENV_BIN, base_env, wait_until

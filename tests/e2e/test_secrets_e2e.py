@@ -15,7 +15,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from services.cli.run_plan import local_env_path, read_env_file
+from services.cli.run_plan import local_env_path
+from services.cli.secret_files import read_env_file
 from tests.support.people import register
 from tests.support.platform import Platform, running_platform
 from tests.support.processes import wait_until

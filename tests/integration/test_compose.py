@@ -25,7 +25,8 @@ import yaml
 from services.cli import main as portal_cli
 from services.cli.keys import event_keys_for
 from services.cli.redis_users import REDIS_USERS, redis_acl, redis_password_env, redis_user
-from services.cli.run_plan import BACKENDS, PG_ROLES, RABBITMQ_USERS, SERVICES, read_env_file
+from services.cli.run_plan import BACKENDS, SERVICES
+from services.cli.secret_files import PG_ROLES, RABBITMQ_USERS, read_env_file
 from shared.bus.topology import queue_name
 from tests.support.audit_keys import audit_keys_env
 from tests.support.processes import REPO, VENV_BIN, base_env

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 
 from services.audit.adapters.tables import audit_events
-from services.cli.run_plan import read_env_file
+from services.cli.secret_files import read_env_file
 from services.gateway.handlers import UNRECORDED_MESSAGE
 from tests.support.platform import Platform
 

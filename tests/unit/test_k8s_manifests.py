@@ -15,7 +15,7 @@ import yaml
 
 from services.cli.keys import event_keys_for
 from services.cli.redis_users import redis_user
-from services.cli.run_plan import PG_ROLES
+from services.cli.secret_files import PG_ROLES
 from tests.support.kustomize import build
 from tests.support.processes import REPO
 

@@ -15,21 +15,19 @@ import pytest
 from services.cli.keys import ensure_audit_keys, event_keys_for
 from services.cli.redis_users import redis_acl, redis_user
 from services.cli.run_plan import (
-    SECRET_NAMES,
     Layout,
     RunSettings,
     apply_local_env,
     child_env,
     chosen_services,
     gunicorn_argv,
-    load_or_create_secrets,
     local_env,
     local_env_path,
     plan,
     readiness_urls,
     stop_stages,
-    write_private_env,
 )
+from services.cli.secret_files import SECRET_NAMES, load_or_create_secrets, write_private_env
 from services.cli.supervisor import Backoff, ChildSpec, LogMux, Supervisor, describe_exit
 from shared.config import ConfigError
 from shared.events.signing import derive_pair_key, pair_env

@@ -101,6 +101,9 @@ json_values = st.recursive(
 )
 
 
+# Hypothesis takes any draw from the global `random` while it generates for a strategy's use of it; a
+# thread another test of this process left running (a retry's jitter, a probe) can draw meanwhile.
+@pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 @settings(max_examples=400, deadline=None)
 @given(json_values)
 def test_any_json_value(value):
